@@ -1,0 +1,113 @@
+namespace ParameterServer.Abstractions;
+
+/// <summary>The metadata of one table (key: the table name). Creates, describes and drops it; fans out to its shards.</summary>
+[Alias("ps.ITableGrain")]
+public interface ITableGrain : IGrainWithStringKey
+{
+    /// <summary>
+    /// Creates the table, or returns the existing spec when one with the same dim and shard count exists.
+    /// An existing table with another dim or shard count is an <see cref="ArgumentException"/> that says so.
+    /// </summary>
+    [Alias("Create")]
+    Task<TableSpec> Create(TableSpec spec);
+
+    /// <summary>The spec, or null when the table does not exist.</summary>
+    [Alias("Get")]
+    Task<TableSpec?> Get();
+
+    /// <summary>Spec, rows, bytes and per-shard figures. Unknown table: <see cref="KeyNotFoundException"/>.</summary>
+    [Alias("Describe")]
+    Task<TableInfo> Describe();
+
+    /// <summary>Drops every row and the metadata. Returns false when the table did not exist.</summary>
+    [Alias("Drop")]
+    Task<bool> Drop();
+
+    /// <summary>Stores a small string property with the table (for example the training mean of an mf model).</summary>
+    [Alias("SetMetadata")]
+    Task SetMetadata(string key, string value);
+
+    /// <summary>The table's properties.</summary>
+    [Alias("GetMetadata")]
+    Task<Dictionary<string, string>> GetMetadata();
+
+    /// <summary>Every shard copies its rows aside (to keep the best epoch).</summary>
+    [Alias("Snapshot")]
+    Task Snapshot();
+
+    /// <summary>Every shard goes back to its last snapshot.</summary>
+    [Alias("RestoreSnapshot")]
+    Task RestoreSnapshot();
+}
+
+/// <summary>
+/// One virtual shard of a table (key: <c>"{table}/{index}"</c>): the rows whose <c>mix64(id) % shards</c> is its
+/// index. Pull creates rows lazily; push applies the table's optimizer.
+/// </summary>
+[Alias("ps.IShardGrain")]
+public interface IShardGrain : IGrainWithStringKey
+{
+    /// <summary>The rows of <see cref="PullRequest.Ids"/>, in order, as one block.</summary>
+    [Alias("Pull")]
+    Task<RowBlock> Pull(PullRequest request);
+
+    /// <summary>Applies the optimizer to every row of the push, or refuses it whole with an <see cref="ArgumentException"/>.</summary>
+    [Alias("Push")]
+    Task Push(PushRequest request);
+
+    /// <summary>Sets labels of rows.</summary>
+    [Alias("SetLabels")]
+    Task SetLabels(LabelBatch labels);
+
+    /// <summary>What the shard holds.</summary>
+    [Alias("Describe")]
+    Task<ShardInfo> Describe();
+
+    /// <summary>Drops every row and deactivates.</summary>
+    [Alias("Reset")]
+    Task Reset();
+
+    /// <summary>Copies the rows aside.</summary>
+    [Alias("Snapshot")]
+    Task Snapshot();
+
+    /// <summary>Goes back to the last snapshot (no-op without one).</summary>
+    [Alias("RestoreSnapshot")]
+    Task RestoreSnapshot();
+}
+
+/// <summary>The list of tables (a single grain, key 0).</summary>
+[Alias("ps.ITableCatalogGrain")]
+public interface ITableCatalogGrain : IGrainWithIntegerKey
+{
+    /// <summary>Adds a table name.</summary>
+    [Alias("Add")]
+    Task Add(string table);
+
+    /// <summary>Removes a table name.</summary>
+    [Alias("Remove")]
+    Task Remove(string table);
+
+    /// <summary>Every table name, sorted.</summary>
+    [Alias("List")]
+    Task<string[]> List();
+}
+
+/// <summary>Grain keys.</summary>
+public static class ShardKey
+{
+    /// <summary>The key of shard <paramref name="index"/> of <paramref name="table"/>.</summary>
+    public static string Of(string table, int index) => $"{table}/{index}";
+
+    /// <summary>Splits a shard key into table and index.</summary>
+    public static (string Table, int Index) Parse(string key)
+    {
+        int slash = key.LastIndexOf('/');
+        if (slash <= 0 || !int.TryParse(key.AsSpan(slash + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int index))
+        {
+            throw new ArgumentException($"'{key}' is not a shard key of the form table/index.");
+        }
+
+        return (key[..slash], index);
+    }
+}

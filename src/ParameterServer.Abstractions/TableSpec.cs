@@ -1,0 +1,132 @@
+using System.Text.RegularExpressions;
+using ParameterServer.Core.Optimizers;
+using ParameterServer.Core.Storage;
+
+namespace ParameterServer.Abstractions;
+
+/// <summary>
+/// Everything that defines an embedding table: its name, row dimension, number of virtual shards, how rows
+/// start and how pushes update them. Defaults: 8 shards, Normal(0, 0.01) rows, Adam with learning rate 0.001.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("ps.TableSpec")]
+public sealed partial record TableSpec
+{
+    /// <summary>The largest row dimension accepted.</summary>
+    public const int MaxDim = 4096;
+
+    /// <summary>The largest number of shards a table may have.</summary>
+    public const int MaxShards = 1024;
+
+    /// <summary>The longest table name accepted.</summary>
+    public const int MaxNameLength = 128;
+
+    /// <summary>Table name: letters, digits, '.', '_' and '-', at most <see cref="MaxNameLength"/> characters.</summary>
+    [Id(0)] public required string Name { get; init; }
+
+    /// <summary>Values per row, 1..<see cref="MaxDim"/>.</summary>
+    [Id(1)] public required int Dim { get; init; }
+
+    /// <summary>Virtual shards, 1..<see cref="MaxShards"/>; more shards than silos lets Orleans spread them. Default 8.</summary>
+    [Id(2)] public int Shards { get; init; } = 8;
+
+    /// <summary>How new rows are filled. Default Normal.</summary>
+    [Id(3)] public InitializerKind Initializer { get; init; } = InitializerKind.Normal;
+
+    /// <summary>Standard deviation (Normal) or half-width (Uniform) of new rows. Default 0.01.</summary>
+    [Id(4)] public float InitScale { get; init; } = 0.01f;
+
+    /// <summary>Seed of row initialization: row values depend on (seed, row id) only. Default 42.</summary>
+    [Id(5)] public long Seed { get; init; } = 42;
+
+    /// <summary>Server-side optimizer. Default Adam.</summary>
+    [Id(6)] public OptimizerKind Optimizer { get; init; } = OptimizerKind.Adam;
+
+    /// <summary>Learning rate. Default 0.001.</summary>
+    [Id(7)] public float LearningRate { get; init; } = 0.001f;
+
+    /// <summary>L2 weight decay of touched rows. Default 0.</summary>
+    [Id(8)] public float WeightDecay { get; init; }
+
+    /// <summary>Adam beta1. Default 0.9.</summary>
+    [Id(9)] public float Beta1 { get; init; } = 0.9f;
+
+    /// <summary>Adam beta2. Default 0.999.</summary>
+    [Id(10)] public float Beta2 { get; init; } = 0.999f;
+
+    /// <summary>Denominator epsilon of Adagrad and Adam. Default 1e-8.</summary>
+    [Id(11)] public float Epsilon { get; init; } = 1e-8f;
+
+    /// <summary>The optimizer settings of this table.</summary>
+    public OptimizerSettings OptimizerSettings => new(Optimizer, LearningRate, WeightDecay, Beta1, Beta2, Epsilon);
+
+    /// <summary>The row initializer of this table.</summary>
+    public RowInitializer RowInitializer => new(Initializer, InitScale, Seed);
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first field out of range.</summary>
+    public void Validate()
+    {
+        ValidateName(Name);
+        if (Dim < 1 || Dim > MaxDim)
+        {
+            throw new ArgumentException($"Table '{Name}': dim {Dim} is out of range; it must be in 1..{MaxDim}.");
+        }
+
+        if (Shards < 1 || Shards > MaxShards)
+        {
+            throw new ArgumentException($"Table '{Name}': shard count {Shards} is out of range; it must be in 1..{MaxShards}.");
+        }
+
+        if (!(InitScale >= 0 && float.IsFinite(InitScale)) || !Enum.IsDefined(Initializer))
+        {
+            throw new ArgumentException($"Table '{Name}': initializer {Initializer} with scale {InitScale} is not valid; the scale must be finite and non-negative.");
+        }
+
+        try
+        {
+            OptimizerSettings.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"Table '{Name}': {e.Message}", e);
+        }
+    }
+
+    /// <summary>Throws <see cref="ArgumentException"/> when <paramref name="name"/> is not a valid table name.</summary>
+    public static void ValidateName(string? name)
+    {
+        if (string.IsNullOrEmpty(name))
+        {
+            throw new ArgumentException("A table name must not be empty.");
+        }
+
+        if (name.Length > MaxNameLength)
+        {
+            throw new ArgumentException($"Table name '{name[..32]}...' is {name.Length} characters long; the limit is {MaxNameLength}.");
+        }
+
+        if (!NamePattern().IsMatch(name))
+        {
+            throw new ArgumentException($"Table name '{name}' has illegal characters; use letters, digits, '.', '_' and '-'.");
+        }
+    }
+
+    /// <summary>Describes how this spec differs from <paramref name="other"/>, or null when they define the same table.</summary>
+    public string? DifferenceFrom(TableSpec other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        if (Dim != other.Dim)
+        {
+            return $"it has dim {Dim}, not {other.Dim}";
+        }
+
+        if (Shards != other.Shards)
+        {
+            return $"it has {Shards} shards, not {other.Shards}";
+        }
+
+        return null;
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9._-]+$")]
+    private static partial Regex NamePattern();
+}

@@ -1,0 +1,73 @@
+using System.Runtime.InteropServices;
+
+namespace ParameterServer.Abstractions;
+
+/// <summary>
+/// Rows travelling as one bulk byte block (<c>rows x dim</c> little-endian floats, row-major), never as
+/// <c>float[]</c> element by element. Immutable once sent: neither side writes to <see cref="Data"/> afterwards.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("ps.RowBlock")]
+public sealed class RowBlock
+{
+    /// <summary>Creates a block over <paramref name="data"/>.</summary>
+    public RowBlock(int rows, int dim, byte[] data)
+    {
+        Rows = rows;
+        Dim = dim;
+        Data = data;
+    }
+
+    /// <summary>Number of rows.</summary>
+    [Id(0)] public int Rows { get; }
+
+    /// <summary>Values per row.</summary>
+    [Id(1)] public int Dim { get; }
+
+    /// <summary>The values as bytes.</summary>
+    [Id(2)] public byte[] Data { get; }
+
+    /// <summary>The values as floats.</summary>
+    public ReadOnlySpan<float> Values => MemoryMarshal.Cast<byte, float>(Data);
+
+    /// <summary>Copies <paramref name="values"/> into a new block.</summary>
+    public static RowBlock From(ReadOnlySpan<float> values, int rows, int dim)
+    {
+        var data = new byte[values.Length * sizeof(float)];
+        MemoryMarshal.AsBytes(values).CopyTo(data);
+        return new RowBlock(rows, dim, data);
+    }
+}
+
+/// <summary>A pull of rows by id from one shard. Missing rows are created with their deterministic initial values.</summary>
+[GenerateSerializer, Immutable, Alias("ps.PullRequest")]
+public sealed record PullRequest([property: Id(0)] long[] Ids);
+
+/// <summary>
+/// Gradients of distinct rows pushed to one shard, summed per row by the worker. The shard applies its optimizer
+/// once per row, or refuses the whole push (wrong length, NaN or infinity, a repeated id).
+/// </summary>
+[GenerateSerializer, Immutable, Alias("ps.PushRequest")]
+public sealed record PushRequest([property: Id(0)] long[] Ids, [property: Id(1)] RowBlock Gradients);
+
+/// <summary>Labels for rows (for example movie titles).</summary>
+[GenerateSerializer, Immutable, Alias("ps.LabelBatch")]
+public sealed record LabelBatch([property: Id(0)] long[] Ids, [property: Id(1)] string[] Labels);
+
+/// <summary>What one shard holds.</summary>
+[GenerateSerializer, Immutable, Alias("ps.ShardInfo")]
+public sealed record ShardInfo(
+    [property: Id(0)] int Index,
+    [property: Id(1)] long Rows,
+    [property: Id(2)] long Bytes,
+    [property: Id(3)] long OptimizerSteps,
+    [property: Id(4)] string Silo);
+
+/// <summary>What a table holds, summed over its shards.</summary>
+[GenerateSerializer, Immutable, Alias("ps.TableInfo")]
+public sealed record TableInfo(
+    [property: Id(0)] TableSpec Spec,
+    [property: Id(1)] long Rows,
+    [property: Id(2)] long Bytes,
+    [property: Id(3)] long OptimizerSteps,
+    [property: Id(4)] ShardInfo[] Shards,
+    [property: Id(5)] Dictionary<string, string> Metadata);

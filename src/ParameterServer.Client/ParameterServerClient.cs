@@ -1,0 +1,75 @@
+using System.Globalization;
+using ParameterServer.Abstractions;
+
+namespace ParameterServer.Client;
+
+/// <summary>Entry point of a worker: creates, finds and drops tables, and gives <see cref="TableClient"/>s.</summary>
+public sealed class ParameterServerClient
+{
+    /// <summary>Creates the client over <paramref name="grains"/> (an Orleans client or a co-hosted silo).</summary>
+    public ParameterServerClient(IGrainFactory grains) => Grains = grains ?? throw new ArgumentNullException(nameof(grains));
+
+    /// <summary>The grain factory.</summary>
+    public IGrainFactory Grains { get; }
+
+    /// <summary>Creates a table (or finds the same one) and returns a client for it.</summary>
+    public async Task<TableClient> CreateTableAsync(TableSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        spec.Validate();
+        var created = await Grains.GetGrain<ITableGrain>(spec.Name).Create(spec);
+        return new TableClient(Grains, created);
+    }
+
+    /// <summary>A client for an existing table; <see cref="KeyNotFoundException"/> when it does not exist.</summary>
+    public async Task<TableClient> OpenTableAsync(string name)
+    {
+        TableSpec.ValidateName(name);
+        var spec = await Grains.GetGrain<ITableGrain>(name).Get();
+        if (spec is null)
+        {
+            string existing = string.Join(", ", await ListTablesAsync());
+            throw new KeyNotFoundException($"Unknown table '{name}'. Existing tables: {(existing.Length > 0 ? existing : "(none)")}.");
+        }
+
+        return new TableClient(Grains, spec);
+    }
+
+    /// <summary>Every table name.</summary>
+    public Task<string[]> ListTablesAsync() => Grains.GetGrain<ITableCatalogGrain>(0).List();
+
+    /// <summary>What a table holds.</summary>
+    public Task<TableInfo> DescribeAsync(string name)
+    {
+        TableSpec.ValidateName(name);
+        return Grains.GetGrain<ITableGrain>(name).Describe();
+    }
+
+    /// <summary>Drops a table; false when it did not exist.</summary>
+    public Task<bool> DropAsync(string name)
+    {
+        TableSpec.ValidateName(name);
+        return Grains.GetGrain<ITableGrain>(name).Drop();
+    }
+
+    /// <summary>Sets labels of rows (routed to their shards, one call per shard).</summary>
+    public async Task SetLabelsAsync(TableClient table, IReadOnlyDictionary<long, string> labels)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        ArgumentNullException.ThrowIfNull(labels);
+        var groups = labels.GroupBy(kv => Core.Hashing.Mix64.ShardOf(kv.Key, table.Spec.Shards));
+        await Task.WhenAll(groups.Select(g => Grains.GetGrain<IShardGrain>(ShardKey.Of(table.Spec.Name, g.Key))
+            .SetLabels(new LabelBatch(g.Select(kv => kv.Key).ToArray(), g.Select(kv => kv.Value).ToArray()))));
+    }
+
+    /// <summary>Stores a number with a table.</summary>
+    public Task SetNumberAsync(string table, string key, double value) =>
+        Grains.GetGrain<ITableGrain>(table).SetMetadata(key, value.ToString("R", CultureInfo.InvariantCulture));
+
+    /// <summary>A number stored with a table, or null.</summary>
+    public async Task<double?> GetNumberAsync(string table, string key)
+    {
+        var meta = await Grains.GetGrain<ITableGrain>(table).GetMetadata();
+        return meta.TryGetValue(key, out var s) && double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v : null;
+    }
+}

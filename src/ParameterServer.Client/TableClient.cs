@@ -1,0 +1,200 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+using ParameterServer.Abstractions;
+using ParameterServer.Core.Hashing;
+
+namespace ParameterServer.Client;
+
+/// <summary>
+/// The worker's view of one table, shaped after ps-lite: <see cref="PullAsync"/> rows into the caller's buffer,
+/// <see cref="PushAsync"/> gradients. Ids are grouped by shard (<c>mix64(id) % shards</c>) and each shard gets
+/// one call per step (split only when a call would exceed <see cref="MaxBytesPerCall"/>); calls run in parallel.
+/// Thread-safe: several worker loops may share one instance.
+/// </summary>
+public sealed class TableClient
+{
+    /// <summary>Largest value payload of one call; bigger groups are split so messages stay far below Orleans' limit.</summary>
+    public const int MaxBytesPerCall = 8 << 20;
+
+    private readonly IShardGrain[] _shards;
+    private readonly int _maxRowsPerCall;
+
+    /// <summary>Creates a client for the table of <paramref name="spec"/>.</summary>
+    public TableClient(IGrainFactory grains, TableSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(grains);
+        ArgumentNullException.ThrowIfNull(spec);
+        Spec = spec;
+        _shards = new IShardGrain[spec.Shards];
+        for (int i = 0; i < _shards.Length; i++)
+        {
+            _shards[i] = grains.GetGrain<IShardGrain>(ShardKey.Of(spec.Name, i));
+        }
+
+        _maxRowsPerCall = Math.Max(1, MaxBytesPerCall / (spec.Dim * sizeof(float)));
+    }
+
+    /// <summary>The table.</summary>
+    public TableSpec Spec { get; }
+
+    /// <summary>Values per row.</summary>
+    public int Dim => Spec.Dim;
+
+    /// <summary>Calls made to shards (pulls and pushes).</summary>
+    public long Calls => Interlocked.Read(ref _calls);
+
+    private long _calls;
+
+    /// <summary>
+    /// Copies the rows of <paramref name="ids"/> into <paramref name="destination"/> (row-major, <c>ids.Length x dim</c>).
+    /// Rows that do not exist yet are created with their deterministic initial values.
+    /// </summary>
+    public async Task PullAsync(ReadOnlyMemory<long> ids, Memory<float> destination)
+    {
+        if (destination.Length < ids.Length * Dim)
+        {
+            throw new ArgumentException($"Destination holds {destination.Length} floats; {ids.Length} rows of dim {Dim} need {ids.Length * Dim}.", nameof(destination));
+        }
+
+        if (ids.Length == 0)
+        {
+            return;
+        }
+
+        var plan = Plan(ids.Span);
+        try
+        {
+            var calls = new Task<RowBlock>[plan.Calls.Count];
+            for (int c = 0; c < calls.Length; c++)
+            {
+                var call = plan.Calls[c];
+                calls[c] = _shards[call.Shard].Pull(new PullRequest(call.Ids));
+            }
+
+            Interlocked.Add(ref _calls, calls.Length);
+            await Task.WhenAll(calls);
+            var dest = destination.Span;
+            for (int c = 0; c < calls.Length; c++)
+            {
+                var block = calls[c].Result;
+                var values = block.Values;
+                var call = plan.Calls[c];
+                if (block.Rows != call.Ids.Length || values.Length != call.Ids.Length * Dim)
+                {
+                    throw new InvalidOperationException($"Table '{Spec.Name}' shard {call.Shard} answered {block.Rows} rows of dim {block.Dim} for {call.Ids.Length} ids.");
+                }
+
+                for (int r = 0; r < call.Ids.Length; r++)
+                {
+                    values.Slice(r * Dim, Dim).CopyTo(dest.Slice(plan.Positions[call.Start + r] * Dim, Dim));
+                }
+            }
+        }
+        finally
+        {
+            plan.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Sends the gradients of distinct rows <paramref name="ids"/> (row-major in <paramref name="gradients"/>).
+    /// The values are copied before this returns, so the caller may reuse its buffers at once; the task completes
+    /// when every shard has applied (or refused) its part.
+    /// </summary>
+    public Task PushAsync(ReadOnlyMemory<long> ids, ReadOnlyMemory<float> gradients)
+    {
+        if (gradients.Length != ids.Length * Dim)
+        {
+            throw new ArgumentException($"Push to table '{Spec.Name}': {gradients.Length} gradient values for {ids.Length} rows of dim {Dim}.", nameof(gradients));
+        }
+
+        if (ids.Length == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        var plan = Plan(ids.Span);
+        try
+        {
+            var g = gradients.Span;
+            var calls = new Task[plan.Calls.Count];
+            for (int c = 0; c < calls.Length; c++)
+            {
+                var call = plan.Calls[c];
+                var data = new byte[call.Ids.Length * Dim * sizeof(float)];
+                var dst = MemoryMarshal.Cast<byte, float>(data.AsSpan());
+                for (int r = 0; r < call.Ids.Length; r++)
+                {
+                    g.Slice(plan.Positions[call.Start + r] * Dim, Dim).CopyTo(dst.Slice(r * Dim, Dim));
+                }
+
+                calls[c] = _shards[call.Shard].Push(new PushRequest(call.Ids, new RowBlock(call.Ids.Length, Dim, data)));
+            }
+
+            Interlocked.Add(ref _calls, calls.Length);
+            return calls.Length == 1 ? calls[0] : Task.WhenAll(calls);
+        }
+        finally
+        {
+            plan.Dispose();
+        }
+    }
+
+    /// <summary>Groups positions of <paramref name="ids"/> by shard with a counting sort (no per-row allocation).</summary>
+    private CallPlan Plan(ReadOnlySpan<long> ids)
+    {
+        int shards = _shards.Length;
+        int[] shardOf = ArrayPool<int>.Shared.Rent(ids.Length);
+        int[] positions = ArrayPool<int>.Shared.Rent(ids.Length);
+        Span<int> counts = shards <= 256 ? stackalloc int[shards] : new int[shards];
+        counts.Clear();
+        for (int i = 0; i < ids.Length; i++)
+        {
+            int s = Mix64.ShardOf(ids[i], shards);
+            shardOf[i] = s;
+            counts[s]++;
+        }
+
+        Span<int> next = shards <= 256 ? stackalloc int[shards] : new int[shards];
+        int offset = 0;
+        for (int s = 0; s < shards; s++)
+        {
+            next[s] = offset;
+            offset += counts[s];
+        }
+
+        for (int i = 0; i < ids.Length; i++)
+        {
+            positions[next[shardOf[i]]++] = i;
+        }
+
+        var calls = new List<ShardCall>(shards);
+        offset = 0;
+        for (int s = 0; s < shards; s++)
+        {
+            for (int start = 0; start < counts[s]; start += _maxRowsPerCall)
+            {
+                int n = Math.Min(_maxRowsPerCall, counts[s] - start);
+                var callIds = new long[n];
+                for (int r = 0; r < n; r++)
+                {
+                    callIds[r] = ids[positions[offset + start + r]];
+                }
+
+                calls.Add(new ShardCall(s, offset + start, callIds));
+            }
+
+            offset += counts[s];
+        }
+
+        ArrayPool<int>.Shared.Return(shardOf);
+        return new CallPlan(calls, positions);
+    }
+
+    private readonly record struct ShardCall(int Shard, int Start, long[] Ids);
+
+    private readonly record struct CallPlan(List<ShardCall> Calls, int[] Positions) : IDisposable
+    {
+        public void Dispose() => ArrayPool<int>.Shared.Return(Positions);
+    }
+}

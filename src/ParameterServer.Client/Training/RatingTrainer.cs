@@ -1,0 +1,260 @@
+using System.Diagnostics;
+using ParameterServer.Core.Data;
+using ParameterServer.Core.Metrics;
+using ParameterServer.Core.Models;
+
+namespace ParameterServer.Client.Training;
+
+/// <summary>
+/// Trains a rating model through the parameter server. Each epoch shuffles the training samples (seeded) and
+/// splits them among <see cref="TrainingOptions.Workers"/> loops; each loop cuts its own minibatches, pulls the
+/// distinct rows of a batch (one call per shard per table, in parallel), computes the model's gradients of
+/// ½ Σ (pred − y)² over the batch with SIMD, sums them per distinct row and pushes them asynchronously within its
+/// staleness window. After every epoch the validation RMSE (predictions clipped to the rating range) decides
+/// early stopping; the tables keep the best epoch's rows.
+/// </summary>
+public sealed class RatingTrainer
+{
+    private readonly ParameterServerClient _ps;
+    private readonly TrainingOptions _options;
+
+    /// <summary>Creates a trainer.</summary>
+    public RatingTrainer(ParameterServerClient ps, TrainingOptions options)
+    {
+        _ps = ps ?? throw new ArgumentNullException(nameof(ps));
+        _options = options ?? throw new ArgumentNullException(nameof(options));
+        options.Validate();
+    }
+
+    /// <summary>Called after every epoch.</summary>
+    public event Action<EpochReport>? EpochFinished;
+
+    /// <summary>Called after every step, from the worker loops' threads, with the step's samples and mean squared error.</summary>
+    public event Action<long, double>? Progress;
+
+    /// <summary>Runs the job and returns its report.</summary>
+    public async Task<TrainingReport> TrainAsync(Ratings train, Ratings validation, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        ArgumentNullException.ThrowIfNull(validation);
+        if (train.Count == 0)
+        {
+            throw new ArgumentException("The training set is empty.");
+        }
+
+        var wall = Stopwatch.StartNew();
+        var o = _options;
+        var (mean, min, max) = train.Summary();
+        var model = new RatingModel(o.Model, min, max, mean);
+        var tables = await RatingTables.CreateAsync(_ps, o, model);
+
+        var epochs = new List<EpochReport>();
+        int[] order = new int[train.Count];
+        for (int i = 0; i < order.Length; i++)
+        {
+            order[i] = i;
+        }
+
+        double best = double.PositiveInfinity;
+        int bestEpoch = 0;
+        double trainSeconds = 0;
+        long trainSamples = 0, outstanding = 0, steps = 0;
+        for (int epoch = 1; epoch <= o.Epochs; epoch++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            new Random(HashCode.Combine(o.Seed, epoch)).Shuffle(order);
+            var sw = Stopwatch.StartNew();
+            var loops = new Task<LoopResult>[o.Workers];
+            for (int w = 0; w < o.Workers; w++)
+            {
+                int from = (int)((long)order.Length * w / o.Workers);
+                int to = (int)((long)order.Length * (w + 1) / o.Workers);
+                loops[w] = Task.Run(() => RunLoopAsync(tables, train, order.AsMemory(from, to - from), cancellationToken), cancellationToken);
+            }
+
+            var results = await Task.WhenAll(loops);
+            double seconds = sw.Elapsed.TotalSeconds;
+            trainSeconds += seconds;
+            trainSamples += train.Count;
+            double loss = results.Sum(r => r.SquaredError) / train.Count;
+            outstanding += results.Sum(r => r.Outstanding);
+            steps += results.Sum(r => r.Steps);
+            double rmse = validation.Count > 0 ? await EvaluateAsync(tables, validation, Math.Max(o.BatchSize, 4096)) : Math.Sqrt(loss);
+            var report = new EpochReport(epoch, loss, rmse, train.Count / seconds, seconds);
+            epochs.Add(report);
+            EpochFinished?.Invoke(report);
+            if (rmse < best)
+            {
+                best = rmse;
+                bestEpoch = epoch;
+                if (epoch < o.Epochs)
+                {
+                    await tables.SnapshotAsync(_ps);
+                }
+            }
+            else if (epoch - bestEpoch >= o.Patience)
+            {
+                break;
+            }
+        }
+
+        if (bestEpoch != epochs.Count)
+        {
+            await tables.RestoreAsync(_ps);
+        }
+
+        return new TrainingReport
+        {
+            Model = RatingModel.NameOf(o.Model),
+            Dim = o.Dim,
+            BatchSize = o.BatchSize,
+            Workers = o.Workers,
+            Staleness = o.Staleness,
+            Optimizer = o.Optimizer.ToString().ToLowerInvariant(),
+            LearningRate = o.LearningRate,
+            WeightDecay = o.WeightDecay,
+            TrainSamples = train.Count,
+            ValidationSamples = validation.Count,
+            BestEpoch = bestEpoch,
+            ValidationRmse = best,
+            SamplesPerSecond = trainSamples / trainSeconds,
+            WallSeconds = wall.Elapsed.TotalSeconds,
+            MeanOutstandingPushes = steps == 0 ? 0 : (double)outstanding / steps,
+            Epochs = epochs,
+        };
+    }
+
+    /// <summary>RMSE of the tables' predictions on <paramref name="data"/>, clipped to the model's rating range.</summary>
+    public static async Task<double> EvaluateAsync(RatingTables tables, Ratings data, int batchSize = 4096)
+    {
+        ArgumentNullException.ThrowIfNull(tables);
+        ArgumentNullException.ThrowIfNull(data);
+        var acc = default(RmseAccumulator);
+        var predictions = new float[batchSize];
+        int[] order = new int[Math.Min(batchSize, data.Count)];
+        var buffers = new BatchBuffers(batchSize, tables.Users.Dim);
+        for (int start = 0; start < data.Count; start += batchSize)
+        {
+            int n = Math.Min(batchSize, data.Count - start);
+            for (int k = 0; k < n; k++)
+            {
+                order[k] = start + k;
+            }
+
+            buffers.Load(data, order.AsSpan(0, n));
+            await PullAsync(tables, buffers);
+            Predict(tables.Model, buffers, predictions);
+            for (int k = 0; k < n; k++)
+            {
+                float e = predictions[k] - buffers.Targets[k];
+                acc.Add(e * e);
+            }
+        }
+
+        return acc.Rmse;
+    }
+
+    /// <summary>Predictions (clipped to the rating range) for the pairs of <paramref name="pairs"/>; its values are ignored.</summary>
+    public static async Task<float[]> PredictAsync(RatingTables tables, Ratings pairs, int batchSize = 4096)
+    {
+        ArgumentNullException.ThrowIfNull(tables);
+        ArgumentNullException.ThrowIfNull(pairs);
+        var result = new float[pairs.Count];
+        int[] order = new int[Math.Min(batchSize, Math.Max(1, pairs.Count))];
+        var buffers = new BatchBuffers(batchSize, tables.Users.Dim);
+        for (int start = 0; start < pairs.Count; start += batchSize)
+        {
+            int n = Math.Min(batchSize, pairs.Count - start);
+            for (int k = 0; k < n; k++)
+            {
+                order[k] = start + k;
+            }
+
+            buffers.Load(pairs, order.AsSpan(0, n));
+            await PullAsync(tables, buffers);
+            Predict(tables.Model, buffers, result.AsSpan(start, n));
+        }
+
+        return result;
+    }
+
+    /// <summary>Predictions for the samples loaded in <paramref name="b"/> (rows already pulled), clipped to the rating range.</summary>
+    internal static void Predict(RatingModel model, BatchBuffers b, Span<float> predictions)
+    {
+        int d = b.Dim;
+        for (int k = 0; k < b.Count; k++)
+        {
+            int ju = b.UserIndex[k], ji = b.ItemIndex[k];
+            float p = model.Predict(b.UserValues.AsSpan(ju * d, d), b.ItemValues.AsSpan(ji * d, d), b.UserBias[ju], b.ItemBias[ji]);
+            predictions[k] = Math.Clamp(p, model.Min, model.Max);
+        }
+    }
+
+    /// <summary>Pulls the distinct rows of the loaded batch from every table at once.</summary>
+    internal static Task PullAsync(RatingTables t, BatchBuffers b)
+    {
+        var users = t.Users.PullAsync(b.UserIds.AsMemory(0, b.Users), b.UserValues);
+        var items = t.Items.PullAsync(b.ItemIds.AsMemory(0, b.Items), b.ItemValues);
+        if (t.UserBias is null || t.ItemBias is null)
+        {
+            return Task.WhenAll(users, items);
+        }
+
+        var ub = t.UserBias.PullAsync(b.UserIds.AsMemory(0, b.Users), b.UserBias);
+        var ib = t.ItemBias.PullAsync(b.ItemIds.AsMemory(0, b.Items), b.ItemBias);
+        return Task.WhenAll(users, items, ub, ib);
+    }
+
+    private async Task<LoopResult> RunLoopAsync(RatingTables t, Ratings train, ReadOnlyMemory<int> part, CancellationToken ct)
+    {
+        var o = _options;
+        var b = new BatchBuffers(o.BatchSize, o.Dim);
+        var window = new PushWindow(o.Staleness);
+        double squaredError = 0;
+        int d = o.Dim;
+        var model = t.Model;
+        for (int start = 0; start < part.Length; start += o.BatchSize)
+        {
+            ct.ThrowIfCancellationRequested();
+            int n = Math.Min(o.BatchSize, part.Length - start);
+            b.Load(train, part.Span.Slice(start, n));
+            await PullAsync(t, b);
+            b.ClearGradients();
+            // Loss of a batch: ½ Σ (pred − y)² (per-sample semantics, as in Funk-SVD): the server's weight decay and
+            // the learning rate then mean the same at any batch size.
+            const float scale = 0.5f;
+            double batchError = 0;
+            for (int k = 0; k < n; k++)
+            {
+                int ju = b.UserIndex[k], ji = b.ItemIndex[k];
+                batchError += model.Backward(
+                    b.UserValues.AsSpan(ju * d, d), b.ItemValues.AsSpan(ji * d, d), b.UserBias[ju], b.ItemBias[ji], b.Targets[k], scale,
+                    b.UserGrad.AsSpan(ju * d, d), b.ItemGrad.AsSpan(ji * d, d), ref b.UserBiasGrad[ju], ref b.ItemBiasGrad[ji]);
+            }
+
+            squaredError += batchError;
+            await window.AddAsync(PushAsync(t, b));
+            Progress?.Invoke(n, batchError / n);
+        }
+
+        await window.DrainAsync();
+        return new LoopResult(squaredError, window.ObservedOutstanding, window.Steps);
+    }
+
+    private static Task PushAsync(RatingTables t, BatchBuffers b)
+    {
+        int d = b.Dim;
+        var users = t.Users.PushAsync(b.UserIds.AsMemory(0, b.Users), b.UserGrad.AsMemory(0, b.Users * d));
+        var items = t.Items.PushAsync(b.ItemIds.AsMemory(0, b.Items), b.ItemGrad.AsMemory(0, b.Items * d));
+        if (t.UserBias is null || t.ItemBias is null)
+        {
+            return Task.WhenAll(users, items);
+        }
+
+        var ub = t.UserBias.PushAsync(b.UserIds.AsMemory(0, b.Users), b.UserBiasGrad.AsMemory(0, b.Users));
+        var ib = t.ItemBias.PushAsync(b.ItemIds.AsMemory(0, b.Items), b.ItemBiasGrad.AsMemory(0, b.Items));
+        return Task.WhenAll(users, items, ub, ib);
+    }
+
+    private readonly record struct LoopResult(double SquaredError, long Outstanding, long Steps);
+}

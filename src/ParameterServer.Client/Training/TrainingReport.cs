@@ -1,0 +1,33 @@
+using System.Text.Json.Serialization;
+
+namespace ParameterServer.Client.Training;
+
+/// <summary>Figures of one epoch.</summary>
+public sealed record EpochReport(
+    [property: JsonPropertyName("epoch")] int Epoch,
+    [property: JsonPropertyName("train_loss")] double TrainLoss,
+    [property: JsonPropertyName("validation_rmse")] double ValidationRmse,
+    [property: JsonPropertyName("samples_per_second")] double SamplesPerSecond,
+    [property: JsonPropertyName("seconds")] double Seconds);
+
+/// <summary>Figures of a training job (written by <c>embed train --report</c>).</summary>
+public sealed record TrainingReport
+{
+    [JsonPropertyName("model")] public required string Model { get; init; }
+    [JsonPropertyName("dim")] public int Dim { get; init; }
+    [JsonPropertyName("batch_size")] public int BatchSize { get; init; }
+    [JsonPropertyName("workers")] public int Workers { get; init; }
+    [JsonPropertyName("staleness")] public int Staleness { get; init; }
+    [JsonPropertyName("optimizer")] public required string Optimizer { get; init; }
+    [JsonPropertyName("learning_rate")] public double LearningRate { get; init; }
+    [JsonPropertyName("weight_decay")] public double WeightDecay { get; init; }
+    [JsonPropertyName("train_samples")] public int TrainSamples { get; init; }
+    [JsonPropertyName("validation_samples")] public int ValidationSamples { get; init; }
+    [JsonPropertyName("best_epoch")] public int BestEpoch { get; init; }
+    [JsonPropertyName("validation_rmse")] public double ValidationRmse { get; init; }
+    [JsonPropertyName("samples_per_second")] public double SamplesPerSecond { get; init; }
+    [JsonPropertyName("wall_seconds")] public double WallSeconds { get; init; }
+    [JsonPropertyName("mean_outstanding_pushes")] public double MeanOutstandingPushes { get; init; }
+    [JsonPropertyName("cluster")] public string? Cluster { get; init; }
+    [JsonPropertyName("epochs")] public required IReadOnlyList<EpochReport> Epochs { get; init; }
+}

@@ -1,0 +1,31 @@
+namespace ParameterServer.Core.Hashing;
+
+/// <summary>
+/// The fixed 64-bit mixing function that routes row ids to shards (the SplitMix64 finalizer).
+/// It never changes between releases, processes or machines: a row's shard depends on its id and
+/// the shard count only. <c>GetHashCode</c> is never used for routing because it is randomized per process.
+/// </summary>
+public static class Mix64
+{
+    /// <summary>Effectively computes the SplitMix64 finalizer of <paramref name="x"/>.</summary>
+    public static ulong Mix(ulong x)
+    {
+        x ^= x >> 30;
+        x *= 0xBF58476D1CE4E5B9UL;
+        x ^= x >> 27;
+        x *= 0x94D049BB133111EBUL;
+        x ^= x >> 31;
+        return x;
+    }
+
+    /// <summary>The shard that owns row <paramref name="id"/>: <c>mix64(id) % shardCount</c>.</summary>
+    public static int ShardOf(long id, int shardCount)
+    {
+        if (shardCount <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(shardCount), shardCount, "The shard count must be positive.");
+        }
+
+        return (int)(Mix((ulong)id) % (ulong)shardCount);
+    }
+}

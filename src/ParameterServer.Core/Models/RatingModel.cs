@@ -1,0 +1,101 @@
+using System.Numerics.Tensors;
+
+namespace ParameterServer.Core.Models;
+
+/// <summary>The rating models computed on the worker.</summary>
+public enum RatingModelKind
+{
+    /// <summary><c>u·v</c>.</summary>
+    Dot = 0,
+
+    /// <summary><c>sigmoid(u·v + b_u + b_i)·(max−min)+min</c>.</summary>
+    DotBias = 1,
+
+    /// <summary><c>mu + b_u + b_i + u·v</c> with mu the training mean.</summary>
+    Mf = 2,
+}
+
+/// <summary>
+/// Forward and backward passes of a rating model for one sample, with SIMD dot products and updates
+/// (<see cref="TensorPrimitives"/>). The loss of a sample is the squared error <c>(pred − y)²</c>.
+/// </summary>
+/// <param name="Kind">Which model.</param>
+/// <param name="Min">Lowest rating (dot-bias range).</param>
+/// <param name="Max">Highest rating (dot-bias range).</param>
+/// <param name="Mean">Global mean (mf offset).</param>
+public readonly record struct RatingModel(RatingModelKind Kind, float Min, float Max, float Mean)
+{
+    /// <summary>The names accepted by <see cref="ParseKind"/>.</summary>
+    public static readonly IReadOnlyList<string> KindNames = ["dot", "dot-bias", "mf"];
+
+    /// <summary>Whether the model uses the user and item bias tables.</summary>
+    public bool HasBiases => Kind != RatingModelKind.Dot;
+
+    /// <summary>Parses a model name; an unknown name gets an error that lists the valid ones.</summary>
+    public static RatingModelKind ParseKind(string name) => name?.Trim().ToLowerInvariant() switch
+    {
+        "dot" => RatingModelKind.Dot,
+        "dot-bias" or "dotbias" => RatingModelKind.DotBias,
+        "mf" => RatingModelKind.Mf,
+        _ => throw new ArgumentException($"Unknown model '{name}'. Valid models: {string.Join(", ", KindNames)}."),
+    };
+
+    /// <summary>The canonical name of <paramref name="kind"/>.</summary>
+    public static string NameOf(RatingModelKind kind) => KindNames[(int)kind];
+
+    /// <summary>The prediction for user vector <paramref name="u"/>, item vector <paramref name="v"/> and biases.</summary>
+    public float Predict(ReadOnlySpan<float> u, ReadOnlySpan<float> v, float bu, float bi)
+    {
+        float s = TensorPrimitives.Dot(u, v);
+        return Kind switch
+        {
+            RatingModelKind.Dot => s,
+            RatingModelKind.DotBias => (Sigmoid(s + bu + bi) * (Max - Min)) + Min,
+            _ => Mean + bu + bi + s,
+        };
+    }
+
+    /// <summary>
+    /// Computes the prediction and adds <paramref name="scale"/> times the gradient of the squared error
+    /// <c>(pred − y)²</c> to <paramref name="gu"/>, <paramref name="gv"/>, <paramref name="gbu"/> and <paramref name="gbi"/>.
+    /// Returns the squared error.
+    /// </summary>
+    public float Backward(ReadOnlySpan<float> u, ReadOnlySpan<float> v, float bu, float bi, float y, float scale, Span<float> gu, Span<float> gv, ref float gbu, ref float gbi)
+    {
+        float s = TensorPrimitives.Dot(u, v);
+        float pred;
+        float dPredDs;
+        switch (Kind)
+        {
+            case RatingModelKind.Dot:
+                pred = s;
+                dPredDs = 1f;
+                break;
+            case RatingModelKind.DotBias:
+                float sig = Sigmoid(s + bu + bi);
+                pred = (sig * (Max - Min)) + Min;
+                dPredDs = (Max - Min) * sig * (1f - sig);
+                break;
+            default:
+                pred = Mean + bu + bi + s;
+                dPredDs = 1f;
+                break;
+        }
+
+        float err = pred - y;
+        float d = 2f * err * dPredDs * scale;
+
+        // gu += d * v ; gv += d * u
+        TensorPrimitives.MultiplyAdd(v, d, gu, gu);
+        TensorPrimitives.MultiplyAdd(u, d, gv, gv);
+        if (HasBiases)
+        {
+            gbu += d;
+            gbi += d;
+        }
+
+        return err * err;
+    }
+
+    private static float Sigmoid(float x) => 1f / (1f + MathF.Exp(-x));
+}

@@ -1,0 +1,251 @@
+using System.Buffers;
+using ParameterServer.Core.Kernels;
+using ParameterServer.Core.Optimizers;
+
+namespace ParameterServer.Core.Storage;
+
+/// <summary>
+/// The rows one shard owns: an id -> slot index, a contiguous arena of <c>slots x dim</c> values, a parallel
+/// arena of optimizer state, per-row update counts and optional labels. Not thread-safe: a grain turn owns it.
+/// </summary>
+public sealed class ShardStore
+{
+    private const int MinCapacity = 256;
+    private readonly RowIndex _index;
+    private readonly int _slots;
+    private long[] _ids;
+    private float[] _values;
+    private float[] _state;
+    private long[] _steps;
+    private string?[]? _labels;
+    private int _capacity;
+
+    /// <summary>Creates an empty store for rows of <paramref name="dim"/> values.</summary>
+    public ShardStore(int dim, RowInitializer initializer, OptimizerSettings optimizer, int initialCapacity = MinCapacity)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dim);
+        optimizer.Validate();
+        Dim = dim;
+        Initializer = initializer;
+        Optimizer = optimizer;
+        _slots = optimizer.StateSlots;
+        _capacity = Math.Max(MinCapacity, initialCapacity);
+        _index = new RowIndex(_capacity);
+        _ids = new long[_capacity];
+        _values = new float[(long)_capacity * dim];
+        _state = new float[(long)_capacity * dim * _slots];
+        _steps = new long[_capacity];
+    }
+
+    /// <summary>Values per row.</summary>
+    public int Dim { get; }
+
+    /// <summary>How new rows start.</summary>
+    public RowInitializer Initializer { get; }
+
+    /// <summary>The optimizer that pushes apply.</summary>
+    public OptimizerSettings Optimizer { get; }
+
+    /// <summary>Rows resident.</summary>
+    public int Count => _index.Count;
+
+    /// <summary>Bytes held by values, optimizer state, ids, step counts and the index.</summary>
+    public long Bytes => (((long)_values.Length + _state.Length) * sizeof(float)) + (_ids.LongLength * sizeof(long)) + (_steps.LongLength * sizeof(long)) + _index.Bytes;
+
+    /// <summary>Total optimizer steps applied to rows (one per row per push).</summary>
+    public long TotalSteps { get; private set; }
+
+    /// <summary>The values of the row in <paramref name="slot"/>.</summary>
+    public Span<float> Row(int slot) => _values.AsSpan(slot * Dim, Dim);
+
+    /// <summary>The id of the row in <paramref name="slot"/>.</summary>
+    public long IdAt(int slot) => _ids[slot];
+
+    /// <summary>How many times the row in <paramref name="slot"/> has been updated.</summary>
+    public long StepsAt(int slot) => _steps[slot];
+
+    /// <summary>The slot of <paramref name="id"/>, or -1 when the row does not exist yet.</summary>
+    public int Find(long id) => _index.Find(id);
+
+    /// <summary>The slot of <paramref name="id"/>, creating the row with its deterministic initial values if needed.</summary>
+    public int GetOrCreate(long id)
+    {
+        int slot = _index.GetOrAdd(id, out bool added);
+        if (added)
+        {
+            EnsureCapacity(slot + 1);
+            _ids[slot] = id;
+            Initializer.Fill(id, Row(slot));
+            _state.AsSpan(slot * Dim * _slots, Dim * _slots).Clear();
+            _steps[slot] = 0;
+        }
+
+        return slot;
+    }
+
+    /// <summary>Copies the rows of <paramref name="ids"/> into <paramref name="destination"/> (row-major), creating missing rows.</summary>
+    public void Pull(ReadOnlySpan<long> ids, Span<float> destination)
+    {
+        if (destination.Length != ids.Length * Dim)
+        {
+            throw new ArgumentException($"Destination holds {destination.Length} floats; {ids.Length} rows of dim {Dim} need {ids.Length * Dim}.", nameof(destination));
+        }
+
+        for (int i = 0; i < ids.Length; i++)
+        {
+            Row(GetOrCreate(ids[i])).CopyTo(destination.Slice(i * Dim, Dim));
+        }
+    }
+
+    /// <summary>
+    /// Applies one optimizer step to each row of <paramref name="ids"/> with its gradient in <paramref name="gradients"/>
+    /// (row-major). The whole push is checked first: a wrong length, a NaN or infinity, or a repeated id refuses it
+    /// with an <see cref="ArgumentException"/> that says where, and no stored row changes.
+    /// </summary>
+    public void Push(ReadOnlySpan<long> ids, ReadOnlySpan<float> gradients, string where = "shard")
+    {
+        if (gradients.Length != ids.Length * Dim)
+        {
+            throw new ArgumentException($"Push to {where} refused: {gradients.Length} gradient values for {ids.Length} rows of dim {Dim} (expected {(long)ids.Length * Dim}). No row was changed.");
+        }
+
+        int bad = FiniteCheck.IndexOfNonFinite(gradients);
+        if (bad >= 0)
+        {
+            throw new ArgumentException($"Push to {where} refused: gradient of row id {ids[bad / Dim]} (position {bad / Dim}, component {bad % Dim}) is {gradients[bad]}; NaN and infinity are not accepted. No row was changed.");
+        }
+
+        int[] slots = ArrayPool<int>.Shared.Rent(ids.Length);
+        try
+        {
+            for (int i = 0; i < ids.Length; i++)
+            {
+                slots[i] = GetOrCreate(ids[i]);
+            }
+
+            CheckNoDuplicates(ids, slots.AsSpan(0, ids.Length), where);
+            for (int i = 0; i < ids.Length; i++)
+            {
+                int slot = slots[i];
+                long step = ++_steps[slot];
+                Optimizer.Apply(Row(slot), _state.AsSpan(slot * Dim * _slots, Dim * _slots), gradients.Slice(i * Dim, Dim), step);
+            }
+
+            TotalSteps += ids.Length;
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(slots);
+        }
+    }
+
+    /// <summary>Sets the label of row <paramref name="id"/> (creating the row if needed).</summary>
+    public void SetLabel(long id, string? label)
+    {
+        int slot = GetOrCreate(id);
+        _labels ??= new string?[_capacity];
+        _labels[slot] = label;
+    }
+
+    /// <summary>The label of row <paramref name="slot"/>, or null.</summary>
+    public string? LabelAt(int slot) => _labels is null ? null : _labels[slot];
+
+    /// <summary>A copy of every value, state, id, step count and label, to restore later with <see cref="Restore"/>.</summary>
+    public Snapshot TakeSnapshot()
+    {
+        int n = Count;
+        return new Snapshot(_ids.AsSpan(0, n).ToArray(), _values.AsSpan(0, n * Dim).ToArray(), _state.AsSpan(0, n * Dim * _slots).ToArray(), _steps.AsSpan(0, n).ToArray(), _labels?.AsSpan(0, n).ToArray(), TotalSteps);
+    }
+
+    /// <summary>Replaces every row with those of <paramref name="snapshot"/>.</summary>
+    public void Restore(Snapshot snapshot)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        int n = snapshot.Ids.Length;
+        if (snapshot.Values.Length != n * Dim || snapshot.State.Length != n * Dim * _slots)
+        {
+            throw new ArgumentException($"Snapshot of {n} rows does not match dim {Dim} and {_slots} state slots.");
+        }
+
+        _index.Clear();
+        _labels = null;
+        for (int i = 0; i < n; i++)
+        {
+            int slot = _index.GetOrAdd(snapshot.Ids[i], out _);
+            EnsureCapacity(slot + 1);
+            _ids[slot] = snapshot.Ids[i];
+        }
+
+        snapshot.Values.CopyTo(_values.AsSpan());
+        snapshot.State.CopyTo(_state.AsSpan());
+        snapshot.Steps.CopyTo(_steps.AsSpan());
+        if (snapshot.Labels is not null)
+        {
+            _labels = new string?[_capacity];
+            snapshot.Labels.CopyTo(_labels.AsSpan());
+        }
+
+        TotalSteps = snapshot.TotalSteps;
+    }
+
+    /// <summary>Removes every row.</summary>
+    public void Clear()
+    {
+        _index.Clear();
+        _labels = null;
+        TotalSteps = 0;
+    }
+
+    private void CheckNoDuplicates(ReadOnlySpan<long> ids, ReadOnlySpan<int> slots, string where)
+    {
+        // Steps are only touched after this check, so a negative mark is free to use and is always undone.
+        int dup = -1;
+        int i = 0;
+        for (; i < slots.Length; i++)
+        {
+            ref long s = ref _steps[slots[i]];
+            if (s < 0)
+            {
+                dup = i;
+                break;
+            }
+
+            s = ~s;
+        }
+
+        for (int j = 0; j < i; j++)
+        {
+            ref long s = ref _steps[slots[j]];
+            s = ~s;
+        }
+
+        if (dup >= 0)
+        {
+            throw new ArgumentException($"Push to {where} refused: row id {ids[dup]} appears more than once (again at position {dup}); sum its gradients before pushing. No row was changed.");
+        }
+    }
+
+    private void EnsureCapacity(int rows)
+    {
+        if (rows <= _capacity)
+        {
+            return;
+        }
+
+        // Grow by a quarter (at least a chunk) so the arenas stay within ~1.25x of the rows they hold.
+        int next = Math.Max(rows, _capacity + Math.Max(MinCapacity, _capacity / 4));
+        Array.Resize(ref _ids, next);
+        Array.Resize(ref _values, next * Dim);
+        Array.Resize(ref _state, next * Dim * _slots);
+        Array.Resize(ref _steps, next);
+        if (_labels is not null)
+        {
+            Array.Resize(ref _labels, next);
+        }
+
+        _capacity = next;
+    }
+
+    /// <summary>A copy of a store's rows.</summary>
+    public sealed record Snapshot(long[] Ids, float[] Values, float[] State, long[] Steps, string?[]? Labels, long TotalSteps);
+}

@@ -1,0 +1,100 @@
+using ParameterServer.Abstractions;
+
+namespace ParameterServer.Grains;
+
+/// <summary>Persistent metadata of a table.</summary>
+[GenerateSerializer, Alias("ps.TableState")]
+public sealed class TableState
+{
+    /// <summary>The spec, or null when the table does not exist.</summary>
+    [Id(0)] public TableSpec? Spec { get; set; }
+
+    /// <summary>Small string properties.</summary>
+    [Id(1)] public Dictionary<string, string> Metadata { get; set; } = [];
+}
+
+/// <summary>The metadata of one table, kept as grain state in the metadata store; fans out to the table's shards.</summary>
+public sealed class TableGrain : Grain, ITableGrain
+{
+    private readonly IPersistentState<TableState> _state;
+
+    /// <summary>Creates the grain.</summary>
+    public TableGrain([PersistentState("table", ParameterServerSilo.MetadataStorage)] IPersistentState<TableState> state) => _state = state;
+
+    private string Name => this.GetPrimaryKeyString();
+
+    /// <inheritdoc/>
+    public async Task<TableSpec> Create(TableSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        if (spec.Name != Name)
+        {
+            throw new ArgumentException($"Spec names table '{spec.Name}' but was sent to table '{Name}'.");
+        }
+
+        spec.Validate();
+        if (_state.State.Spec is { } existing)
+        {
+            string? diff = existing.DifferenceFrom(spec);
+            if (diff is not null)
+            {
+                throw new ArgumentException($"Table '{Name}' already exists and {diff}; drop it first (embed tables drop {Name}) or use another name.");
+            }
+
+            return existing;
+        }
+
+        _state.State.Spec = spec;
+        _state.State.Metadata = [];
+        await _state.WriteStateAsync();
+        await GrainFactory.GetGrain<ITableCatalogGrain>(0).Add(Name);
+        return spec;
+    }
+
+    /// <inheritdoc/>
+    public Task<TableSpec?> Get() => Task.FromResult(_state.State.Spec);
+
+    /// <inheritdoc/>
+    public async Task<TableInfo> Describe()
+    {
+        var spec = RequireSpec();
+        var shards = await Task.WhenAll(Shards(spec).Select(s => s.Describe()));
+        return new TableInfo(spec, shards.Sum(s => s.Rows), shards.Sum(s => s.Bytes), shards.Sum(s => s.OptimizerSteps), shards, new Dictionary<string, string>(_state.State.Metadata));
+    }
+
+    /// <inheritdoc/>
+    public async Task<bool> Drop()
+    {
+        if (_state.State.Spec is not { } spec)
+        {
+            return false;
+        }
+
+        await Task.WhenAll(Shards(spec).Select(s => s.Reset()));
+        await _state.ClearStateAsync();
+        _state.State = new TableState();
+        await GrainFactory.GetGrain<ITableCatalogGrain>(0).Remove(Name);
+        return true;
+    }
+
+    /// <inheritdoc/>
+    public async Task SetMetadata(string key, string value)
+    {
+        RequireSpec();
+        _state.State.Metadata[key] = value;
+        await _state.WriteStateAsync();
+    }
+
+    /// <inheritdoc/>
+    public Task<Dictionary<string, string>> GetMetadata() => Task.FromResult(new Dictionary<string, string>(_state.State.Metadata));
+
+    /// <inheritdoc/>
+    public Task Snapshot() => Task.WhenAll(Shards(RequireSpec()).Select(s => s.Snapshot()));
+
+    /// <inheritdoc/>
+    public Task RestoreSnapshot() => Task.WhenAll(Shards(RequireSpec()).Select(s => s.RestoreSnapshot()));
+
+    private TableSpec RequireSpec() => _state.State.Spec ?? throw new KeyNotFoundException($"Unknown table '{Name}'.");
+
+    private IEnumerable<IShardGrain> Shards(TableSpec spec) => Enumerable.Range(0, spec.Shards).Select(i => GrainFactory.GetGrain<IShardGrain>(ShardKey.Of(Name, i)));
+}

@@ -1,0 +1,132 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orleans.Configuration;
+using ParameterServer.Client;
+using ParameterServer.Grains;
+
+namespace ParameterServer.Worker;
+
+/// <summary>
+/// Either a silo started inside this process (the embedded default: its tables live as long as the process)
+/// or a plain Orleans client of a running cluster reached through gateway addresses.
+/// </summary>
+public sealed class ClusterConnection : IAsyncDisposable
+{
+    private readonly IHost _host;
+
+    private ClusterConnection(IHost host, string description)
+    {
+        _host = host;
+        Description = description;
+        Client = new ParameterServerClient(host.Services.GetRequiredService<IGrainFactory>());
+    }
+
+    /// <summary>The parameter server client.</summary>
+    public ParameterServerClient Client { get; }
+
+    /// <summary>"embedded silo" or the gateways.</summary>
+    public string Description { get; }
+
+    /// <summary>Whether the silo runs in this process.</summary>
+    public bool Embedded => Description == "embedded";
+
+    /// <summary>Starts an embedded silo (when <paramref name="cluster"/> is empty) or connects to the gateways it lists.</summary>
+    public static async Task<ClusterConnection> StartAsync(string? cluster, CancellationToken cancellationToken = default)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
+        builder.Logging.AddFilter("Orleans", LogLevel.Error);
+        string description;
+        if (string.IsNullOrWhiteSpace(cluster))
+        {
+            description = "embedded";
+            builder.UseOrleans(silo =>
+            {
+                // Free loopback ports, so several embedded processes and a standalone silo can run side by side.
+                silo.UseLocalhostClustering(siloPort: FreePort(), gatewayPort: FreePort(), serviceId: ParameterServerSilo.DefaultClusterId, clusterId: ParameterServerSilo.DefaultClusterId);
+                silo.Configure<EndpointOptions>(o => o.AdvertisedIPAddress = IPAddress.Loopback);
+                silo.AddParameterServer();
+            });
+        }
+        else
+        {
+            var gateways = ParseGateways(cluster);
+            description = string.Join(",", gateways.Select(g => g.ToString()));
+            builder.UseOrleansClient(client =>
+            {
+                client.UseStaticClustering(gateways);
+                client.Configure<ClusterOptions>(o =>
+                {
+                    o.ClusterId = ParameterServerSilo.DefaultClusterId;
+                    o.ServiceId = ParameterServerSilo.DefaultClusterId;
+                });
+                client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromMinutes(2));
+            });
+        }
+
+        var host = builder.Build();
+        try
+        {
+            await host.StartAsync(cancellationToken);
+        }
+        catch (Exception e) when (!string.IsNullOrWhiteSpace(cluster))
+        {
+            host.Dispose();
+            throw new InvalidOperationException($"Could not connect to the cluster at {description}: {e.Message} Is a silo running there (dotnet run --project src/ParameterServer.Silo)?", e);
+        }
+
+        return new ClusterConnection(host, description);
+    }
+
+    /// <summary>Parses "host:port[,host:port...]"; a bare host gets port 30000.</summary>
+    public static IPEndPoint[] ParseGateways(string cluster)
+    {
+        ArgumentNullException.ThrowIfNull(cluster);
+        var list = new List<IPEndPoint>();
+        foreach (var part in cluster.Split([',', ';', ' '], StringSplitOptions.RemoveEmptyEntries))
+        {
+            string hostName = part;
+            int port = 30000;
+            int colon = part.LastIndexOf(':');
+            if (colon > 0)
+            {
+                hostName = part[..colon];
+                if (!int.TryParse(part.AsSpan(colon + 1), out port) || port is <= 0 or > 65535)
+                {
+                    throw new ArgumentException($"--cluster: '{part}' has no valid port (expected host:port, for example localhost:30000).");
+                }
+            }
+
+            IPAddress? address = hostName.Equals("localhost", StringComparison.OrdinalIgnoreCase) ? IPAddress.Loopback
+                : IPAddress.TryParse(hostName, out var ip) ? ip
+                : Dns.GetHostAddresses(hostName).FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork);
+            list.Add(new IPEndPoint(address ?? throw new ArgumentException($"--cluster: cannot resolve '{hostName}'."), port));
+        }
+
+        return list.Count > 0 ? [.. list] : throw new ArgumentException("--cluster: no gateway address given (expected host:port).");
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await _host.StopAsync(cts.Token);
+        }
+        finally
+        {
+            _host.Dispose();
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+}

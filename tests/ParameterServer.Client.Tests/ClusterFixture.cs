@@ -1,0 +1,37 @@
+using Orleans.TestingHost;
+using ParameterServer.Client;
+using ParameterServer.Grains;
+
+namespace ParameterServer.Client.Tests;
+
+/// <summary>A real in-process Orleans cluster of two silos for end-to-end training tests.</summary>
+public sealed class ClusterFixture : IAsyncLifetime
+{
+    private InProcessTestCluster? _cluster;
+
+    public InProcessTestCluster Cluster => _cluster ?? throw new InvalidOperationException("Cluster not started.");
+
+    public ParameterServerClient Client => new(Cluster.Client);
+
+    public async Task InitializeAsync()
+    {
+        var builder = new InProcessTestClusterBuilder(2);
+        builder.ConfigureSilo((_, silo) => silo.AddParameterServer());
+        _cluster = builder.Build();
+        await _cluster.DeployAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_cluster is not null)
+        {
+            await _cluster.DisposeAsync();
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class ClusterCollection : ICollectionFixture<ClusterFixture>
+{
+    public const string Name = "cluster";
+}

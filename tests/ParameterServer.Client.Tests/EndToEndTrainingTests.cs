@@ -1,0 +1,105 @@
+using ParameterServer.Client.Training;
+using ParameterServer.Core.Data;
+using ParameterServer.Core.Models;
+using ParameterServer.Core.Optimizers;
+
+namespace ParameterServer.Client.Tests;
+
+[Collection(ClusterCollection.Name)]
+public sealed class EndToEndTrainingTests(ClusterFixture fixture)
+{
+    [Fact]
+    public async Task Synthetic_data_trains_to_within_ten_percent_of_the_noise_floor()
+    {
+        var settings = new SyntheticSettings(Users: 2000, Items: 1000, Count: 500_000, LatentDim: 8, Noise: 0.5f, Clusters: 8, Seed: 7);
+        var (train, valid) = SyntheticRatings.Generate(settings).Data.Split(0.2, 7);
+        var options = new TrainingOptions
+        {
+            Model = RatingModelKind.Mf,
+            Dim = 16,
+            Epochs = 20,
+            Optimizer = OptimizerKind.Adam,
+            LearningRate = 0.005f,
+            WeightDecay = 0.05f,
+            Workers = 2,
+            Staleness = 2,
+            Seed = 7,
+            TablePrefix = "e2e-synthetic",
+        };
+        var report = await new RatingTrainer(fixture.Client, options).TrainAsync(train, valid);
+
+        Assert.InRange(report.ValidationRmse, settings.Noise * 0.9, settings.Noise * 1.1);
+        Assert.Equal(report.Epochs.Min(e => e.ValidationRmse), report.ValidationRmse);
+
+        // The tables hold the best epoch: evaluating them again gives the reported RMSE.
+        var tables = await RatingTables.OpenAsync(fixture.Client, "e2e-synthetic");
+        double again = await RatingTrainer.EvaluateAsync(tables, valid);
+        Assert.Equal(report.ValidationRmse, again, 6);
+    }
+
+    [Fact]
+    public async Task Seed_001_tokens_nearest_to_the_top_effect_is_the_second_and_farthest_is_the_lowest()
+    {
+        // 5 tokens with effects linspace(-20, 20, 5), shuffled; y ~ N(effect, 2); model y = u_token · v.
+        var rng = new Random(1);
+        float[] effects = [-20, -10, 0, 10, 20];
+        rng.Shuffle(effects);
+        const int n = 5000;
+        var users = new long[n];
+        var items = new long[n];
+        var values = new float[n];
+        for (int i = 0; i < n; i++)
+        {
+            int token = rng.Next(5);
+            users[i] = token;
+            items[i] = 0;
+            values[i] = effects[token] + (2f * (float)(Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble())));
+        }
+
+        var (train, valid) = new Ratings(users, items, values).Split(0.2, 1);
+        var options = new TrainingOptions
+        {
+            Model = RatingModelKind.Dot,
+            Dim = 4,
+            Epochs = 60,
+            BatchSize = 64,
+            Optimizer = OptimizerKind.Adam,
+            LearningRate = 0.05f,
+            Workers = 1,
+            Patience = 60,
+            Seed = 1,
+            TablePrefix = "seed001",
+        };
+        var report = await new RatingTrainer(fixture.Client, options).TrainAsync(train, valid);
+        Assert.InRange(report.ValidationRmse, 0, 3.0);
+
+        var tokens = await fixture.Client.OpenTableAsync("seed001.users");
+        var vectors = new float[5 * 4];
+        await tokens.PullAsync(new long[] { 0, 1, 2, 3, 4 }, vectors);
+        int top = Array.IndexOf(effects, 20f);
+        var byDistance = Enumerable.Range(0, 5).Where(t => t != top)
+            .OrderBy(t => System.Numerics.Tensors.TensorPrimitives.Distance(vectors.AsSpan(t * 4, 4), vectors.AsSpan(top * 4, 4)))
+            .ToArray();
+        Assert.Equal(Array.IndexOf(effects, 10f), byDistance[0]);
+        Assert.Equal(Array.IndexOf(effects, -20f), byDistance[^1]);
+    }
+
+    [Fact]
+    public async Task Pulls_larger_than_one_message_are_split_and_land_in_order()
+    {
+        var ps = fixture.Client;
+        var table = await ps.CreateTableAsync(new Abstractions.TableSpec { Name = "split-large", Dim = 512, Shards = 2, InitScale = 1 });
+        int rows = (TableClient.MaxBytesPerCall / (512 * 4) * 2) + 123;
+        var ids = Enumerable.Range(0, rows).Select(i => (long)i * 7919).ToArray();
+        var values = new float[rows * 512];
+        await table.PullAsync(ids, values);
+        var expected = new float[512];
+        foreach (int i in new[] { 0, 1, rows / 2, rows - 1 })
+        {
+            table.Spec.RowInitializer.Fill(ids[i], expected);
+            Assert.Equal(expected, values.AsSpan(i * 512, 512).ToArray());
+        }
+
+        Assert.True(table.Calls > 2, $"expected the pull to be split; it made {table.Calls} calls");
+    }
+}

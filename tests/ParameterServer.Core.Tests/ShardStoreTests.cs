@@ -1,0 +1,286 @@
+using ParameterServer.Core.Optimizers;
+using ParameterServer.Core.Storage;
+
+namespace ParameterServer.Core.Tests;
+
+public class ShardStoreTests
+{
+    private static readonly RowInitializer Normal = new(InitializerKind.Normal, 0.1f, 42);
+
+    private static float[] PullAll(ShardStore store, long[] ids)
+    {
+        var dst = new float[ids.Length * store.Dim];
+        store.Pull(ids, dst);
+        return dst;
+    }
+
+    private static float[] Gradients(Random rng, int n) => Enumerable.Range(0, n).Select(_ => (float)((rng.NextDouble() * 2) - 1)).ToArray();
+
+    public static TheoryData<OptimizerKind> Kinds => new(OptimizerKind.Sgd, OptimizerKind.Adagrad, OptimizerKind.Adam);
+
+    private static OptimizerSettings Settings(OptimizerKind kind) =>
+        new(kind, LearningRate: 0.05f, WeightDecay: 0.01f, Epsilon: kind == OptimizerKind.Adagrad ? 1e-10f : 1e-8f);
+
+    [Fact]
+    public void RowsAreLazyAndDeterministicBySeed()
+    {
+        long[] ids = [5, -9, long.MaxValue, 0, 123456789];
+        var a = new ShardStore(13, Normal, new OptimizerSettings());
+        var b = new ShardStore(13, Normal, new OptimizerSettings(OptimizerKind.Sgd));
+        var c = new ShardStore(13, Normal with { Seed = 43 }, new OptimizerSettings());
+        Assert.Equal(-1, a.Find(5));
+        float[] pa = PullAll(a, ids);
+        Assert.Equal(ids.Length, a.Count);
+        Assert.Equal(pa, PullAll(b, Enumerable.Reverse(ids).ToArray()).Chunk(13).Reverse().SelectMany(x => x).ToArray());
+        Assert.Equal(pa, PullAll(a, ids));
+        Assert.Equal(ids.Length, a.Count);
+        float[] pc = PullAll(c, ids);
+        for (int r = 0; r < ids.Length; r++)
+        {
+            Assert.NotEqual(pa.AsSpan(r * 13, 13).ToArray(), pc.AsSpan(r * 13, 13).ToArray());
+        }
+
+        // Different ids get different rows.
+        Assert.NotEqual(pa.AsSpan(0, 13).ToArray(), pa.AsSpan(13, 13).ToArray());
+    }
+
+    [Theory]
+    [InlineData(InitializerKind.Normal, 0.1f)]
+    [InlineData(InitializerKind.Normal, 2f)]
+    [InlineData(InitializerKind.Uniform, 0.5f)]
+    public void InitializerHasTheDocumentedMoments(InitializerKind kind, float scale)
+    {
+        var store = new ShardStore(7, new RowInitializer(kind, scale, 1), new OptimizerSettings());
+        long[] ids = Enumerable.Range(0, 20_000).Select(i => (long)i * 31).ToArray();
+        float[] values = PullAll(store, ids);
+        double mean = values.Average(x => (double)x);
+        double std = Math.Sqrt(values.Average(x => ((double)x - mean) * ((double)x - mean)));
+        double expectedStd = kind == InitializerKind.Normal ? scale : scale / Math.Sqrt(3);
+        Assert.InRange(mean, -0.02 * scale, 0.02 * scale);
+        Assert.InRange(std, 0.98 * expectedStd, 1.02 * expectedStd);
+        if (kind == InitializerKind.Uniform)
+        {
+            Assert.All(values, x => Assert.InRange(x, -scale, scale));
+        }
+    }
+
+    [Fact]
+    public void ZerosInitializerGivesZeros()
+    {
+        var store = new ShardStore(9, new RowInitializer(InitializerKind.Zeros, 1f, 3), new OptimizerSettings());
+        Assert.All(PullAll(store, [1, 2, 3, -4]), x => Assert.Equal(0f, x));
+        Assert.Equal(InitializerKind.Zeros, RowInitializer.ParseKind("zero"));
+        Assert.Contains("normal, uniform, zeros", Assert.Throws<ArgumentException>(() => RowInitializer.ParseKind("he")).Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void PushMatchesScalarReferenceWithLazyPerRowSteps(OptimizerKind kind)
+    {
+        const int dim = 11;
+        var settings = Settings(kind);
+        var store = new ShardStore(dim, Normal, settings);
+        var reference = new ReferenceTable(dim, Normal, settings);
+        var rng = new Random(5);
+        long[] universe = [1, 2, 3, 4, 5, 6, 7, 8, -100, long.MinValue];
+        for (int push = 0; push < 12; push++)
+        {
+            // Row 1 is in every push, row 2 in every other, the rest at random: their step counts differ.
+            var ids = new List<long> { 1 };
+            if (push % 2 == 0)
+            {
+                ids.Add(2);
+            }
+
+            ids.AddRange(universe.Skip(2).Where(_ => rng.NextDouble() < 0.3));
+            float[] g = Gradients(rng, ids.Count * dim);
+            store.Push(ids.ToArray(), g);
+            reference.Push(ids, g);
+        }
+
+        Assert.Equal(12, store.StepsAt(store.Find(1)));
+        Assert.Equal(6, store.StepsAt(store.Find(2)));
+        foreach (long id in universe)
+        {
+            float[] row = PullAll(store, [id]);
+            ScalarReference.AssertClose(reference.Row(id), row, 1e-5, $"{kind} row {id}");
+            Assert.Equal(reference.Steps(id), store.StepsAt(store.Find(id)));
+            Assert.Equal(id, store.IdAt(store.Find(id)));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void NonFinitePushIsRefusedAndNoRowChanges(OptimizerKind kind)
+    {
+        var store = new ShardStore(4, Normal, Settings(kind));
+        long[] ids = [10, 20, 30];
+        store.Push(ids, Gradients(new Random(1), 12));
+        float[] before = PullAll(store, ids);
+        long steps = store.TotalSteps;
+        foreach (float bad in new[] { float.NaN, float.PositiveInfinity, float.NegativeInfinity })
+        {
+            float[] g = Gradients(new Random(2), 12);
+            g[9] = bad; // row id 30, component 1
+            var ex = Assert.Throws<ArgumentException>(() => store.Push(ids, g, "shard 3"));
+            Assert.Contains("30", ex.Message, StringComparison.Ordinal);
+            Assert.Contains("NaN", ex.Message, StringComparison.Ordinal);
+            Assert.Contains("shard 3", ex.Message, StringComparison.Ordinal);
+            Assert.Equal(before, PullAll(store, ids));
+            Assert.Equal(steps, store.TotalSteps);
+        }
+    }
+
+    [Fact]
+    public void WrongLengthAndDuplicatePushesAreRefusedAndNoRowChanges()
+    {
+        var store = new ShardStore(4, Normal, Settings(OptimizerKind.Adam));
+        long[] ids = [10, 20, 30];
+        store.Push(ids, Gradients(new Random(1), 12));
+        float[] before = PullAll(store, ids);
+        Assert.Throws<ArgumentException>(() => store.Push(ids, new float[11]));
+        Assert.Throws<ArgumentException>(() => store.Push(ids, new float[13]));
+        Assert.Equal(before, PullAll(store, ids));
+
+        var ex = Assert.Throws<ArgumentException>(() => store.Push([10, 20, 10], Gradients(new Random(3), 12)));
+        Assert.Contains("10", ex.Message, StringComparison.Ordinal);
+        ex = Assert.Throws<ArgumentException>(() => store.Push([40, 30, 40], Gradients(new Random(3), 12)));
+        Assert.Contains("40", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(before, PullAll(store, ids));
+        Assert.All(ids, id => Assert.Equal(1, store.StepsAt(store.Find(id))));
+
+        // The store still works, and step counts were not disturbed by the refused pushes.
+        var reference = new ReferenceTable(4, Normal, Settings(OptimizerKind.Adam));
+        reference.Push(ids, Gradients(new Random(1), 12));
+        float[] g = Gradients(new Random(4), 12);
+        store.Push(ids, g);
+        reference.Push(ids, g);
+        for (int r = 0; r < ids.Length; r++)
+        {
+            ScalarReference.AssertClose(reference.Row(ids[r]), PullAll(store, [ids[r]]), 1e-5, $"row {ids[r]}");
+        }
+
+        Assert.Throws<ArgumentException>(() => store.Pull(ids, new float[11]));
+    }
+
+    [Fact]
+    public void GrowthPastInitialCapacityKeepsRowsIntact()
+    {
+        var store = new ShardStore(5, Normal, Settings(OptimizerKind.Adagrad), initialCapacity: 16);
+        var fresh = new ShardStore(5, Normal, Settings(OptimizerKind.Adagrad), initialCapacity: 20_000);
+        long[] ids = Enumerable.Range(0, 10_000).Select(i => ((long)i * 7919) - 5_000_000).ToArray();
+        float[] g = Gradients(new Random(9), 5);
+        for (int i = 0; i < ids.Length; i++)
+        {
+            store.Push([ids[i]], g);
+            store.SetLabel(ids[i], "r" + i);
+            fresh.Push([ids[i]], g);
+        }
+
+        Assert.Equal(10_000, store.Count);
+        Assert.Equal(PullAll(fresh, ids), PullAll(store, ids));
+        for (int i = 0; i < ids.Length; i++)
+        {
+            int slot = store.Find(ids[i]);
+            Assert.Equal(i, slot);
+            Assert.Equal(ids[i], store.IdAt(slot));
+            Assert.Equal("r" + i, store.LabelAt(slot));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void SnapshotRestoreRoundTripsValuesStateAndLabels(OptimizerKind kind)
+    {
+        var settings = Settings(kind);
+        var store = new ShardStore(6, Normal, settings);
+        long[] ids = [1, 2, 3, 4];
+        var rng = new Random(11);
+        store.Push(ids, Gradients(rng, 24));
+        store.Push([1, 3], Gradients(rng, 12));
+        store.SetLabel(2, "two");
+        var snap = store.TakeSnapshot();
+        float[] at = PullAll(store, ids);
+        float[] g = Gradients(rng, 24);
+        store.Push(ids, g);
+        float[] after = PullAll(store, ids);
+
+        // Mutate further, restore, and replay: identical results.
+        store.Push(ids, Gradients(rng, 24));
+        store.SetLabel(2, "changed");
+        store.Restore(snap);
+        Assert.Equal(4, store.Count);
+        Assert.Equal(snap.TotalSteps, store.TotalSteps);
+        Assert.Equal(at, PullAll(store, ids));
+        Assert.Equal("two", store.LabelAt(store.Find(2)));
+        Assert.Null(store.LabelAt(store.Find(1)));
+        store.Push(ids, g);
+        Assert.Equal(after, PullAll(store, ids));
+
+        // Restore into a fresh store too.
+        var other = new ShardStore(6, Normal with { Seed = 1 }, settings);
+        other.Restore(snap);
+        Assert.Equal(at, PullAll(other, ids));
+        Assert.Throws<ArgumentException>(() => new ShardStore(7, Normal, settings).Restore(snap));
+    }
+
+    [Fact]
+    public void LabelsAndClear()
+    {
+        var store = new ShardStore(2, Normal, new OptimizerSettings());
+        Assert.Null(store.LabelAt(store.GetOrCreate(5)));
+        store.SetLabel(7, "seven");
+        store.SetLabel(5, null);
+        Assert.Equal("seven", store.LabelAt(store.Find(7)));
+        Assert.Null(store.LabelAt(store.Find(5)));
+        store.Clear();
+        Assert.Equal(0, store.Count);
+        Assert.Equal(-1, store.Find(7));
+        Assert.Null(store.LabelAt(store.GetOrCreate(7)));
+    }
+
+    [Fact]
+    public void RowIndexMatchesDictionary()
+    {
+        var index = new RowIndex(4);
+        var reference = new Dictionary<long, int>();
+        var rng = new Random(17);
+        long[] special = [0, -1, 1, long.MinValue, long.MaxValue, long.MinValue + 1, long.MaxValue - 1];
+        for (int n = 0; n < 50_000; n++)
+        {
+            long id = n < special.Length ? special[n] : rng.Next(4) switch
+            {
+                0 => rng.NextInt64(long.MinValue, long.MaxValue),
+                1 => rng.Next(-2000, 2000),
+                2 => rng.Next(0, 1000) * 1024L,
+                _ => special[rng.Next(special.Length)],
+            };
+            if (rng.Next(3) == 0)
+            {
+                Assert.Equal(reference.TryGetValue(id, out int s) ? s : -1, index.Find(id));
+                continue;
+            }
+
+            int slot = index.GetOrAdd(id, out bool added);
+            Assert.Equal(!reference.ContainsKey(id), added);
+            if (added)
+            {
+                reference[id] = reference.Count;
+            }
+
+            Assert.Equal(reference[id], slot);
+            Assert.Equal(reference.Count, index.Count);
+        }
+
+        foreach (var (id, s) in reference)
+        {
+            Assert.Equal(s, index.Find(id));
+        }
+
+        index.Clear();
+        Assert.Equal(0, index.Count);
+        Assert.Equal(-1, index.Find(long.MinValue));
+        Assert.Equal(0, index.GetOrAdd(long.MaxValue, out bool again));
+        Assert.True(again);
+    }
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# System test: a standalone silo process on loopback, the embed console as a plain Orleans client of it.
+# Bounded in time: the silo must open its gateway within 60 s, the job has a timeout, the silo is stopped by PID.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$root"
+config="${CONFIGURATION:-Release}"
+silo_dll="src/ParameterServer.Silo/bin/$config/net10.0/ParameterServer.Silo.dll"
+embed_dll="src/ParameterServer.Worker/bin/$config/net10.0/embed.dll"
+ratings="${RATINGS:-$root/../shared/data/movielens/ml-latest-small/ratings.csv}"
+gateway="${GATEWAY_PORT:-30170}"
+silo_port="${SILO_PORT:-11170}"
+work="$(mktemp -d)"
+log="$work/silo.log"
+
+dotnet "$silo_dll" --Orleans:SiloPort="$silo_port" --Orleans:GatewayPort="$gateway" >"$log" 2>&1 &
+silo_pid=$!
+cleanup() { kill "$silo_pid" 2>/dev/null || true; wait "$silo_pid" 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+deadline=$((SECONDS + 60))
+until (exec 3<>"/dev/tcp/127.0.0.1/$gateway") 2>/dev/null; do
+  if ! kill -0 "$silo_pid" 2>/dev/null; then echo "silo exited early:"; cat "$log"; exit 1; fi
+  if (( SECONDS > deadline )); then echo "silo did not open gateway port $gateway within 60 s:"; cat "$log"; exit 1; fi
+  sleep 0.5
+done
+echo "silo up on 127.0.0.1:$gateway (pid $silo_pid)"
+
+cluster="localhost:$gateway"
+timeout 600 dotnet "$embed_dll" train --ratings "$ratings" --model mf --epochs "${EPOCHS:-3}" --workers 2 --cluster "$cluster" --table-prefix system --report "$work/report.json"
+grep -q '"validation_rmse"' "$work/report.json"
+timeout 60 dotnet "$embed_dll" tables list --cluster "$cluster" | tee "$work/tables.txt"
+grep -q "system.items" "$work/tables.txt"
+printf 'userId,movieId\n1,1\n1,50\n610,2\n' >"$work/pairs.csv"
+timeout 60 dotnet "$embed_dll" predict --pairs "$work/pairs.csv" --out "$work/predictions.csv" --table-prefix system --cluster "$cluster"
+test "$(wc -l <"$work/predictions.csv")" -eq 4
+cat "$work/predictions.csv"
+timeout 60 dotnet "$embed_dll" tables drop system.items --cluster "$cluster"
+echo "standalone silo system test: 1 passed, 0 failed"
