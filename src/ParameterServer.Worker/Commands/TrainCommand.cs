@@ -19,11 +19,11 @@ internal static class TrainCommand
         var validation = new Option<double>("--validation") { Description = "Fraction of the ratings held out for validation by a seeded random split.", DefaultValueFactory = _ => 0.2 };
         var model = CommonOptions.Model("mf");
         var dim = new Option<int>("--dim") { Description = "Embedding dimension.", DefaultValueFactory = _ => 64 };
-        var epochs = new Option<int>("--epochs") { Description = "Most epochs (early stopping may end sooner).", DefaultValueFactory = _ => 20 };
+        var epochs = new Option<int>("--epochs") { Description = "Most epochs (early stopping may end sooner).", DefaultValueFactory = _ => 40 };
         var batch = new Option<int>("--batch-size") { Description = "Samples per minibatch.", DefaultValueFactory = _ => 1024 };
         var optimizer = new Option<string>("--optimizer") { Description = "Server-side optimizer: sgd, adagrad or adam (lazy: only touched rows step).", DefaultValueFactory = _ => "adam" };
         var lr = new Option<float?>("--lr") { Description = "Learning rate (default: adam 0.005, adagrad 0.05, sgd 0.01). Gradients are of ½ Σ (pred − y)² over the batch, so rates keep their per-sample meaning at any batch size." };
-        var wd = new Option<float?>("--weight-decay") { Description = "L2 weight decay the server adds to the gradient of touched rows (default: 0.02 for mf and dot-bias, 0 for dot)." };
+        var wd = new Option<float?>("--weight-decay") { Description = "L2 weight decay the server adds to the gradient of touched rows (default: 0.25 for mf and dot-bias, 0.1 for dot)." };
         var initScale = new Option<float>("--init-scale") { Description = "Standard deviation of the initial embedding values.", DefaultValueFactory = _ => 0.1f };
         var workers = new Option<int>("--workers") { Description = "Concurrent worker loops, each with its own minibatch stream.", DefaultValueFactory = _ => 2 };
         var staleness = new Option<int>("--staleness") { Description = "Steps whose pushes a worker loop may have outstanding (0 = synchronous).", DefaultValueFactory = _ => 2 };
@@ -66,7 +66,7 @@ internal static class TrainCommand
                 BatchSize = p.GetValue(batch),
                 Optimizer = opt,
                 LearningRate = p.GetValue(lr) ?? DefaultLearningRate(opt),
-                WeightDecay = p.GetValue(wd) ?? (kind == RatingModelKind.Dot ? 0f : 0.02f),
+                WeightDecay = p.GetValue(wd) ?? (kind == RatingModelKind.Dot ? 0.1f : 0.25f),
                 InitScale = p.GetValue(initScale),
                 Workers = p.GetValue(workers),
                 Staleness = p.GetValue(staleness),

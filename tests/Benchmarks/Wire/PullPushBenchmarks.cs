@@ -1,5 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Engines;
 using Orleans.TestingHost;
 using ParameterServer.Abstractions;
 using ParameterServer.Client;
@@ -13,7 +12,6 @@ namespace ParameterServer.Benchmarks.Wire;
 /// </summary>
 [InProcess]
 [MemoryDiagnoser]
-[SimpleJob(RunStrategy.Throughput, warmupCount: 3, iterationCount: 10)]
 public class PullPushBenchmarks
 {
     private InProcessTestCluster _cluster = null!;
