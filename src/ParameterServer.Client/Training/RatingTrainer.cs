@@ -59,6 +59,7 @@ public sealed class RatingTrainer
         int bestEpoch = 0;
         double trainSeconds = 0;
         long trainSamples = 0, outstanding = 0, steps = 0;
+        long loadTicks = 0, pullTicks = 0, computeTicks = 0, pushTicks = 0;
         for (int epoch = 1; epoch <= o.Epochs; epoch++)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -79,6 +80,14 @@ public sealed class RatingTrainer
             double loss = results.Sum(r => r.SquaredError) / train.Count;
             outstanding += results.Sum(r => r.Outstanding);
             steps += results.Sum(r => r.Steps);
+            foreach (var r in results)
+            {
+                loadTicks += r.Phases.Load;
+                pullTicks += r.Phases.Pull;
+                computeTicks += r.Phases.Compute;
+                pushTicks += r.Phases.Push;
+            }
+
             double rmse = validation.Count > 0 ? await EvaluateAsync(tables, validation, Math.Max(o.BatchSize, 4096)) : Math.Sqrt(loss);
             var report = new EpochReport(epoch, loss, rmse, train.Count / seconds, seconds);
             epochs.Add(report);
@@ -120,6 +129,12 @@ public sealed class RatingTrainer
             SamplesPerSecond = trainSamples / trainSeconds,
             WallSeconds = wall.Elapsed.TotalSeconds,
             MeanOutstandingPushes = steps == 0 ? 0 : (double)outstanding / steps,
+            Steps = steps,
+            LoopSeconds = new PhaseSeconds(
+                (double)loadTicks / Stopwatch.Frequency,
+                (double)pullTicks / Stopwatch.Frequency,
+                (double)computeTicks / Stopwatch.Frequency,
+                (double)pushTicks / Stopwatch.Frequency),
             Epochs = epochs,
         };
     }
@@ -210,6 +225,7 @@ public sealed class RatingTrainer
         var o = _options;
         var b = new BatchBuffers(o.BatchSize, o.Dim);
         var window = new PushWindow(o.Staleness);
+        var phases = default(PhaseTimes);
         double squaredError = 0;
         int d = o.Dim;
         var model = t.Model;
@@ -217,8 +233,11 @@ public sealed class RatingTrainer
         {
             ct.ThrowIfCancellationRequested();
             int n = Math.Min(o.BatchSize, part.Length - start);
+            long t0 = Stopwatch.GetTimestamp();
             b.Load(train, part.Span.Slice(start, n));
+            long t1 = Stopwatch.GetTimestamp();
             await PullAsync(t, b);
+            long t2 = Stopwatch.GetTimestamp();
             b.ClearGradients();
             // Loss of a batch: ½ Σ (pred − y)² (per-sample semantics, as in Funk-SVD): the server's weight decay and
             // the learning rate then mean the same at any batch size.
@@ -233,12 +252,20 @@ public sealed class RatingTrainer
             }
 
             squaredError += batchError;
+            long t3 = Stopwatch.GetTimestamp();
             await window.AddAsync(PushAsync(t, b));
+            long t4 = Stopwatch.GetTimestamp();
+            phases.Load += t1 - t0;
+            phases.Pull += t2 - t1;
+            phases.Compute += t3 - t2;
+            phases.Push += t4 - t3;
             Progress?.Invoke(n, batchError / n);
         }
 
+        long d0 = Stopwatch.GetTimestamp();
         await window.DrainAsync();
-        return new LoopResult(squaredError, window.ObservedOutstanding, window.Steps);
+        phases.Push += Stopwatch.GetTimestamp() - d0;
+        return new LoopResult(squaredError, window.ObservedOutstanding, window.Steps, phases);
     }
 
     private static Task PushAsync(RatingTables t, BatchBuffers b)
@@ -256,5 +283,14 @@ public sealed class RatingTrainer
         return Task.WhenAll(users, items, ub, ib);
     }
 
-    private readonly record struct LoopResult(double SquaredError, long Outstanding, long Steps);
+    private readonly record struct LoopResult(double SquaredError, long Outstanding, long Steps, PhaseTimes Phases);
+
+    /// <summary>Stopwatch ticks a worker loop spent in each phase of its steps.</summary>
+    private struct PhaseTimes
+    {
+        public long Load;
+        public long Pull;
+        public long Compute;
+        public long Push;
+    }
 }

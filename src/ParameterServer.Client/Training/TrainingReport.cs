@@ -10,6 +10,13 @@ public sealed record EpochReport(
     [property: JsonPropertyName("samples_per_second")] double SamplesPerSecond,
     [property: JsonPropertyName("seconds")] double Seconds);
 
+/// <summary>Seconds the worker loops spent, summed over loops, finding distinct rows, waiting for pulls, computing gradients and waiting for pushes.</summary>
+public sealed record PhaseSeconds(
+    [property: JsonPropertyName("load")] double Load,
+    [property: JsonPropertyName("pull")] double Pull,
+    [property: JsonPropertyName("compute")] double Compute,
+    [property: JsonPropertyName("push")] double Push);
+
 /// <summary>Figures of a training job (written by <c>embed train --report</c>).</summary>
 public sealed record TrainingReport
 {
@@ -28,6 +35,8 @@ public sealed record TrainingReport
     [JsonPropertyName("samples_per_second")] public double SamplesPerSecond { get; init; }
     [JsonPropertyName("wall_seconds")] public double WallSeconds { get; init; }
     [JsonPropertyName("mean_outstanding_pushes")] public double MeanOutstandingPushes { get; init; }
+    [JsonPropertyName("steps")] public long Steps { get; init; }
+    [JsonPropertyName("loop_seconds")] public PhaseSeconds? LoopSeconds { get; init; }
     [JsonPropertyName("cluster")] public string? Cluster { get; init; }
     [JsonPropertyName("epochs")] public required IReadOnlyList<EpochReport> Epochs { get; init; }
 }
