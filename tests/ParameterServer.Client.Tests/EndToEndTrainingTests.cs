@@ -3,6 +3,8 @@ using ParameterServer.Core.Data;
 using ParameterServer.Core.Models;
 using ParameterServer.Core.Optimizers;
 
+using ParameterServer.Tests.Shared;
+
 namespace ParameterServer.Client.Tests;
 
 [Collection(ClusterCollection.Name)]

@@ -4,6 +4,8 @@ using ParameterServer.Core.Optimizers;
 using ParameterServer.Core.Storage;
 using ParameterServer.Core.Tests;
 
+using ParameterServer.Tests.Shared;
+
 namespace ParameterServer.Grains.Tests;
 
 [Collection(ClusterCollection.Name)]

@@ -142,28 +142,12 @@ public sealed class RatingTrainer
     /// <summary>RMSE of the tables' predictions on <paramref name="data"/>, clipped to the model's rating range.</summary>
     public static async Task<double> EvaluateAsync(RatingTables tables, Ratings data, int batchSize = 4096)
     {
-        ArgumentNullException.ThrowIfNull(tables);
-        ArgumentNullException.ThrowIfNull(data);
+        var predictions = await PredictAsync(tables, data, batchSize);
         var acc = default(RmseAccumulator);
-        var predictions = new float[batchSize];
-        int[] order = new int[Math.Min(batchSize, data.Count)];
-        var buffers = new BatchBuffers(batchSize, tables.Users.Dim);
-        for (int start = 0; start < data.Count; start += batchSize)
+        for (int k = 0; k < predictions.Length; k++)
         {
-            int n = Math.Min(batchSize, data.Count - start);
-            for (int k = 0; k < n; k++)
-            {
-                order[k] = start + k;
-            }
-
-            buffers.Load(data, order.AsSpan(0, n));
-            await PullAsync(tables, buffers);
-            Predict(tables.Model, buffers, predictions);
-            for (int k = 0; k < n; k++)
-            {
-                float e = predictions[k] - buffers.Targets[k];
-                acc.Add(e * e);
-            }
+            float e = predictions[k] - data.Values[k];
+            acc.Add(e * e);
         }
 
         return acc.Rmse;

@@ -2,9 +2,9 @@ using Orleans.TestingHost;
 using ParameterServer.Client;
 using ParameterServer.Grains;
 
-namespace ParameterServer.Grains.Tests;
+namespace ParameterServer.Tests.Shared;
 
-/// <summary>A real in-process Orleans cluster of two silos, shared by the tests of a collection.</summary>
+/// <summary>A real in-process Orleans cluster of two silos, shared by the tests of a collection (linked into each test project).</summary>
 public sealed class ClusterFixture : IAsyncLifetime
 {
     private InProcessTestCluster? _cluster;
