@@ -17,9 +17,10 @@ public sealed class ClusterConnection : IAsyncDisposable
 {
     private readonly IHost _host;
 
-    private ClusterConnection(IHost host, string description)
+    private ClusterConnection(IHost host, string description, bool embedded)
     {
         _host = host;
+        Embedded = embedded;
         Description = description;
         Client = new ParameterServerClient(host.Services.GetRequiredService<IGrainFactory>());
     }
@@ -31,7 +32,7 @@ public sealed class ClusterConnection : IAsyncDisposable
     public string Description { get; }
 
     /// <summary>Whether the silo runs in this process.</summary>
-    public bool Embedded => Description == "embedded";
+    public bool Embedded { get; }
 
     /// <summary>Starts an embedded silo (when <paramref name="cluster"/> is empty) or connects to the gateways it lists.</summary>
     public static async Task<ClusterConnection> StartAsync(string? cluster, CancellationToken cancellationToken = default)
@@ -78,7 +79,7 @@ public sealed class ClusterConnection : IAsyncDisposable
             throw new InvalidOperationException($"Could not connect to the cluster at {description}: {e.Message} Is a silo running there (dotnet run --project src/ParameterServer.Silo)?", e);
         }
 
-        return new ClusterConnection(host, description);
+        return new ClusterConnection(host, description, string.IsNullOrWhiteSpace(cluster));
     }
 
     /// <summary>Parses "host:port[,host:port...]"; a bare host gets port 30000.</summary>

@@ -59,18 +59,21 @@ public sealed class RatingTrainer
         int bestEpoch = 0;
         double trainSeconds = 0;
         long trainSamples = 0, outstanding = 0, steps = 0;
-        long loadTicks = 0, pullTicks = 0, computeTicks = 0, pushTicks = 0;
+        var phases = default(PhaseTimes);
+        var buffers = Enumerable.Range(0, o.Workers).Select(_ => new BatchBuffers(o.BatchSize, o.Dim)).ToArray();
         for (int epoch = 1; epoch <= o.Epochs; epoch++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            new Random(HashCode.Combine(o.Seed, epoch)).Shuffle(order);
+            // HashCode is randomized per process; a fixed mix keeps the shuffle reproducible from --seed.
+            new Random((int)Core.Hashing.Mix64.Mix(((ulong)(uint)o.Seed << 32) | (uint)epoch)).Shuffle(order);
             var sw = Stopwatch.StartNew();
             var loops = new Task<LoopResult>[o.Workers];
             for (int w = 0; w < o.Workers; w++)
             {
+                var b = buffers[w];
                 int from = (int)((long)order.Length * w / o.Workers);
                 int to = (int)((long)order.Length * (w + 1) / o.Workers);
-                loops[w] = Task.Run(() => RunLoopAsync(tables, train, order.AsMemory(from, to - from), cancellationToken), cancellationToken);
+                loops[w] = Task.Run(() => RunLoopAsync(tables, train, b, order.AsMemory(from, to - from), cancellationToken), cancellationToken);
             }
 
             var results = await Task.WhenAll(loops);
@@ -82,10 +85,7 @@ public sealed class RatingTrainer
             steps += results.Sum(r => r.Steps);
             foreach (var r in results)
             {
-                loadTicks += r.Phases.Load;
-                pullTicks += r.Phases.Pull;
-                computeTicks += r.Phases.Compute;
-                pushTicks += r.Phases.Push;
+                phases.Add(r.Phases);
             }
 
             double rmse = validation.Count > 0 ? await EvaluateAsync(tables, validation, Math.Max(o.BatchSize, 4096)) : Math.Sqrt(loss);
@@ -130,11 +130,7 @@ public sealed class RatingTrainer
             WallSeconds = wall.Elapsed.TotalSeconds,
             MeanOutstandingPushes = steps == 0 ? 0 : (double)outstanding / steps,
             Steps = steps,
-            LoopSeconds = new PhaseSeconds(
-                (double)loadTicks / Stopwatch.Frequency,
-                (double)pullTicks / Stopwatch.Frequency,
-                (double)computeTicks / Stopwatch.Frequency,
-                (double)pushTicks / Stopwatch.Frequency),
+            LoopSeconds = phases.ToSeconds(),
             Epochs = epochs,
         };
     }
@@ -204,10 +200,9 @@ public sealed class RatingTrainer
         return Task.WhenAll(users, items, ub, ib);
     }
 
-    private async Task<LoopResult> RunLoopAsync(RatingTables t, Ratings train, ReadOnlyMemory<int> part, CancellationToken ct)
+    private async Task<LoopResult> RunLoopAsync(RatingTables t, Ratings train, BatchBuffers b, ReadOnlyMemory<int> part, CancellationToken ct)
     {
         var o = _options;
-        var b = new BatchBuffers(o.BatchSize, o.Dim);
         var window = new PushWindow(o.Staleness);
         var phases = default(PhaseTimes);
         double squaredError = 0;
@@ -276,5 +271,19 @@ public sealed class RatingTrainer
         public long Pull;
         public long Compute;
         public long Push;
+
+        public void Add(PhaseTimes other)
+        {
+            Load += other.Load;
+            Pull += other.Pull;
+            Compute += other.Compute;
+            Push += other.Push;
+        }
+
+        public readonly PhaseSeconds ToSeconds()
+        {
+            double f = Stopwatch.Frequency;
+            return new PhaseSeconds(Load / f, Pull / f, Compute / f, Push / f);
+        }
     }
 }

@@ -45,7 +45,7 @@ internal static class DemoCommand
         return command;
     }
 
-    /// <summary>The demo's training settings (also used by the end-to-end test).</summary>
+    /// <summary>The demo's training settings; EndToEndTrainingTests trains with the same ones.</summary>
     internal static TrainingOptions DemoTraining(int epochs, int workers, int seed) => new()
     {
         Model = RatingModelKind.Mf,
