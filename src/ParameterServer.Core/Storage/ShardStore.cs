@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Numerics.Tensors;
 using ParameterServer.Core.Kernels;
 using ParameterServer.Core.Optimizers;
 
@@ -6,7 +7,8 @@ namespace ParameterServer.Core.Storage;
 
 /// <summary>
 /// The rows one shard owns: an id -> slot index, a contiguous arena of <c>slots x dim</c> values, a parallel
-/// arena of optimizer state, per-row update counts and optional labels. Not thread-safe: a grain turn owns it.
+/// arena of optimizer state, per-row update counts, the L2 norm of every row (kept current as rows change, for
+/// cosine search) and optional labels. Slots are dense: rows live in slots 0..Count−1. Not thread-safe: a grain turn owns it.
 /// </summary>
 public sealed class ShardStore
 {
@@ -17,6 +19,7 @@ public sealed class ShardStore
     private float[] _values;
     private float[] _state;
     private long[] _steps;
+    private float[] _norms;
     private string?[]? _labels;
     private int _capacity;
 
@@ -35,6 +38,7 @@ public sealed class ShardStore
         _values = new float[(long)_capacity * dim];
         _state = new float[(long)_capacity * dim * _slots];
         _steps = new long[_capacity];
+        _norms = new float[_capacity];
     }
 
     /// <summary>Values per row.</summary>
@@ -50,13 +54,22 @@ public sealed class ShardStore
     public int Count => _index.Count;
 
     /// <summary>Bytes held by values, optimizer state, ids, step counts and the index.</summary>
-    public long Bytes => (((long)_values.Length + _state.Length) * sizeof(float)) + (_ids.LongLength * sizeof(long)) + (_steps.LongLength * sizeof(long)) + _index.Bytes;
+    public long Bytes => (((long)_values.Length + _state.Length + _norms.Length) * sizeof(float)) + (_ids.LongLength * sizeof(long)) + (_steps.LongLength * sizeof(long)) + _index.Bytes;
 
     /// <summary>Total optimizer steps applied to rows (one per row per push).</summary>
     public long TotalSteps { get; private set; }
 
     /// <summary>The values of the row in <paramref name="slot"/>.</summary>
-    public Span<float> Row(int slot) => _values.AsSpan(slot * Dim, Dim);
+    public ReadOnlySpan<float> Row(int slot) => _values.AsSpan(slot * Dim, Dim);
+
+    /// <summary>The values of every resident row, slot by slot (<c>Count x Dim</c>, row-major).</summary>
+    public ReadOnlySpan<float> Values => _values.AsSpan(0, Count * Dim);
+
+    /// <summary>The id of every resident row, slot by slot.</summary>
+    public ReadOnlySpan<long> Ids => _ids.AsSpan(0, Count);
+
+    /// <summary>The L2 norm of every resident row, slot by slot, as of its last change.</summary>
+    public ReadOnlySpan<float> Norms => _norms.AsSpan(0, Count);
 
     /// <summary>The id of the row in <paramref name="slot"/>.</summary>
     public long IdAt(int slot) => _ids[slot];
@@ -75,7 +88,8 @@ public sealed class ShardStore
         {
             EnsureCapacity(slot + 1);
             _ids[slot] = id;
-            Initializer.Fill(id, Row(slot));
+            Initializer.Fill(id, MutableRow(slot));
+            _norms[slot] = TensorPrimitives.Norm(Row(slot));
             _state.AsSpan(slot * Dim * _slots, Dim * _slots).Clear();
             _steps[slot] = 0;
         }
@@ -128,7 +142,8 @@ public sealed class ShardStore
             {
                 int slot = slots[i];
                 long step = ++_steps[slot];
-                Optimizer.Apply(Row(slot), _state.AsSpan(slot * Dim * _slots, Dim * _slots), gradients.Slice(i * Dim, Dim), step);
+                Optimizer.Apply(MutableRow(slot), _state.AsSpan(slot * Dim * _slots, Dim * _slots), gradients.Slice(i * Dim, Dim), step);
+                _norms[slot] = TensorPrimitives.Norm(Row(slot));
             }
 
             TotalSteps += ids.Length;
@@ -136,6 +151,70 @@ public sealed class ShardStore
         finally
         {
             ArrayPool<int>.Shared.Return(slots);
+        }
+    }
+
+    /// <summary>
+    /// Copies the rows of <paramref name="ids"/> into <paramref name="destination"/> without creating any: a row that
+    /// does not exist gets the initial values it would be created with and <c>found[i] = false</c>. Returns how many exist.
+    /// </summary>
+    public int Peek(ReadOnlySpan<long> ids, Span<float> destination, Span<bool> found)
+    {
+        if (destination.Length != ids.Length * Dim || found.Length != ids.Length)
+        {
+            throw new ArgumentException($"Peek of {ids.Length} rows of dim {Dim} needs {ids.Length * Dim} values and {ids.Length} flags.");
+        }
+
+        int hits = 0;
+        for (int i = 0; i < ids.Length; i++)
+        {
+            int slot = Find(ids[i]);
+            var dest = destination.Slice(i * Dim, Dim);
+            found[i] = slot >= 0;
+            if (slot >= 0)
+            {
+                Row(slot).CopyTo(dest);
+                hits++;
+            }
+            else
+            {
+                Initializer.Fill(ids[i], dest);
+            }
+        }
+
+        return hits;
+    }
+
+    /// <summary>
+    /// Adds to <paramref name="exact"/> the ids whose label equals <paramref name="label"/> (ordinal) and to
+    /// <paramref name="ignoringCase"/> those equal ignoring case but not exactly. A linear scan: lookups are rare.
+    /// </summary>
+    public void FindLabel(string label, List<long> exact, List<long> ignoringCase)
+    {
+        ArgumentNullException.ThrowIfNull(label);
+        ArgumentNullException.ThrowIfNull(exact);
+        ArgumentNullException.ThrowIfNull(ignoringCase);
+        if (_labels is null)
+        {
+            return;
+        }
+
+        for (int slot = 0; slot < Count; slot++)
+        {
+            string? l = _labels[slot];
+            if (l is null)
+            {
+                continue;
+            }
+
+            if (string.Equals(l, label, StringComparison.Ordinal))
+            {
+                exact.Add(_ids[slot]);
+            }
+            else if (string.Equals(l, label, StringComparison.OrdinalIgnoreCase))
+            {
+                ignoringCase.Add(_ids[slot]);
+            }
         }
     }
 
@@ -179,6 +258,10 @@ public sealed class ShardStore
         snapshot.Values.CopyTo(_values.AsSpan());
         snapshot.State.CopyTo(_state.AsSpan());
         snapshot.Steps.CopyTo(_steps.AsSpan());
+        for (int slot = 0; slot < n; slot++)
+        {
+            _norms[slot] = TensorPrimitives.Norm(Row(slot));
+        }
         if (snapshot.Labels is not null)
         {
             _labels = new string?[_capacity];
@@ -195,6 +278,8 @@ public sealed class ShardStore
         _labels = null;
         TotalSteps = 0;
     }
+
+    private Span<float> MutableRow(int slot) => _values.AsSpan(slot * Dim, Dim);
 
     private void CheckNoDuplicates(ReadOnlySpan<long> ids, ReadOnlySpan<int> slots, string where)
     {
@@ -238,6 +323,7 @@ public sealed class ShardStore
         Array.Resize(ref _values, next * Dim);
         Array.Resize(ref _state, next * Dim * _slots);
         Array.Resize(ref _steps, next);
+        Array.Resize(ref _norms, next);
         if (_labels is not null)
         {
             Array.Resize(ref _labels, next);
