@@ -59,6 +59,18 @@ public interface IShardGrain : IGrainWithStringKey
     [Alias("SetLabels")]
     Task SetLabels(LabelBatch labels);
 
+    /// <summary>The rows of <see cref="PullRequest.Ids"/> without creating any (missing rows: their initial values, not found).</summary>
+    [Alias("Peek")]
+    Task<PeekResult> Peek(PullRequest request);
+
+    /// <summary>Exact top-k of each query over this shard's rows; euclidean scores are squared distances.</summary>
+    [Alias("Search")]
+    Task<SearchResult> Search(ShardSearchRequest request);
+
+    /// <summary>This shard's ids labelled <paramref name="label"/> (exactly, and only ignoring case).</summary>
+    [Alias("FindLabel")]
+    Task<LabelMatches> FindLabel(string label);
+
     /// <summary>What the shard holds.</summary>
     [Alias("Describe")]
     Task<ShardInfo> Describe();

@@ -15,7 +15,10 @@ public static class Program
             DemoCommand.Create(),
             TrainCommand.Create(),
             PredictCommand.Create(),
+            QueryCommand.Create(),
+            RecommendCommand.Create(),
             TablesCommand.Create(),
+            BenchCommand.Create(),
         };
         try
         {

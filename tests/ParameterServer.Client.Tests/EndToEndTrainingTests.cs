@@ -1,7 +1,9 @@
+using ParameterServer.Client.Query;
 using ParameterServer.Client.Training;
 using ParameterServer.Core.Data;
 using ParameterServer.Core.Models;
 using ParameterServer.Core.Optimizers;
+using ParameterServer.Core.Search;
 
 using ParameterServer.Tests.Shared;
 
@@ -37,6 +39,61 @@ public sealed class EndToEndTrainingTests(ClusterFixture fixture)
         var tables = await RatingTables.OpenAsync(fixture.Client, "e2e-synthetic");
         double again = await RatingTrainer.EvaluateAsync(tables, valid);
         Assert.Equal(report.ValidationRmse, again, 6);
+
+        // Items drawn around the same planted centroid come out as each other's nearest neighbours (chance ~ 1/8).
+        var data = SyntheticRatings.Generate(settings);
+        var groups = Enumerable.Range(0, settings.Items).ToDictionary(i => (long)(i + 1), i => data.ItemCluster[i]);
+        double agreement = await NeighbourAgreement.MeasureAsync(fixture.Client, tables.Items.Spec.Name, groups, 10, SimilarityMetric.Cosine);
+        Assert.True(agreement > 0.8, $"neighbour agreement {agreement:P1}");
+
+        await Recommendations_equal_a_brute_force_ranking_of_the_models_predictions(tables, train, user: 17);
+    }
+
+    private async Task Recommendations_equal_a_brute_force_ranking_of_the_models_predictions(RatingTables tables, Ratings train, long user)
+    {
+        var seen = new HashSet<long>();
+        for (int i = 0; i < train.Count; i++)
+        {
+            if (train.Users[i] == user)
+            {
+                seen.Add(train.Items[i]);
+            }
+        }
+
+        var rec = await Recommender.RecommendAsync(fixture.Client, "e2e-synthetic", user, 10, seen);
+
+        // Reference: every item's prediction from rows read back, ranked in double precision.
+        long[] items = [.. Enumerable.Range(1, 1000).Select(i => (long)i)];
+        var v = new float[items.Length * tables.Items.Dim];
+        var bi = new float[items.Length];
+        var u = new float[tables.Users.Dim];
+        var bu = new float[1];
+        await tables.Items.PullAsync(items, v);
+        await tables.ItemBias!.PullAsync(items, bi);
+        await tables.Users.PullAsync(new long[] { user }, u);
+        await tables.UserBias!.PullAsync(new long[] { user }, bu);
+        var expected = items.Select((id, i) => (Id: id, Score: BruteForceScore(u, v.AsSpan(i * u.Length, u.Length)) + bi[i]))
+            .Where(x => !seen.Contains(x.Id)).OrderByDescending(x => x.Score).ThenBy(x => x.Id).Take(10).ToList();
+        Assert.Equal(expected.Select(x => x.Id), rec.Hits.Select(h => h.Id));
+        for (int i = 0; i < 10; i++)
+        {
+            Assert.Equal(expected[i].Score, rec.Hits[i].Score, 4);
+            float predicted = Math.Clamp(tables.Model.Predict(u, v.AsSpan((int)(expected[i].Id - 1) * u.Length, u.Length), bu[0], bi[expected[i].Id - 1]), tables.Model.Min, tables.Model.Max);
+            Assert.Equal(predicted, rec.Predicted[i], 4);
+        }
+
+        await Assert.ThrowsAsync<KeyNotFoundException>(() => Recommender.RecommendAsync(fixture.Client, "e2e-synthetic", 999_999, 10, seen));
+    }
+
+    private static double BruteForceScore(float[] u, ReadOnlySpan<float> v)
+    {
+        double s = 0;
+        for (int j = 0; j < u.Length; j++)
+        {
+            s += (double)u[j] * v[j];
+        }
+
+        return s;
     }
 
     [Fact]

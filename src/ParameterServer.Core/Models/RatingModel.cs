@@ -56,6 +56,17 @@ public readonly record struct RatingModel(RatingModelKind Kind, float Min, float
     }
 
     /// <summary>
+    /// The prediction from a ranking score <c>u·v + b_i</c> (just <c>u·v</c> for <c>dot</c>) and the user bias: what
+    /// <see cref="Predict"/> gives, computed from what a recommendation search returns.
+    /// </summary>
+    public float PredictFromScore(float score, float bu) => Kind switch
+    {
+        RatingModelKind.Dot => score,
+        RatingModelKind.DotBias => (Sigmoid(score + bu) * (Max - Min)) + Min,
+        _ => Mean + bu + score,
+    };
+
+    /// <summary>
     /// Computes the prediction and adds <paramref name="scale"/> times the gradient of the squared error
     /// <c>(pred − y)²</c> to <paramref name="gu"/>, <paramref name="gv"/>, <paramref name="gbu"/> and <paramref name="gbi"/>.
     /// Returns the squared error.

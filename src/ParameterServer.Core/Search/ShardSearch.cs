@@ -31,7 +31,8 @@ public static class ShardSearch
     /// <paramref name="ids"/>, <paramref name="rawScores"/> and <paramref name="slots"/>, with stride =
     /// <see cref="Stride"/>. Raw scores are cosine, dot (+ <paramref name="additive"/>[slot] when given) or the
     /// <em>squared</em> euclidean distance. Ties rank by lower id. Rows in <paramref name="sortedExclude"/> (ascending)
-    /// are skipped.
+    /// are skipped, and so are rows updated fewer than <paramref name="minSteps"/> times (rarely seen rows keep
+    /// vectors close to their random start).
     /// </summary>
     public static void Run(
         ShardStore store,
@@ -43,7 +44,8 @@ public static class ShardSearch
         Span<long> ids,
         Span<float> rawScores,
         Span<int> slots,
-        Span<int> counts)
+        Span<int> counts,
+        long minSteps = 0)
     {
         ArgumentNullException.ThrowIfNull(store);
         int dim = store.Dim;
@@ -72,7 +74,7 @@ public static class ShardSearch
 
         try
         {
-            Scan(store, queries, metric, sortedExclude, additive, heaps, invQueryNorm);
+            Scan(store, queries, metric, sortedExclude, additive, heaps, invQueryNorm, minSteps);
             for (int i = 0; i < q; i++)
             {
                 int at = i * stride;
@@ -113,12 +115,13 @@ public static class ShardSearch
         }
     }
 
-    private static void Scan(ShardStore store, ReadOnlySpan<float> queries, SimilarityMetric metric, ReadOnlySpan<long> exclude, ReadOnlySpan<float> additive, TopKHeap[] heaps, ReadOnlySpan<float> invQueryNorm)
+    private static void Scan(ShardStore store, ReadOnlySpan<float> queries, SimilarityMetric metric, ReadOnlySpan<long> exclude, ReadOnlySpan<float> additive, TopKHeap[] heaps, ReadOnlySpan<float> invQueryNorm, long minSteps)
     {
         int dim = store.Dim;
         var values = store.Values;
         var rowIds = store.Ids;
         var norms = store.Norms;
+        var steps = store.Steps;
         Span<float> raw = stackalloc float[BlockRows];
         for (int start = 0; start < rowIds.Length; start += BlockRows)
         {
@@ -147,7 +150,7 @@ public static class ShardSearch
                         _ => -raw[r],
                     };
                     long id = rowIds[slot];
-                    if (!heap.Accepts(key, id) || float.IsNaN(key) || (!exclude.IsEmpty && exclude.BinarySearch(id) >= 0))
+                    if (!heap.Accepts(key, id) || float.IsNaN(key) || (!exclude.IsEmpty && exclude.BinarySearch(id) >= 0) || steps[slot] < minSteps)
                     {
                         continue;
                     }

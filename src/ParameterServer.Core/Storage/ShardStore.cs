@@ -68,6 +68,9 @@ public sealed class ShardStore
     /// <summary>The id of every resident row, slot by slot.</summary>
     public ReadOnlySpan<long> Ids => _ids.AsSpan(0, Count);
 
+    /// <summary>How many optimizer steps every resident row has had, slot by slot.</summary>
+    public ReadOnlySpan<long> Steps => _steps.AsSpan(0, Count);
+
     /// <summary>The L2 norm of every resident row, slot by slot, as of its last change.</summary>
     public ReadOnlySpan<float> Norms => _norms.AsSpan(0, Count);
 

@@ -1,7 +1,10 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using ParameterServer.Client;
+using ParameterServer.Client.Query;
 using ParameterServer.Client.Training;
+using ParameterServer.Core.Search;
 using ParameterServer.Core.Data;
 using ParameterServer.Core.Models;
 using ParameterServer.Core.Optimizers;
@@ -39,10 +42,45 @@ internal static class DemoCommand
             Console.WriteLine($"cluster: {connection.Description}; model mf, dim {options.Dim}, adam, batch {options.BatchSize}, workers {options.Workers}");
             var report = await TrainingConsole.RunAsync(connection, options, train, valid, settings.Noise, ct);
             double ratio = report.ValidationRmse / settings.Noise;
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"validation RMSE {report.ValidationRmse:F4} is {ratio:F3}x the noise floor {settings.Noise:F2}; demo took {wall.Elapsed.TotalSeconds:F1} s"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"validation RMSE {report.ValidationRmse:F4} is {ratio:F3}x the noise floor {settings.Noise:F2}"));
+            await ShowNeighboursAsync(connection.Client, options.TablePrefix, data.ItemCluster);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"demo took {wall.Elapsed.TotalSeconds:F1} s"));
             return 0;
         });
         return command;
+    }
+
+    /// <summary>
+    /// Labels every item with its planted group, prints the nearest neighbours of three items, and the share of
+    /// same-group items among every item's 10 nearest (chance is about one in the number of groups).
+    /// </summary>
+    private static async Task ShowNeighboursAsync(ParameterServerClient ps, string prefix, int[] itemCluster)
+    {
+        var tables = await RatingTables.OpenAsync(ps, prefix);
+        var groups = new Dictionary<long, int>();
+        var labels = new Dictionary<long, string>();
+        for (int i = 0; i < itemCluster.Length; i++)
+        {
+            groups[i + 1] = itemCluster[i];
+            labels[i + 1] = string.Create(CultureInfo.InvariantCulture, $"item {i + 1} (group {itemCluster[i]})");
+        }
+
+        await ps.SetLabelsAsync(tables.Items, labels);
+        var query = new QueryClient(ps);
+        foreach (long id in new long[] { 1, 2, 3 })
+        {
+            var answer = await query.NearestAsync(tables.Items.Spec.Name, QueryTarget.ById(id), 5, SimilarityMetric.Cosine, excludeSelf: true);
+            int same = answer.Hits.Count(h => groups[h.Id] == groups[id]);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"nearest to {answer.QueryLabel} by cosine ({same}/{answer.Hits.Length} in its group):"));
+            foreach (var h in answer.Hits)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {h.Rank,2}. {h.Label,-24} {h.Score,7:F4}"));
+            }
+        }
+
+        double agreement = await NeighbourAgreement.MeasureAsync(ps, tables.Items.Spec.Name, groups, 10, SimilarityMetric.Cosine);
+        double chance = itemCluster.GroupBy(c => c).Sum(g => Math.Pow((double)g.Count() / itemCluster.Length, 2));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"items whose 10 nearest share their planted group: {agreement:P1} on average over {itemCluster.Length:N0} items (chance {chance:P1})"));
     }
 
     /// <summary>The demo's training settings; EndToEndTrainingTests trains with the same ones.</summary>

@@ -1,0 +1,137 @@
+using System.Runtime.InteropServices;
+using ParameterServer.Core.Search;
+
+namespace ParameterServer.Abstractions;
+
+/// <summary>Limits of a search request; bigger requests are refused with an error that names the limit.</summary>
+public static class QueryLimits
+{
+    /// <summary>Largest k.</summary>
+    public const int MaxK = ShardSearch.MaxK;
+
+    /// <summary>Most query vectors in one request.</summary>
+    public const int MaxQueries = 1024;
+
+    /// <summary>Most excluded ids in one request.</summary>
+    public const int MaxExclude = 1_000_000;
+}
+
+/// <summary>
+/// A top-k search of a table: <see cref="Queries"/> holds one or more query vectors of the table's dim. Rows in
+/// <see cref="Exclude"/> never appear. With <see cref="BiasTable"/> (dot metric only), each row's score gets the value
+/// of the same id in that dim-1 table added (an item bias, for recommendations). Rows updated fewer than
+/// <see cref="MinUpdates"/> times are left out.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("ps.SearchRequest")]
+public sealed record SearchRequest(
+    [property: Id(0)] string Table,
+    [property: Id(1)] RowBlock Queries,
+    [property: Id(2)] int K,
+    [property: Id(3)] SimilarityMetric Metric,
+    [property: Id(4)] long[] Exclude,
+    [property: Id(5)] string? BiasTable = null,
+    [property: Id(6)] long MinUpdates = 0);
+
+/// <summary>The part of a search one shard answers; <see cref="Exclude"/> holds only its own ids, ascending.</summary>
+[GenerateSerializer, Immutable, Alias("ps.ShardSearchRequest")]
+public sealed record ShardSearchRequest(
+    [property: Id(0)] RowBlock Queries,
+    [property: Id(1)] int K,
+    [property: Id(2)] SimilarityMetric Metric,
+    [property: Id(3)] long[] Exclude,
+    [property: Id(4)] string? BiasTable = null,
+    [property: Id(5)] long MinUpdates = 0);
+
+/// <summary>
+/// Hits of a batch of queries, best first per query: query q's hits are at <c>[Offsets[q], Offsets[q+1])</c> of
+/// <see cref="Ids"/>, <see cref="ScoreBytes"/> (floats as one bulk block) and <see cref="Labels"/>. From a shard,
+/// euclidean scores are squared distances; from the query grain they are distances.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("ps.SearchResult")]
+public sealed class SearchResult
+{
+    /// <summary>Creates a result.</summary>
+    public SearchResult(SimilarityMetric metric, int[] offsets, long[] ids, byte[] scoreBytes, string?[] labels)
+    {
+        Metric = metric;
+        Offsets = offsets;
+        Ids = ids;
+        ScoreBytes = scoreBytes;
+        Labels = labels;
+    }
+
+    /// <summary>The metric of the scores.</summary>
+    [Id(0)] public SimilarityMetric Metric { get; }
+
+    /// <summary>Start of each query's hits, plus the end: <c>queries + 1</c> entries.</summary>
+    [Id(1)] public int[] Offsets { get; }
+
+    /// <summary>Row ids.</summary>
+    [Id(2)] public long[] Ids { get; }
+
+    /// <summary>Scores as little-endian floats.</summary>
+    [Id(3)] public byte[] ScoreBytes { get; }
+
+    /// <summary>Row labels (null where a row has none).</summary>
+    [Id(4)] public string?[] Labels { get; }
+
+    /// <summary>Number of queries.</summary>
+    public int Queries => Offsets.Length - 1;
+
+    /// <summary>Every score.</summary>
+    public ReadOnlySpan<float> Scores => MemoryMarshal.Cast<byte, float>(ScoreBytes);
+
+    /// <summary>The hits of query <paramref name="q"/>, best first.</summary>
+    public SearchHit[] Hits(int q)
+    {
+        int from = Offsets[q], to = Offsets[q + 1];
+        var hits = new SearchHit[to - from];
+        var scores = Scores;
+        for (int i = from; i < to; i++)
+        {
+            hits[i - from] = new SearchHit(i - from + 1, Ids[i], scores[i], Labels[i]);
+        }
+
+        return hits;
+    }
+}
+
+/// <summary>One hit: its rank (1 = closest), row id, score and label.</summary>
+public readonly record struct SearchHit(int Rank, long Id, float Score, string? Label);
+
+/// <summary>Rows read without being created: <see cref="Found"/> is false where a row does not exist.</summary>
+[GenerateSerializer, Immutable, Alias("ps.PeekResult")]
+public sealed record PeekResult(
+    [property: Id(0)] RowBlock Rows,
+    [property: Id(1)] bool[] Found,
+    [property: Id(2)] string?[] Labels);
+
+/// <summary>Ids whose label matches exactly, and those that match only ignoring case.</summary>
+[GenerateSerializer, Immutable, Alias("ps.LabelMatches")]
+public sealed record LabelMatches(
+    [property: Id(0)] long[] Exact,
+    [property: Id(1)] long[] IgnoringCase);
+
+/// <summary>
+/// Searches and lookups over every shard of a table (key 0). A stateless worker: each silo runs as many activations
+/// as it needs, close to the caller; each fans out to the shards in parallel and merges.
+/// </summary>
+[Alias("ps.IQueryGrain")]
+public interface IQueryGrain : IGrainWithIntegerKey
+{
+    /// <summary>
+    /// Exact top-k of every query vector over the whole table, merged from every shard (ties by lower id).
+    /// Unknown table: <see cref="KeyNotFoundException"/>; wrong dim, k out of 1..<see cref="QueryLimits.MaxK"/>,
+    /// non-finite values or a request over the limits: <see cref="ArgumentException"/>. Nothing is created.
+    /// </summary>
+    [Alias("Search")]
+    Task<SearchResult> Search(SearchRequest request);
+
+    /// <summary>The rows of <paramref name="ids"/> without creating any.</summary>
+    [Alias("Peek")]
+    Task<PeekResult> Peek(string table, long[] ids);
+
+    /// <summary>Ids labelled exactly <paramref name="label"/>, ascending; if there are none, those equal ignoring case.</summary>
+    [Alias("FindLabel")]
+    Task<long[]> FindLabel(string table, string label);
+}

@@ -1,0 +1,94 @@
+using ParameterServer.Abstractions;
+using ParameterServer.Core.Search;
+
+namespace ParameterServer.Client.Query;
+
+/// <summary>
+/// Nearest-neighbour queries over a table through the query grain: by row id, by label or by vector, exact over every
+/// shard and always current (the shards score their live rows).
+/// </summary>
+public sealed class QueryClient
+{
+    private readonly ParameterServerClient _ps;
+
+    /// <summary>Creates a client.</summary>
+    public QueryClient(ParameterServerClient ps) => _ps = ps ?? throw new ArgumentNullException(nameof(ps));
+
+    private IQueryGrain Grain => _ps.Grains.GetGrain<IQueryGrain>(0);
+
+    /// <summary>Top-k of each query vector in <paramref name="queries"/> (<c>count x dim</c>, row-major) over <paramref name="table"/>.</summary>
+    public Task<SearchResult> SearchAsync(string table, ReadOnlySpan<float> queries, int dim, int k, SimilarityMetric metric, long[]? exclude = null, string? biasTable = null, long minUpdates = 0)
+    {
+        if (dim <= 0 || queries.Length == 0 || queries.Length % dim != 0)
+        {
+            throw new ArgumentException($"{queries.Length} query values are not a whole, non-zero number of vectors of dim {dim}.");
+        }
+
+        var block = RowBlock.From(queries, queries.Length / dim, dim);
+        return Grain.Search(new SearchRequest(table, block, k, metric, exclude ?? [], biasTable, minUpdates));
+    }
+
+    /// <summary>The row <paramref name="id"/> of <paramref name="table"/>; <see cref="KeyNotFoundException"/> when it does not exist.</summary>
+    public async Task<(float[] Vector, string? Label)> RowAsync(string table, long id)
+    {
+        var peek = await Grain.Peek(table, [id]);
+        if (!peek.Found[0])
+        {
+            throw new KeyNotFoundException($"Table '{table}' has no row with id {id}.");
+        }
+
+        return (peek.Rows.Values.ToArray(), peek.Labels[0]);
+    }
+
+    /// <summary>
+    /// The id of the row labelled <paramref name="label"/> (exact match, else ignoring case; the lowest id when several
+    /// match). <see cref="KeyNotFoundException"/> "no row labelled ..." when none does.
+    /// </summary>
+    public async Task<(long Id, int Matches)> ResolveLabelAsync(string table, string label)
+    {
+        var ids = await Grain.FindLabel(table, label);
+        if (ids.Length == 0)
+        {
+            throw new KeyNotFoundException($"No row labelled \"{label}\" in table '{table}' (exact or ignoring case). Labels come from embed train --items.");
+        }
+
+        return (ids[0], ids.Length);
+    }
+
+    /// <summary>The <paramref name="k"/> rows closest to <paramref name="target"/>.</summary>
+    public async Task<Neighbours> NearestAsync(string table, QueryTarget target, int k, SimilarityMetric metric, bool excludeSelf = false, long minUpdates = 0)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        long? id = target.Key;
+        int matches = 0;
+        if (target.Label is { } label)
+        {
+            (long found, matches) = await ResolveLabelAsync(table, label);
+            id = found;
+        }
+
+        float[] vector;
+        string? rowLabel = null;
+        if (id is { } rowId)
+        {
+            (vector, rowLabel) = await RowAsync(table, rowId);
+        }
+        else
+        {
+            vector = target.Vector!;
+        }
+
+        long[] exclude = excludeSelf && id is { } self ? [self] : [];
+        var result = await SearchAsync(table, vector, vector.Length, k, metric, exclude, minUpdates: minUpdates);
+        return new Neighbours(table, metric, id, rowLabel, matches, result.Hits(0));
+    }
+}
+
+/// <summary>The answer of a neighbour query.</summary>
+/// <param name="Table">The table searched.</param>
+/// <param name="Metric">The metric.</param>
+/// <param name="QueryId">The row queried, when the query named one.</param>
+/// <param name="QueryLabel">Its label.</param>
+/// <param name="LabelMatches">How many rows carried the label (the lowest id was used).</param>
+/// <param name="Hits">Best first.</param>
+public sealed record Neighbours(string Table, SimilarityMetric Metric, long? QueryId, string? QueryLabel, int LabelMatches, SearchHit[] Hits);

@@ -1,0 +1,164 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+using ParameterServer.Abstractions;
+using ParameterServer.Core.Hashing;
+using ParameterServer.Core.Kernels;
+using ParameterServer.Core.Search;
+using ParameterServer.Core.Storage;
+
+namespace ParameterServer.Grains;
+
+/// <summary>Reads that never create rows: peek, top-k search and label lookup.</summary>
+public sealed partial class ShardGrain
+{
+    /// <inheritdoc/>
+    public async Task<PeekResult> Peek(PullRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var store = await Store();
+        var ids = request.Ids;
+        var data = new byte[ids.Length * store.Dim * sizeof(float)];
+        var found = new bool[ids.Length];
+        store.Peek(ids, MemoryMarshal.Cast<byte, float>(data.AsSpan()), found);
+        var labels = new string?[ids.Length];
+        for (int i = 0; i < ids.Length; i++)
+        {
+            int slot = found[i] ? store.Find(ids[i]) : -1;
+            labels[i] = slot >= 0 ? store.LabelAt(slot) : null;
+        }
+
+        return new PeekResult(new RowBlock(ids.Length, store.Dim, data), found, labels);
+    }
+
+    /// <inheritdoc/>
+    public async Task<SearchResult> Search(ShardSearchRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var store = await Store();
+        var queries = request.Queries;
+        if (queries.Dim != store.Dim || queries.Rows * store.Dim * sizeof(float) != queries.Data.Length)
+        {
+            throw new ArgumentException($"Search of table '{_table}' refused: {queries.Rows} query vectors of dim {queries.Dim} in {queries.Data.Length} bytes; the table has dim {store.Dim}.");
+        }
+
+        int bad = FiniteCheck.IndexOfNonFinite(queries.Values);
+        if (bad >= 0)
+        {
+            throw new ArgumentException($"Search of table '{_table}' refused: query {bad / store.Dim} component {bad % store.Dim} is {queries.Values[bad]}; NaN and infinity are not accepted.");
+        }
+
+        float[]? additive = request.BiasTable is { } biasTable ? await AdditiveTerms(biasTable, store) : null;
+        long[] exclude = request.Exclude;
+        if (!IsAscending(exclude))
+        {
+            exclude = [.. exclude];
+            Array.Sort(exclude);
+        }
+
+        int q = queries.Rows;
+        int stride = ShardSearch.Stride(store, request.K);
+        var ids = ArrayPool<long>.Shared.Rent(Math.Max(1, q * stride));
+        var scores = ArrayPool<float>.Shared.Rent(Math.Max(1, q * stride));
+        var slots = ArrayPool<int>.Shared.Rent(Math.Max(1, q * stride));
+        try
+        {
+            var counts = new int[q];
+            ShardSearch.Run(store, queries.Values, request.K, request.Metric, exclude, additive, ids, scores, slots, counts, request.MinUpdates);
+            var offsets = new int[q + 1];
+            for (int i = 0; i < q; i++)
+            {
+                offsets[i + 1] = offsets[i] + counts[i];
+            }
+
+            int total = offsets[q];
+            var outIds = new long[total];
+            var outScores = new byte[total * sizeof(float)];
+            var outFloats = MemoryMarshal.Cast<byte, float>(outScores.AsSpan());
+            var labels = new string?[total];
+            for (int i = 0; i < q; i++)
+            {
+                for (int j = 0; j < counts[i]; j++)
+                {
+                    int from = (i * stride) + j, to = offsets[i] + j;
+                    outIds[to] = ids[from];
+                    outFloats[to] = scores[from];
+                    labels[to] = store.LabelAt(slots[from]);
+                }
+            }
+
+            return new SearchResult(request.Metric, offsets, outIds, outScores, labels);
+        }
+        finally
+        {
+            ArrayPool<long>.Shared.Return(ids);
+            ArrayPool<float>.Shared.Return(scores);
+            ArrayPool<int>.Shared.Return(slots);
+        }
+    }
+
+    /// <inheritdoc/>
+    public async Task<LabelMatches> FindLabel(string label)
+    {
+        ArgumentNullException.ThrowIfNull(label);
+        var store = await Store();
+        List<long> exact = [], ignoringCase = [];
+        store.FindLabel(label, exact, ignoringCase);
+        return new LabelMatches([.. exact], [.. ignoringCase]);
+    }
+
+    /// <summary>The value of each resident row's id in the dim-1 table <paramref name="table"/>, slot by slot (one call per shard of it).</summary>
+    private async Task<float[]> AdditiveTerms(string table, ShardStore store)
+    {
+        var spec = await GrainFactory.GetGrain<ITableGrain>(table).Get()
+            ?? throw new KeyNotFoundException($"Unknown bias table '{table}'.");
+        if (spec.Dim != 1)
+        {
+            throw new ArgumentException($"Bias table '{table}' has dim {spec.Dim}; an additive term needs dim 1.");
+        }
+
+        var rowIds = store.Ids.ToArray();
+        var shardOf = new int[rowIds.Length];
+        var groups = new List<int>[spec.Shards];
+        for (int i = 0; i < rowIds.Length; i++)
+        {
+            shardOf[i] = Mix64.ShardOf(rowIds[i], spec.Shards);
+            (groups[shardOf[i]] ??= []).Add(i);
+        }
+
+        var calls = new List<(List<int> Positions, Task<PeekResult> Result)>();
+        for (int s = 0; s < groups.Length; s++)
+        {
+            if (groups[s] is { } positions)
+            {
+                long[] ids = [.. positions.Select(p => rowIds[p])];
+                calls.Add((positions, GrainFactory.GetGrain<IShardGrain>(ShardKey.Of(table, s)).Peek(new PullRequest(ids))));
+            }
+        }
+
+        await Task.WhenAll(calls.Select(c => c.Result));
+        var terms = new float[rowIds.Length];
+        foreach (var (positions, result) in calls)
+        {
+            var values = result.Result.Rows.Values;
+            for (int j = 0; j < positions.Count; j++)
+            {
+                terms[positions[j]] = values[j];
+            }
+        }
+
+        return terms;
+    }
+
+    private static bool IsAscending(long[] ids)
+    {
+        for (int i = 1; i < ids.Length; i++)
+        {
+            if (ids[i] < ids[i - 1])
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}
