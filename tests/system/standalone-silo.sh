@@ -27,7 +27,8 @@ done
 echo "silo up on 127.0.0.1:$gateway (pid $silo_pid)"
 
 cluster="localhost:$gateway"
-timeout 600 dotnet "$embed_dll" train --ratings "$ratings" --model mf --epochs "${EPOCHS:-3}" --workers 2 --cluster "$cluster" --table-prefix system --report "$work/report.json"
+movies="$(dirname "$ratings")/movies.csv"
+timeout 600 dotnet "$embed_dll" train --ratings "$ratings" --items "$movies" --model mf --epochs "${EPOCHS:-3}" --workers 2 --cluster "$cluster" --table-prefix system --report "$work/report.json"
 grep -q '"validation_rmse"' "$work/report.json"
 timeout 60 dotnet "$embed_dll" tables list --cluster "$cluster" | tee "$work/tables.txt"
 grep -q "system.items" "$work/tables.txt"
@@ -35,5 +36,21 @@ printf 'userId,movieId\n1,1\n1,50\n610,2\n' >"$work/pairs.csv"
 timeout 60 dotnet "$embed_dll" predict --pairs "$work/pairs.csv" --out "$work/predictions.csv" --table-prefix system --cluster "$cluster"
 test "$(wc -l <"$work/predictions.csv")" -eq 4
 cat "$work/predictions.csv"
+# Queries against the trained tables: by label (titles set by --items), recommendations, and bad queries that
+# must fail with exit code 2 and a clear message.
+timeout 60 dotnet "$embed_dll" query --table system.items --label "Toy Story (1995)" -k 5 --cluster "$cluster" | tee "$work/query.txt"
+grep -q "Toy Story (1995)" "$work/query.txt"
+test "$(grep -cE '^ +[0-9]+ +[0-9]+ ' "$work/query.txt")" -eq 5
+timeout 60 dotnet "$embed_dll" recommend --user 1 --ratings "$ratings" --table-prefix system -k 5 --json --cluster "$cluster" | tee "$work/rec.json"
+grep -q '"items":\[{"rank":1' "$work/rec.json"
+for bad in "--table nope --key 1" "--table system.items --vector 0.1,0.2" "--table system.items --key 1 -k 0" "--table system.items --label No-Such-Title"; do
+  set +e
+  # shellcheck disable=SC2086
+  timeout 60 dotnet "$embed_dll" query $bad --cluster "$cluster" >"$work/bad.txt" 2>&1
+  rc=$?
+  set -e
+  cat "$work/bad.txt"
+  if [[ $rc -ne 2 ]] || ! grep -q '^error: ' "$work/bad.txt"; then echo "query $bad: expected exit 2 with an error, got $rc"; exit 1; fi
+done
 timeout 60 dotnet "$embed_dll" tables drop system.items --cluster "$cluster"
 echo "standalone silo system test: 1 passed, 0 failed"

@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using ParameterServer.Core.Kernels;
 using ParameterServer.Core.Storage;
 
@@ -68,8 +67,9 @@ public static class ShardSearch
         for (int i = 0; i < q; i++)
         {
             heaps[i] = new TopKHeap(stride);
-            float n = TensorPrimitives.Norm(queries.Slice(i * dim, dim));
-            invQueryNorm[i] = n > 0f ? 1f / n : 0f;
+            // In double: a float sum of squares overflows or underflows for extreme (yet valid) query scales.
+            double n = QueryNorm(queries.Slice(i * dim, dim));
+            invQueryNorm[i] = n > 0 ? (float)(1.0 / n) : 0f;
         }
 
         try
@@ -113,6 +113,17 @@ public static class ShardSearch
         {
             throw new ArgumentException($"A per-row additive term needs the dot metric and one value per row ({rows}); got {additiveLength} values with {SimilarityMetrics.NameOf(metric)}.");
         }
+    }
+
+    private static double QueryNorm(ReadOnlySpan<float> query)
+    {
+        double sum = 0;
+        foreach (float x in query)
+        {
+            sum += (double)x * x;
+        }
+
+        return Math.Sqrt(sum);
     }
 
     private static void Scan(ShardStore store, ReadOnlySpan<float> queries, SimilarityMetric metric, ReadOnlySpan<long> exclude, ReadOnlySpan<float> additive, TopKHeap[] heaps, ReadOnlySpan<float> invQueryNorm, long minSteps)
