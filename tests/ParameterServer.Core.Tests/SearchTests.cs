@@ -99,6 +99,28 @@ public class SearchTests
     }
 
     [Theory]
+    [MemberData(nameof(KernelDimData))]
+    public void DotRowsForTwoQueriesEqualsOneQueryAtATime(int dim)
+    {
+        var rng = new Random(2000 + dim);
+        for (int rows = 0; rows <= 9; rows++)
+        {
+            float[] block = Gaussian(rng, rows * dim, 1);
+            float[] q0 = Gaussian(rng, dim, 1), q1 = Gaussian(rng, dim, 1);
+            float[] one0 = new float[rows], one1 = new float[rows], two0 = new float[rows], two1 = new float[rows];
+            DotRows.Compute(block, q0, one0);
+            DotRows.Compute(block, q1, one1);
+            DotRows.Compute2(block, q0, q1, two0, two1);
+
+            // The same accumulation order per row, so the results are bit for bit the same.
+            Assert.Equal(one0, two0);
+            Assert.Equal(one1, two1);
+        }
+
+        Assert.Throws<ArgumentException>(() => DotRows.Compute2(new float[dim * 2], new float[dim], new float[dim + 1], new float[2], new float[2]));
+    }
+
+    [Theory]
     [InlineData(8)]
     [InlineData(13)]
     public void KernelsPropagateNaNOnlyIntoTheRowsItTouches(int dim)

@@ -37,10 +37,7 @@ public static class SquaredDistanceRows
                     a3 = Vector256.FusedMultiplyAdd(d3, d3, a3);
                 }
 
-                destination[r] = Vector256.Sum(a0);
-                destination[r + 1] = Vector256.Sum(a1);
-                destination[r + 2] = Vector256.Sum(a2);
-                destination[r + 3] = Vector256.Sum(a3);
+                DotRows.StoreSums(a0, a1, a2, a3, destination, r);
             }
         }
 

@@ -1,3 +1,6 @@
+using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using ParameterServer.Core.Kernels;
 using ParameterServer.Core.Storage;
 
@@ -133,42 +136,103 @@ public static class ShardSearch
         var rowIds = store.Ids;
         var norms = store.Norms;
         var steps = store.Steps;
-        Span<float> raw = stackalloc float[BlockRows];
+        Span<float> keys = stackalloc float[BlockRows];
+        Span<float> pairKeys = stackalloc float[BlockRows];
         for (int start = 0; start < rowIds.Length; start += BlockRows)
         {
             int n = Math.Min(BlockRows, rowIds.Length - start);
             var block = values.Slice(start * dim, n * dim);
+            var blockKeys = keys[..n];
             for (int qi = 0; qi < heaps.Length; qi++)
             {
                 var query = queries.Slice(qi * dim, dim);
                 var heap = heaps[qi];
-                if (metric == SimilarityMetric.Euclidean)
+
+                // Keys of the whole block first (vectorized), so the per-row loop is a single compare for most rows.
+                switch (metric)
                 {
-                    SquaredDistanceRows.Compute(block, query, raw);
-                }
-                else
-                {
-                    DotRows.Compute(block, query, raw);
+                    case SimilarityMetric.Euclidean:
+                        SquaredDistanceRows.Compute(block, query, blockKeys);
+                        TensorPrimitives.Negate(blockKeys, blockKeys);
+                        break;
+                    case SimilarityMetric.Cosine:
+                        DotsOf(block, queries, qi, dim, blockKeys, pairKeys[..n]);
+                        CosineKeys(blockKeys, norms.Slice(start, n), invQueryNorm[qi]);
+                        break;
+                    default:
+                        DotsOf(block, queries, qi, dim, blockKeys, pairKeys[..n]);
+                        if (!additive.IsEmpty)
+                        {
+                            TensorPrimitives.Add(blockKeys, additive.Slice(start, n), blockKeys);
+                        }
+
+                        break;
                 }
 
+                float threshold = heap.Threshold;
                 for (int r = 0; r < n; r++)
                 {
-                    int slot = start + r;
-                    float key = metric switch
-                    {
-                        SimilarityMetric.Cosine => norms[slot] > 0f ? raw[r] * invQueryNorm[qi] / norms[slot] : 0f,
-                        SimilarityMetric.Dot => additive.IsEmpty ? raw[r] : raw[r] + additive[slot],
-                        _ => -raw[r],
-                    };
-                    long id = rowIds[slot];
-                    if (!heap.Accepts(key, id) || float.IsNaN(key) || (!exclude.IsEmpty && exclude.BinarySearch(id) >= 0) || steps[slot] < minSteps)
+                    // NaN never passes this compare, so it is never kept.
+                    if (!(blockKeys[r] >= threshold))
                     {
                         continue;
                     }
 
-                    heap.Offer(key, id, slot);
+                    int slot = start + r;
+                    long id = rowIds[slot];
+                    if (!heap.Accepts(blockKeys[r], id) || (!exclude.IsEmpty && exclude.BinarySearch(id) >= 0) || steps[slot] < minSteps)
+                    {
+                        continue;
+                    }
+
+                    heap.Offer(blockKeys[r], id, slot);
+                    threshold = heap.Threshold;
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// Dots of query <paramref name="qi"/> with the block. Queries go in pairs: for an even <paramref name="qi"/> with a
+    /// partner, both are computed in one pass and the partner's dots wait in <paramref name="pair"/> for the next call.
+    /// </summary>
+    private static void DotsOf(ReadOnlySpan<float> block, ReadOnlySpan<float> queries, int qi, int dim, Span<float> keys, Span<float> pair)
+    {
+        int count = queries.Length / dim;
+        if (qi % 2 == 1)
+        {
+            pair.CopyTo(keys);
+        }
+        else if (qi + 1 < count)
+        {
+            DotRows.Compute2(block, queries.Slice(qi * dim, dim), queries.Slice((qi + 1) * dim, dim), keys, pair);
+        }
+        else
+        {
+            DotRows.Compute(block, queries.Slice(qi * dim, dim), keys);
+        }
+    }
+
+    /// <summary>Effectively computes <c>keys[r] = norms[r] &gt; 0 ? keys[r] · invQueryNorm / norms[r] : 0</c>.</summary>
+    private static void CosineKeys(Span<float> keys, ReadOnlySpan<float> norms, float invQueryNorm)
+    {
+        int r = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var scale = Vector256.Create(invQueryNorm);
+            ref float k = ref MemoryMarshal.GetReference(keys);
+            ref float nr = ref MemoryMarshal.GetReference(norms);
+            for (; r <= keys.Length - Vector256<float>.Count; r += Vector256<float>.Count)
+            {
+                var norm = Vector256.LoadUnsafe(ref nr, (nuint)r);
+                var cos = Vector256.LoadUnsafe(ref k, (nuint)r) * scale / norm;
+                Vector256.ConditionalSelect(Vector256.GreaterThan(norm, Vector256<float>.Zero), cos, Vector256<float>.Zero).StoreUnsafe(ref k, (nuint)r);
+            }
+        }
+
+        for (; r < keys.Length; r++)
+        {
+            keys[r] = norms[r] > 0f ? keys[r] * invQueryNorm / norms[r] : 0f;
         }
     }
 }

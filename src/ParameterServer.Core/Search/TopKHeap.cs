@@ -29,6 +29,9 @@ public sealed class TopKHeap : IDisposable
     /// <summary>Pairs kept.</summary>
     public int Count { get; private set; }
 
+    /// <summary>The key a new pair must reach to be considered: minus infinity until the heap is full, then the worst kept key.</summary>
+    public float Threshold => Count < K ? float.NegativeInfinity : _keys[0];
+
     /// <summary>Whether (<paramref name="key"/>, <paramref name="id"/>) would be kept: the heap is not full or it beats the worst.</summary>
     public bool Accepts(float key, long id) => Count < K || key > _keys[0] || (key == _keys[0] && id < _ids[0]);
 
