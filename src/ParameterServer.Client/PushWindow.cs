@@ -1,3 +1,5 @@
+using ParameterServer.Abstractions.Telemetry;
+
 namespace ParameterServer.Client;
 
 /// <summary>
@@ -9,11 +11,14 @@ public sealed class PushWindow
 {
     private readonly Queue<Task> _inFlight = new();
 
-    /// <summary>Creates a window of <paramref name="staleness"/> outstanding steps.</summary>
-    public PushWindow(int staleness)
+    private readonly KeyValuePair<string, object?> _jobTag;
+
+    /// <summary>Creates a window of <paramref name="staleness"/> outstanding steps; <paramref name="job"/> tags the staleness histogram.</summary>
+    public PushWindow(int staleness, string job = "")
     {
         ArgumentOutOfRangeException.ThrowIfNegative(staleness);
         Staleness = staleness;
+        _jobTag = new(ParameterServerTelemetry.JobTag, job);
     }
 
     /// <summary>The largest number of steps whose pushes may be outstanding.</summary>
@@ -35,6 +40,7 @@ public sealed class PushWindow
         }
 
         ObservedOutstanding += _inFlight.Count;
+        ParameterServerTelemetry.Staleness.Record(_inFlight.Count, _jobTag);
         Steps++;
         _inFlight.Enqueue(push);
         while (_inFlight.Count > Staleness)

@@ -1,7 +1,9 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using ParameterServer.Abstractions;
 using ParameterServer.Core.Hashing;
+using static ParameterServer.Abstractions.Telemetry.ParameterServerTelemetry;
 
 namespace ParameterServer.Client;
 
@@ -18,6 +20,7 @@ public sealed class TableClient
 
     private readonly IShardGrain[] _shards;
     private readonly int _maxRowsPerCall;
+    private readonly KeyValuePair<string, object?> _tableTag;
 
     /// <summary>Creates a client for the table of <paramref name="spec"/>.</summary>
     public TableClient(IGrainFactory grains, TableSpec spec)
@@ -32,6 +35,7 @@ public sealed class TableClient
         }
 
         _maxRowsPerCall = Math.Max(1, MaxBytesPerCall / (spec.Dim * sizeof(float)));
+        _tableTag = Table(spec.Name);
     }
 
     /// <summary>The table.</summary>
@@ -61,6 +65,7 @@ public sealed class TableClient
             return;
         }
 
+        long start = Stopwatch.GetTimestamp();
         var plan = Plan(ids.Span);
         try
         {
@@ -89,6 +94,8 @@ public sealed class TableClient
                     values.Slice(r * Dim, Dim).CopyTo(dest.Slice(plan.Positions[call.Start + r] * Dim, Dim));
                 }
             }
+
+            ClientDuration.Record(SecondsSince(start), _tableTag, PullTag);
         }
         finally
         {
@@ -113,6 +120,7 @@ public sealed class TableClient
             return Task.CompletedTask;
         }
 
+        long start = Stopwatch.GetTimestamp();
         var plan = Plan(ids.Span);
         try
         {
@@ -132,13 +140,23 @@ public sealed class TableClient
             }
 
             Interlocked.Add(ref _calls, calls.Length);
-            return calls.Length == 1 ? calls[0] : Task.WhenAll(calls);
+            var all = calls.Length == 1 ? calls[0] : Task.WhenAll(calls);
+            return ClientDuration.Enabled ? Timed(all, start) : all;
         }
         finally
         {
             plan.Dispose();
         }
     }
+
+    private async Task Timed(Task push, long start)
+    {
+        await push;
+        ClientDuration.Record(SecondsSince(start), _tableTag, PushTag);
+    }
+
+    private static readonly KeyValuePair<string, object?> PullTag = Operation("pull");
+    private static readonly KeyValuePair<string, object?> PushTag = Operation("push");
 
     /// <summary>Groups positions of <paramref name="ids"/> by shard with a counting sort (no per-row allocation).</summary>
     private CallPlan Plan(ReadOnlySpan<long> ids)

@@ -1,9 +1,11 @@
 using System.Runtime.InteropServices;
+using System.Diagnostics;
 using Orleans.Concurrency;
 using ParameterServer.Abstractions;
 using ParameterServer.Core.Hashing;
 using ParameterServer.Core.Kernels;
 using ParameterServer.Core.Search;
+using static ParameterServer.Abstractions.Telemetry.ParameterServerTelemetry;
 
 namespace ParameterServer.Grains;
 
@@ -18,6 +20,7 @@ public sealed class QueryGrain : Grain, IQueryGrain
     public async Task<SearchResult> Search(SearchRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
+        long start = Stopwatch.GetTimestamp();
         var spec = await SpecOf(request.Table);
         Validate(request, spec);
         if (request.BiasTable is { } bias)
@@ -38,7 +41,11 @@ public sealed class QueryGrain : Grain, IQueryGrain
         }
 
         var parts = await Task.WhenAll(calls);
-        return Merge(parts, request.Queries.Rows, request.K, request.Metric);
+        var merged = Merge(parts, request.Queries.Rows, request.K, request.Metric);
+        var metricTag = new KeyValuePair<string, object?>(MetricTag, SimilarityMetrics.NameOf(request.Metric));
+        Queries.Add(request.Queries.Rows, Table(spec.Name), metricTag);
+        QueryDuration.Record(SecondsSince(start), Table(spec.Name), metricTag);
+        return merged;
     }
 
     /// <inheritdoc/>

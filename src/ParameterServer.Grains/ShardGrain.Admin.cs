@@ -19,6 +19,7 @@ public sealed partial class ShardGrain
     {
         _store = null;
         _snapshot = null;
+        ShardResidency.Remove(this);
         DeactivateOnIdle();
         return Task.CompletedTask;
     }

@@ -1,10 +1,12 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using ParameterServer.Abstractions;
 using ParameterServer.Core.Hashing;
 using ParameterServer.Core.Kernels;
 using ParameterServer.Core.Search;
 using ParameterServer.Core.Storage;
+using static ParameterServer.Abstractions.Telemetry.ParameterServerTelemetry;
 
 namespace ParameterServer.Grains;
 
@@ -16,6 +18,7 @@ public sealed partial class ShardGrain
     {
         ArgumentNullException.ThrowIfNull(request);
         var store = await Store();
+        long start = Stopwatch.GetTimestamp();
         var ids = request.Ids;
         var data = new byte[ids.Length * store.Dim * sizeof(float)];
         var found = new bool[ids.Length];
@@ -27,6 +30,7 @@ public sealed partial class ShardGrain
             labels[i] = slot >= 0 ? store.LabelAt(slot) : null;
         }
 
+        ShardDuration.Record(SecondsSince(start), _tableTag, PeekTag);
         return new PeekResult(new RowBlock(ids.Length, store.Dim, data), found, labels);
     }
 
@@ -48,6 +52,7 @@ public sealed partial class ShardGrain
         }
 
         float[]? additive = request.BiasTable is { } biasTable ? await AdditiveTerms(biasTable, store) : null;
+        long start = Stopwatch.GetTimestamp();
         long[] exclude = request.Exclude;
         if (!IsAscending(exclude))
         {
@@ -86,6 +91,7 @@ public sealed partial class ShardGrain
                 }
             }
 
+            ShardDuration.Record(SecondsSince(start), _tableTag, SearchTag);
             return new SearchResult(request.Metric, offsets, outIds, outScores, labels);
         }
         finally

@@ -1,5 +1,8 @@
 using Microsoft.Extensions.Logging;
+using static ParameterServer.Abstractions.Telemetry.ParameterServerTelemetry;
+using System.Diagnostics;
 using ParameterServer.Abstractions;
+using ParameterServer.Abstractions.Telemetry;
 using ParameterServer.Core.Storage;
 
 namespace ParameterServer.Grains;
@@ -17,6 +20,7 @@ public sealed partial class ShardGrain : Grain, IShardGrain
     private int _index;
     private ShardStore? _store;
     private ShardStore.Snapshot? _snapshot;
+    private KeyValuePair<string, object?> _tableTag;
 
     /// <summary>Creates the grain.</summary>
     public ShardGrain(ILogger<ShardGrain> logger) => _logger = logger;
@@ -25,17 +29,32 @@ public sealed partial class ShardGrain : Grain, IShardGrain
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         (_table, _index) = ShardKey.Parse(this.GetPrimaryKeyString());
+        _tableTag = Table(_table);
         return Task.CompletedTask;
     }
+
+    /// <inheritdoc/>
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        ShardResidency.Remove(this);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The table, rows and bytes resident here (read by the resident-rows gauges from another thread).</summary>
+    internal (string Table, long Rows, long Bytes) Residency => _store is { } store ? (_table, store.Count, store.Bytes) : (_table, 0, 0);
 
     /// <inheritdoc/>
     public async Task<RowBlock> Pull(PullRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
         var store = await Store();
+        long start = Stopwatch.GetTimestamp();
         var ids = request.Ids;
         var data = new byte[ids.Length * store.Dim * sizeof(float)];
         store.Pull(ids, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(data.AsSpan()));
+        RowsPulled.Add(ids.Length, _tableTag);
+        RowsPerCall.Record(ids.Length, _tableTag, PullTag);
+        ShardDuration.Record(SecondsSince(start), _tableTag, PullTag);
         return new RowBlock(ids.Length, store.Dim, data);
     }
 
@@ -44,17 +63,33 @@ public sealed partial class ShardGrain : Grain, IShardGrain
     {
         ArgumentNullException.ThrowIfNull(request);
         var store = await Store();
+        long start = Stopwatch.GetTimestamp();
+        RowsPushed.Add(request.Ids.Length, _tableTag);
+        RowsPerCall.Record(request.Ids.Length, _tableTag, PushTag);
         if (request.Gradients.Dim != store.Dim || request.Gradients.Rows != request.Ids.Length)
         {
+            PushesRefused.Add(1, _tableTag, new KeyValuePair<string, object?>(ReasonTag, "dim"));
             throw new ArgumentException($"Push to table '{_table}' shard {_index} refused: {request.Gradients.Rows} gradient rows of dim {request.Gradients.Dim} for {request.Ids.Length} ids; the table has dim {store.Dim}. No row was changed.");
         }
 
         if (request.Gradients.Data.Length % sizeof(float) != 0)
         {
+            PushesRefused.Add(1, _tableTag, new KeyValuePair<string, object?>(ReasonTag, "length"));
             throw new ArgumentException($"Push to table '{_table}' shard {_index} refused: {request.Gradients.Data.Length} bytes is not a whole number of floats. No row was changed.");
         }
 
-        store.Push(request.Ids, request.Gradients.Values, $"table '{_table}' shard {_index}");
+        try
+        {
+            store.Push(request.Ids, request.Gradients.Values, $"table '{_table}' shard {_index}");
+        }
+        catch (ArgumentException e)
+        {
+            PushesRefused.Add(1, _tableTag, new KeyValuePair<string, object?>(ReasonTag, e.Data[ShardStore.RefusalReasonKey] as string ?? "invalid"));
+            throw;
+        }
+
+        OptimizerSteps.Add(request.Ids.Length, _tableTag);
+        ShardDuration.Record(SecondsSince(start), _tableTag, PushTag);
     }
 
     /// <inheritdoc/>
@@ -88,9 +123,15 @@ public sealed partial class ShardGrain : Grain, IShardGrain
         }
 
         _store = new ShardStore(spec.Dim, spec.RowInitializer, spec.OptimizerSettings);
+        ShardResidency.Add(this);
         LogActivated(_table, _index, spec.Dim);
         return _store;
     }
+
+    private static readonly KeyValuePair<string, object?> PullTag = Operation("pull");
+    private static readonly KeyValuePair<string, object?> PushTag = Operation("push");
+    private static readonly KeyValuePair<string, object?> SearchTag = Operation("search");
+    private static readonly KeyValuePair<string, object?> PeekTag = Operation("peek");
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Shard {Table}/{Index} activated with dim {Dim}")]
     private partial void LogActivated(string table, int index, int dim);

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using ParameterServer.Abstractions;
+using ParameterServer.Abstractions.Telemetry;
 using ParameterServer.Core.Search;
 
 namespace ParameterServer.Client.Query;
@@ -25,8 +27,17 @@ public sealed class QueryClient
         }
 
         var block = RowBlock.From(queries, queries.Length / dim, dim);
-        return Grain.Search(new SearchRequest(table, block, k, metric, exclude ?? [], biasTable, minUpdates));
+        return Timed(Grain.Search(new SearchRequest(table, block, k, metric, exclude ?? [], biasTable, minUpdates)), table, Stopwatch.GetTimestamp());
     }
+
+    private static async Task<SearchResult> Timed(Task<SearchResult> search, string table, long start)
+    {
+        var result = await search;
+        ParameterServerTelemetry.ClientDuration.Record(ParameterServerTelemetry.SecondsSince(start), ParameterServerTelemetry.Table(table), SearchTag);
+        return result;
+    }
+
+    private static readonly KeyValuePair<string, object?> SearchTag = ParameterServerTelemetry.Operation("search");
 
     /// <summary>The row <paramref name="id"/> of <paramref name="table"/>; <see cref="KeyNotFoundException"/> when it does not exist.</summary>
     public async Task<(float[] Vector, string? Label)> RowAsync(string table, long id)

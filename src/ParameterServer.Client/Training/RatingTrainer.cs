@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using ParameterServer.Abstractions.Telemetry;
 using ParameterServer.Core.Data;
 using ParameterServer.Core.Metrics;
 using ParameterServer.Core.Models;
@@ -17,6 +18,7 @@ public sealed class RatingTrainer
 {
     private readonly ParameterServerClient _ps;
     private readonly TrainingOptions _options;
+    private readonly KeyValuePair<string, object?> _jobTag;
 
     /// <summary>Creates a trainer.</summary>
     public RatingTrainer(ParameterServerClient ps, TrainingOptions options)
@@ -24,6 +26,7 @@ public sealed class RatingTrainer
         _ps = ps ?? throw new ArgumentNullException(nameof(ps));
         _options = options ?? throw new ArgumentNullException(nameof(options));
         options.Validate();
+        _jobTag = new(ParameterServerTelemetry.JobTag, options.TablePrefix);
     }
 
     /// <summary>Called after every epoch.</summary>
@@ -66,6 +69,9 @@ public sealed class RatingTrainer
             cancellationToken.ThrowIfCancellationRequested();
             // HashCode is randomized per process; a fixed mix keeps the shuffle reproducible from --seed.
             new Random((int)Core.Hashing.Mix64.Mix(((ulong)(uint)o.Seed << 32) | (uint)epoch)).Shuffle(order);
+            using var activity = ParameterServerTelemetry.ActivitySource.StartActivity("train epoch");
+            activity?.SetTag(ParameterServerTelemetry.JobTag, o.TablePrefix);
+            activity?.SetTag("ps.epoch", epoch);
             var sw = Stopwatch.StartNew();
             var loops = new Task<LoopResult>[o.Workers];
             for (int w = 0; w < o.Workers; w++)
@@ -91,6 +97,9 @@ public sealed class RatingTrainer
             double rmse = validation.Count > 0 ? await EvaluateAsync(tables, validation, Math.Max(o.BatchSize, 4096)) : Math.Sqrt(loss);
             var report = new EpochReport(epoch, loss, rmse, train.Count / seconds, seconds);
             epochs.Add(report);
+            ParameterServerTelemetry.TrainingLoss.Record(loss, _jobTag);
+            ParameterServerTelemetry.ValidationRmse.Record(rmse, _jobTag);
+            ParameterServerTelemetry.Epochs.Add(1, _jobTag);
             EpochFinished?.Invoke(report);
             if (rmse < best)
             {
@@ -203,7 +212,7 @@ public sealed class RatingTrainer
     private async Task<LoopResult> RunLoopAsync(RatingTables t, Ratings train, BatchBuffers b, ReadOnlyMemory<int> part, CancellationToken ct)
     {
         var o = _options;
-        var window = new PushWindow(o.Staleness);
+        var window = new PushWindow(o.Staleness, o.TablePrefix);
         var phases = default(PhaseTimes);
         double squaredError = 0;
         int d = o.Dim;
@@ -238,6 +247,7 @@ public sealed class RatingTrainer
             phases.Pull += t2 - t1;
             phases.Compute += t3 - t2;
             phases.Push += t4 - t3;
+            ParameterServerTelemetry.TrainingSamples.Add(n, _jobTag);
             Progress?.Invoke(n, batchError / n);
         }
 

@@ -123,13 +123,13 @@ public sealed class ShardStore
     {
         if (gradients.Length != ids.Length * Dim)
         {
-            throw new ArgumentException($"Push to {where} refused: {gradients.Length} gradient values for {ids.Length} rows of dim {Dim} (expected {(long)ids.Length * Dim}). No row was changed.");
+            throw Refused("length", $"Push to {where} refused: {gradients.Length} gradient values for {ids.Length} rows of dim {Dim} (expected {(long)ids.Length * Dim}). No row was changed.");
         }
 
         int bad = FiniteCheck.IndexOfNonFinite(gradients);
         if (bad >= 0)
         {
-            throw new ArgumentException($"Push to {where} refused: gradient of row id {ids[bad / Dim]} (position {bad / Dim}, component {bad % Dim}) is {gradients[bad]}; NaN and infinity are not accepted. No row was changed.");
+            throw Refused("non_finite", $"Push to {where} refused: gradient of row id {ids[bad / Dim]} (position {bad / Dim}, component {bad % Dim}) is {gradients[bad]}; NaN and infinity are not accepted. No row was changed.");
         }
 
         int[] slots = ArrayPool<int>.Shared.Rent(ids.Length);
@@ -282,6 +282,16 @@ public sealed class ShardStore
         TotalSteps = 0;
     }
 
+    /// <summary>Key of <see cref="Exception.Data"/> that says why a push was refused: length, non_finite or duplicate.</summary>
+    public const string RefusalReasonKey = "ps.refusal";
+
+    private static ArgumentException Refused(string reason, string message)
+    {
+        var e = new ArgumentException(message);
+        e.Data[RefusalReasonKey] = reason;
+        return e;
+    }
+
     private Span<float> MutableRow(int slot) => _values.AsSpan(slot * Dim, Dim);
 
     private void CheckNoDuplicates(ReadOnlySpan<long> ids, ReadOnlySpan<int> slots, string where)
@@ -309,7 +319,7 @@ public sealed class ShardStore
 
         if (dup >= 0)
         {
-            throw new ArgumentException($"Push to {where} refused: row id {ids[dup]} appears more than once (again at position {dup}); sum its gradients before pushing. No row was changed.");
+            throw Refused("duplicate", $"Push to {where} refused: row id {ids[dup]} appears more than once (again at position {dup}); sum its gradients before pushing. No row was changed.");
         }
     }
 

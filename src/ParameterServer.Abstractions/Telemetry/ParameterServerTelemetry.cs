@@ -1,0 +1,98 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace ParameterServer.Abstractions.Telemetry;
+
+/// <summary>
+/// The parameter server's one <see cref="Meter"/> and one <see cref="ActivitySource"/>, both named
+/// <see cref="Name"/>. Instruments follow OpenTelemetry naming (dotted, units in UCUM: <c>s</c>, <c>By</c>,
+/// <c>{row}</c>) and carry only bounded tags: the table, the operation, the metric, the job (a table prefix),
+/// never a row id. Silos record what shards do; workers record what they see (latency, staleness, training).
+/// Instruments cost almost nothing until a listener (an exporter) subscribes.
+/// </summary>
+public static class ParameterServerTelemetry
+{
+    /// <summary>Name of the meter and the activity source.</summary>
+    public const string Name = "ParameterServer";
+
+    /// <summary>Tag: table name.</summary>
+    public const string TableTag = "ps.table";
+
+    /// <summary>Tag: operation (pull, push, search, peek).</summary>
+    public const string OperationTag = "ps.operation";
+
+    /// <summary>Tag: similarity metric of a query.</summary>
+    public const string MetricTag = "ps.metric";
+
+    /// <summary>Tag: training job (its table prefix).</summary>
+    public const string JobTag = "ps.job";
+
+    /// <summary>Tag: why a push was refused (length, non_finite, duplicate, dim).</summary>
+    public const string ReasonTag = "error.type";
+
+    /// <summary>Bucket bounds of latency histograms, in seconds: 50 µs to 10 s.</summary>
+    public static readonly IReadOnlyList<double> LatencyBuckets = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+    /// <summary>Bucket bounds of rows-per-call histograms.</summary>
+    public static readonly IReadOnlyList<long> RowBuckets = [1, 8, 32, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 65536];
+
+    /// <summary>Bucket bounds of the staleness histogram (pushes outstanding).</summary>
+    public static readonly IReadOnlyList<long> StalenessBuckets = [0, 1, 2, 3, 4, 6, 8, 12, 16, 32];
+
+    /// <summary>The meter.</summary>
+    public static readonly Meter Meter = new(Name, typeof(ParameterServerTelemetry).Assembly.GetName().Version?.ToString());
+
+    /// <summary>The activity source (a span per training epoch and per query on the client).</summary>
+    public static readonly ActivitySource ActivitySource = new(Name, typeof(ParameterServerTelemetry).Assembly.GetName().Version?.ToString());
+
+    /// <summary>Rows returned by shard pulls (silo).</summary>
+    public static readonly Counter<long> RowsPulled = Meter.CreateCounter<long>("ps.rows.pulled", "{row}", "Rows returned by shard pulls.");
+
+    /// <summary>Rows received in shard pushes, applied or refused (silo).</summary>
+    public static readonly Counter<long> RowsPushed = Meter.CreateCounter<long>("ps.rows.pushed", "{row}", "Rows received in shard pushes.");
+
+    /// <summary>Optimizer steps applied to rows, one per row per accepted push (silo).</summary>
+    public static readonly Counter<long> OptimizerSteps = Meter.CreateCounter<long>("ps.optimizer.steps", "{step}", "Optimizer steps applied to rows.");
+
+    /// <summary>Pushes refused whole: wrong length, NaN or infinity, a repeated id, a wrong dim (silo).</summary>
+    public static readonly Counter<long> PushesRefused = Meter.CreateCounter<long>("ps.pushes.refused", "{push}", "Pushes refused whole; no row changed.");
+
+    /// <summary>Time a shard spends on one call (silo).</summary>
+    public static readonly Histogram<double> ShardDuration = Meter.CreateHistogram("ps.shard.duration", "s", "Time a shard spends serving one call.", advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
+
+    /// <summary>Rows per shard call (silo).</summary>
+    public static readonly Histogram<long> RowsPerCall = Meter.CreateHistogram("ps.shard.rows_per_call", "{row}", "Rows carried by one shard pull or push.", advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = RowBuckets });
+
+    /// <summary>Query vectors answered by the query grain (silo).</summary>
+    public static readonly Counter<long> Queries = Meter.CreateCounter<long>("ps.queries", "{query}", "Query vectors answered.");
+
+    /// <summary>Time of a whole search: fan-out to every shard and merge (silo).</summary>
+    public static readonly Histogram<double> QueryDuration = Meter.CreateHistogram("ps.query.duration", "s", "Time of one search request over every shard of a table.", advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
+
+    /// <summary>Latency of a table operation as the worker sees it (worker).</summary>
+    public static readonly Histogram<double> ClientDuration = Meter.CreateHistogram("ps.client.duration", "s", "Latency of a pull, push or search as the worker sees it.", advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
+
+    /// <summary>Samples trained (worker).</summary>
+    public static readonly Counter<long> TrainingSamples = Meter.CreateCounter<long>("ps.training.samples", "{sample}", "Training samples processed.");
+
+    /// <summary>Pushes a worker loop had outstanding when it started a step (worker).</summary>
+    public static readonly Histogram<long> Staleness = Meter.CreateHistogram("ps.training.staleness", "{push}", "Pushes still outstanding when a worker loop starts a step.", advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = StalenessBuckets });
+
+    /// <summary>Mean training loss (squared error per sample) of the last finished epoch (worker).</summary>
+    public static readonly Gauge<double> TrainingLoss = Meter.CreateGauge<double>("ps.training.loss", null, "Mean squared error per sample of the last finished epoch.");
+
+    /// <summary>Validation RMSE of the last finished epoch (worker).</summary>
+    public static readonly Gauge<double> ValidationRmse = Meter.CreateGauge<double>("ps.training.validation.rmse", null, "Validation RMSE of the last finished epoch.");
+
+    /// <summary>Epochs finished (worker).</summary>
+    public static readonly Counter<long> Epochs = Meter.CreateCounter<long>("ps.training.epochs", "{epoch}", "Training epochs finished.");
+
+    /// <summary>A tag pair for a table.</summary>
+    public static KeyValuePair<string, object?> Table(string table) => new(TableTag, table);
+
+    /// <summary>A tag pair for an operation.</summary>
+    public static KeyValuePair<string, object?> Operation(string operation) => new(OperationTag, operation);
+
+    /// <summary>Seconds since <paramref name="startTimestamp"/> (from <see cref="Stopwatch.GetTimestamp"/>).</summary>
+    public static double SecondsSince(long startTimestamp) => Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds;
+}
