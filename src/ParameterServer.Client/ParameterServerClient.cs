@@ -1,4 +1,5 @@
 using System.Globalization;
+using Orleans.Streams;
 using ParameterServer.Abstractions;
 
 namespace ParameterServer.Client;
@@ -6,11 +7,27 @@ namespace ParameterServer.Client;
 /// <summary>Entry point of a worker: creates, finds and drops tables, and gives <see cref="TableClient"/>s.</summary>
 public sealed class ParameterServerClient
 {
-    /// <summary>Creates the client over <paramref name="grains"/> (an Orleans client or a co-hosted silo).</summary>
-    public ParameterServerClient(IGrainFactory grains) => Grains = grains ?? throw new ArgumentNullException(nameof(grains));
+    /// <summary>
+    /// Creates the client over <paramref name="grains"/> (an Orleans client or a co-hosted silo); with
+    /// <paramref name="events"/>, training jobs publish their events on the <see cref="TrainingEvents"/> stream.
+    /// </summary>
+    public ParameterServerClient(IGrainFactory grains, IStreamProvider? events = null)
+    {
+        Grains = grains ?? throw new ArgumentNullException(nameof(grains));
+        Events = events;
+    }
+
+    /// <summary>Creates the client over an Orleans cluster client, with the training-events stream.</summary>
+    public ParameterServerClient(IClusterClient client)
+        : this(client, (client ?? throw new ArgumentNullException(nameof(client))).GetStreamProvider(TrainingEvents.StreamProvider))
+    {
+    }
 
     /// <summary>The grain factory.</summary>
     public IGrainFactory Grains { get; }
+
+    /// <summary>The training-events stream provider, or null.</summary>
+    public IStreamProvider? Events { get; }
 
     /// <summary>Creates a table (or finds the same one) and returns a client for it.</summary>
     public async Task<TableClient> CreateTableAsync(TableSpec spec)

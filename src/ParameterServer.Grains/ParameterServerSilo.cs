@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Configuration;
+using ParameterServer.Abstractions;
 
 namespace ParameterServer.Grains;
 
@@ -14,7 +15,7 @@ public static class ParameterServerSilo
 
     /// <summary>
     /// Adds what the grains need: the metadata storage (memory unless one named <see cref="MetadataStorage"/> is
-    /// already registered) and message limits. Call on every silo.
+    /// already registered), the training-events memory stream and message limits. Call on every silo.
     /// </summary>
     public static ISiloBuilder AddParameterServer(this ISiloBuilder builder, bool memoryMetadata = true)
     {
@@ -24,6 +25,8 @@ public static class ParameterServerSilo
             builder.AddMemoryGrainStorage(MetadataStorage);
         }
 
+        builder.AddMemoryGrainStorage(TrainingEvents.PubSubStorage);
+        builder.AddMemoryStreams(TrainingEvents.StreamProvider);
         builder.Services.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromMinutes(2));
         return builder;
     }

@@ -124,6 +124,7 @@ public sealed partial class ShardGrain : Grain, IShardGrain
 
         _store = new ShardStore(spec.Dim, spec.RowInitializer, spec.OptimizerSettings);
         ShardResidency.Add(this);
+        PushesRefused.Add(0, _tableTag); // so dashboards show "none refused" rather than "no data"
         LogActivated(_table, _index, spec.Dim);
         return _store;
     }

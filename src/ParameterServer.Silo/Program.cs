@@ -1,28 +1,15 @@
-using System.Net;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
-using Orleans.Configuration;
-using ParameterServer.Grains;
+using ParameterServer.Silo;
 
-// The standalone silo: localhost clustering, ports from configuration (appsettings.json, environment variables
-// such as Orleans__SiloPort, or --Orleans:GatewayPort=30001 on the command line), logging to the console.
-var builder = Host.CreateApplicationBuilder(args);
-var orleans = builder.Configuration.GetSection("Orleans");
-int siloPort = orleans.GetValue("SiloPort", 11111);
-int gatewayPort = orleans.GetValue("GatewayPort", 30000);
-int primaryPort = orleans.GetValue("PrimarySiloPort", siloPort);
-string clusterId = orleans.GetValue("ClusterId", ParameterServerSilo.DefaultClusterId)!;
-builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
-builder.UseOrleans(silo =>
+// The standalone silo. Settings come from appsettings.json, environment variables (Orleans__GatewayPort=30001,
+// Http__Port=8081) or the command line (--Orleans:GatewayPort=30001 --Http:Port=8081); see SiloHostOptions.
+try
 {
-    silo.UseLocalhostClustering(siloPort, gatewayPort, new IPEndPoint(IPAddress.Loopback, primaryPort), clusterId, clusterId);
-    silo.Configure<EndpointOptions>(o => o.AdvertisedIPAddress = IPAddress.Loopback);
-    silo.AddParameterServer();
-});
-
-using var host = builder.Build();
-host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ParameterServer.Silo")
-    .LogInformation("Silo starting: silo port {SiloPort}, gateway port {GatewayPort}, cluster {ClusterId}", siloPort, gatewayPort, clusterId);
-await host.RunAsync();
+    await using var app = SiloHost.Build(args);
+    await app.RunAsync();
+    return 0;
+}
+catch (ArgumentException e)
+{
+    await Console.Error.WriteLineAsync($"error: {e.Message}");
+    return 2;
+}

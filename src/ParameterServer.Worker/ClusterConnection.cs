@@ -22,7 +22,7 @@ public sealed class ClusterConnection : IAsyncDisposable
         _host = host;
         Embedded = embedded;
         Description = description;
-        Client = new ParameterServerClient(host.Services.GetRequiredService<IGrainFactory>());
+        Client = new ParameterServerClient(host.Services.GetRequiredService<IClusterClient>());
     }
 
     /// <summary>The parameter server client.</summary>
@@ -59,6 +59,7 @@ public sealed class ClusterConnection : IAsyncDisposable
             builder.UseOrleansClient(client =>
             {
                 client.UseStaticClustering(gateways);
+                client.AddParameterServerClient();
                 client.Configure<ClusterOptions>(o =>
                 {
                     o.ClusterId = ParameterServerSilo.DefaultClusterId;

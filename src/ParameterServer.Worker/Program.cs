@@ -17,6 +17,7 @@ public static class Program
             PredictCommand.Create(),
             QueryCommand.Create(),
             RecommendCommand.Create(),
+            WatchCommand.Create(),
             TablesCommand.Create(),
             BenchCommand.Create(),
         };

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using ParameterServer.Abstractions;
 using ParameterServer.Abstractions.Telemetry;
 using ParameterServer.Core.Data;
 using ParameterServer.Core.Metrics;
@@ -45,6 +46,23 @@ public sealed class RatingTrainer
             throw new ArgumentException("The training set is empty.");
         }
 
+        var events = new TrainingEventPublisher(_ps.Events, _options.TablePrefix);
+        await events.PublishAsync(TrainingEventKind.Started, message: $"{RatingModel.NameOf(_options.Model)} dim {_options.Dim}, {train.Count} training samples");
+        try
+        {
+            var report = await TrainCoreAsync(train, validation, events, cancellationToken);
+            await events.PublishAsync(TrainingEventKind.Finished, report.BestEpoch, report.Epochs[report.BestEpoch - 1].TrainLoss, report.ValidationRmse, report.SamplesPerSecond);
+            return report;
+        }
+        catch (Exception e)
+        {
+            await events.PublishAsync(TrainingEventKind.Failed, message: e.Message);
+            throw;
+        }
+    }
+
+    private async Task<TrainingReport> TrainCoreAsync(Ratings train, Ratings validation, TrainingEventPublisher events, CancellationToken cancellationToken)
+    {
         var wall = Stopwatch.StartNew();
         var o = _options;
         var (mean, min, max) = train.Summary();
@@ -101,6 +119,7 @@ public sealed class RatingTrainer
             ParameterServerTelemetry.ValidationRmse.Record(rmse, _jobTag);
             ParameterServerTelemetry.Epochs.Add(1, _jobTag);
             EpochFinished?.Invoke(report);
+            await events.PublishAsync(TrainingEventKind.EpochFinished, epoch, loss, rmse, report.SamplesPerSecond);
             if (rmse < best)
             {
                 best = rmse;

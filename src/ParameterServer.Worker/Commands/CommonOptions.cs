@@ -21,4 +21,25 @@ internal static class CommonOptions
         Description = "Rating model: dot (u·v), dot-bias (sigmoid(u·v+b_u+b_i)·(max−min)+min) or mf (mu+b_u+b_i+u·v).",
         DefaultValueFactory = _ => defaultValue,
     };
+
+    /// <summary>The exporter options every long-running command takes.</summary>
+    public static TelemetryOptions Telemetry() => new(
+        new Option<int?>("--metrics-port") { Description = "Serve Prometheus metrics of this process (the ParameterServer meter, Orleans, .NET runtime) on http://127.0.0.1:PORT/metrics." },
+        new Option<string?>("--otlp-endpoint") { Description = "Export metrics and traces by OTLP to this endpoint (e.g. http://localhost:4317)." },
+        new Option<double>("--metrics-linger") { Description = "Seconds to keep serving metrics after the job ends, so a scraper sees the final values.", DefaultValueFactory = _ => 0 });
+}
+
+/// <summary>The exporter options of a command.</summary>
+internal sealed record TelemetryOptions(Option<int?> Port, Option<string?> Otlp, Option<double> Linger)
+{
+    /// <summary>Adds the options to <paramref name="command"/>.</summary>
+    public void AddTo(Command command)
+    {
+        command.Options.Add(Port);
+        command.Options.Add(Otlp);
+        command.Options.Add(Linger);
+    }
+
+    /// <summary>Starts the exporters the parsed options ask for.</summary>
+    public WorkerTelemetry Start(ParseResult p) => WorkerTelemetry.Start(p.GetValue(Port), p.GetValue(Otlp) ?? Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT"), p.GetValue(Linger));
 }

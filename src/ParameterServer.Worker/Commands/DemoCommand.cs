@@ -30,9 +30,12 @@ internal static class DemoCommand
         {
             users, items, count, noise, epochs, workers, lr, wd, seed, cluster,
         };
+        var telemetry = CommonOptions.Telemetry();
+        telemetry.AddTo(command);
         command.SetAction(async (p, ct) =>
         {
             var wall = Stopwatch.StartNew();
+            await using var exporters = telemetry.Start(p);
             var settings = new SyntheticSettings(p.GetValue(users), p.GetValue(items), p.GetValue(count), LatentDim: 8, Noise: p.GetValue(noise), Clusters: 8, Seed: p.GetValue(seed));
             var data = SyntheticRatings.Generate(settings);
             var (train, valid) = data.Data.Split(0.2, settings.Seed);

@@ -45,6 +45,8 @@ internal static class TrainCommand
             ratings, items, validationFile, validation, model, dim, epochs, batch, optimizer, lr, wd, initScale, workers, staleness,
             seed, patience, shards, prefix, cluster, report, delimiter, noHeader, userCol, itemCol, ratingCol, skipBad,
         };
+        var telemetry = CommonOptions.Telemetry();
+        telemetry.AddTo(command);
         command.SetAction(async (p, ct) =>
         {
             var kind = RatingModel.ParseKind(p.GetValue(model)!);
@@ -89,7 +91,13 @@ internal static class TrainCommand
             }
 
             Console.WriteLine($"data: {data.Count:N0} ratings{(data.SkippedRows > 0 ? $" ({data.SkippedRows} malformed lines skipped)" : "")}; train {train.Count:N0}, validation {valid.Count:N0}");
+            await using var exporters = telemetry.Start(p);
             await using var connection = await ClusterConnection.StartAsync(p.GetValue(cluster), ct);
+            if (exporters.Description is { } served)
+            {
+                Console.WriteLine($"telemetry: {served}");
+            }
+
             Console.WriteLine($"cluster: {connection.Description}; model {RatingModel.NameOf(kind)}, dim {options.Dim}, {opt.ToString().ToLowerInvariant()} lr {options.LearningRate.ToString(CultureInfo.InvariantCulture)}, weight decay {options.WeightDecay.ToString(CultureInfo.InvariantCulture)}, batch {options.BatchSize}, workers {options.Workers}, staleness {options.Staleness}");
             var result = await TrainingConsole.RunAsync(connection, options, train, valid, noiseFloor: null, ct);
             if (p.GetValue(items) is { } itemsFile)

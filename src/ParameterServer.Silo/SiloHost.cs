@@ -1,0 +1,118 @@
+using System.Net;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
+using Orleans.Configuration;
+using Orleans.Dashboard;
+using ParameterServer.Abstractions.Telemetry;
+using ParameterServer.Grains;
+
+namespace ParameterServer.Silo;
+
+/// <summary>
+/// Builds the standalone silo: an Orleans silo with the parameter server's grains, and on one HTTP port
+/// <c>/metrics</c> (Prometheus scrape of the ParameterServer and Microsoft.Orleans meters and the .NET runtime),
+/// <c>/healthz</c> (the process is alive), <c>/ready</c> (the silo is an active cluster member) and the Orleans
+/// Dashboard at <c>/dashboard</c>. OTLP export of metrics and traces when an endpoint is configured.
+/// </summary>
+public static class SiloHost
+{
+    /// <summary>Reads <see cref="SiloHostOptions"/> from configuration (flat keys under Orleans, Http and Otlp).</summary>
+    public static SiloHostOptions ReadOptions(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var o = new SiloHostOptions();
+        var orleans = configuration.GetSection("Orleans");
+        var http = configuration.GetSection("Http");
+        o.ClusterId = orleans.GetValue("ClusterId", o.ClusterId)!;
+        o.SiloPort = orleans.GetValue("SiloPort", o.SiloPort);
+        o.GatewayPort = orleans.GetValue("GatewayPort", o.GatewayPort);
+        o.PrimarySiloPort = orleans.GetValue<int?>("PrimarySiloPort");
+        o.HttpAddress = http.GetValue("Address", o.HttpAddress)!;
+        o.HttpPort = http.GetValue("Port", o.HttpPort);
+        o.Dashboard = http.GetValue("Dashboard", o.Dashboard);
+        o.DashboardUser = http.GetValue<string?>("DashboardUser");
+        o.DashboardPassword = http.GetValue<string?>("DashboardPassword");
+        o.OtlpEndpoint = configuration.GetValue<string?>("Otlp:Endpoint") ?? configuration.GetValue<string?>("OTEL_EXPORTER_OTLP_ENDPOINT");
+        o.Validate();
+        return o;
+    }
+
+    /// <summary>Builds the silo web application from command-line arguments and configuration.</summary>
+    public static WebApplication Build(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        var o = ReadOptions(builder.Configuration);
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(c => c.SingleLine = true);
+        builder.WebHost.UseUrls($"http://{FormatHost(o.HttpAddress)}:{o.HttpPort}");
+        builder.UseOrleans(silo =>
+        {
+            silo.UseLocalhostClustering(o.SiloPort, o.GatewayPort, new IPEndPoint(IPAddress.Loopback, o.PrimarySiloPort ?? o.SiloPort), o.ClusterId, o.ClusterId);
+            silo.Configure<EndpointOptions>(e => e.AdvertisedIPAddress = IPAddress.Loopback);
+            silo.AddParameterServer();
+            if (o.Dashboard)
+            {
+                silo.AddDashboard();
+            }
+        });
+
+        var otel = builder.Services.AddOpenTelemetry();
+        otel.WithMetrics(m =>
+        {
+            m.AddMeter(ParameterServerTelemetry.Name, "Microsoft.Orleans").AddRuntimeInstrumentation().AddPrometheusExporter();
+            if (o.OtlpEndpoint is { Length: > 0 } endpoint)
+            {
+                m.AddOtlpExporter(x => x.Endpoint = new Uri(endpoint));
+            }
+        });
+        if (o.OtlpEndpoint is { Length: > 0 } traceEndpoint)
+        {
+            otel.WithTracing(t => t.AddSource(ParameterServerTelemetry.Name, "Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application").AddOtlpExporter(x => x.Endpoint = new Uri(traceEndpoint)));
+        }
+
+        builder.Services.AddSingleton(o);
+        var app = builder.Build();
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        app.MapGet("/healthz", () => Results.Text("ok\n"));
+        app.MapGet("/ready", (IServiceProvider services) => SiloReadiness.IsActive(services)
+            ? Results.Text("ready\n")
+            : Results.Text("silo not active\n", statusCode: StatusCodes.Status503ServiceUnavailable));
+        if (o.Dashboard)
+        {
+            if (o.DashboardUser is { Length: > 0 } user)
+            {
+                app.UseWhen(c => c.Request.Path.StartsWithSegments("/dashboard"), branch => branch.Use((context, next) => BasicAuth(context, next, user, o.DashboardPassword!)));
+            }
+
+            app.MapOrleansDashboard("/dashboard");
+        }
+
+        app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogInformation(
+            "Silo started: silo port {SiloPort}, gateway port {GatewayPort}, cluster {ClusterId}, http://{Address}:{HttpPort} (/metrics, /healthz, /ready{Dashboard})",
+            o.SiloPort, o.GatewayPort, o.ClusterId, o.HttpAddress, o.HttpPort, o.Dashboard ? ", /dashboard" : ""));
+        return app;
+    }
+
+    private static string FormatHost(string address) => IPAddress.Parse(address).AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{address}]" : address;
+
+    private static Task BasicAuth(HttpContext context, RequestDelegate next, string user, string password)
+    {
+        string expected = "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}"));
+        string given = context.Request.Headers.Authorization.ToString();
+        if (System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), Encoding.UTF8.GetBytes(expected)))
+        {
+            return next(context);
+        }
+
+        context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+        context.Response.Headers.WWWAuthenticate = "Basic realm=\"Orleans Dashboard\"";
+        return Task.CompletedTask;
+    }
+}

@@ -1,0 +1,67 @@
+using System.Net;
+
+namespace ParameterServer.Silo;
+
+/// <summary>
+/// Settings of the silo host (configuration sections <c>Orleans</c> and <c>Http</c>; environment variables such as
+/// <c>Orleans__GatewayPort</c> or <c>Http__Port</c>; command-line <c>--Http:Port=8081</c>).
+/// </summary>
+public sealed class SiloHostOptions
+{
+    /// <summary>Orleans cluster and service id. Default <c>parameter-server</c>.</summary>
+    public string ClusterId { get; set; } = Grains.ParameterServerSilo.DefaultClusterId;
+
+    /// <summary>Silo-to-silo port. Default 11111.</summary>
+    public int SiloPort { get; set; } = 11111;
+
+    /// <summary>Client gateway port. Default 30000.</summary>
+    public int GatewayPort { get; set; } = 30000;
+
+    /// <summary>Silo port of the primary silo (localhost clustering). Default: this silo's port.</summary>
+    public int? PrimarySiloPort { get; set; }
+
+    /// <summary>Address the HTTP endpoints listen on. Default 127.0.0.1 (loopback only).</summary>
+    public string HttpAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>Port of /metrics, /healthz, /ready and /dashboard. Default 8080.</summary>
+    public int HttpPort { get; set; } = 8080;
+
+    /// <summary>Serve the Orleans Dashboard at /dashboard. Default true.</summary>
+    public bool Dashboard { get; set; } = true;
+
+    /// <summary>With <see cref="DashboardPassword"/>, /dashboard asks for HTTP basic authentication. Default none.</summary>
+    public string? DashboardUser { get; set; }
+
+    /// <summary>The dashboard password (from a secret, not a file in the repository). Default none.</summary>
+    public string? DashboardPassword { get; set; }
+
+    /// <summary>OTLP endpoint for metrics and traces (e.g. http://collector:4317); none exports nothing by OTLP.</summary>
+    public string? OtlpEndpoint { get; set; }
+
+    /// <summary>Throws an <see cref="ArgumentException"/> naming the first bad setting.</summary>
+    public void Validate()
+    {
+        foreach (var (name, port) in new[] { ("Orleans:SiloPort", SiloPort), ("Orleans:GatewayPort", GatewayPort), ("Http:Port", HttpPort), ("Orleans:PrimarySiloPort", PrimarySiloPort ?? SiloPort) })
+        {
+            if (port is <= 0 or > 65535)
+            {
+                throw new ArgumentException($"{name} = {port} is not a port (1 to 65535).");
+            }
+        }
+
+        if (!IPAddress.TryParse(HttpAddress, out _))
+        {
+            throw new ArgumentException($"Http:Address = '{HttpAddress}' is not an IP address (use 0.0.0.0 to listen on every interface).");
+        }
+
+        if (string.IsNullOrWhiteSpace(DashboardUser) != string.IsNullOrWhiteSpace(DashboardPassword))
+        {
+            throw new ArgumentException("Http:DashboardUser and Http:DashboardPassword go together: give both or neither.");
+        }
+
+        if (OtlpEndpoint is { Length: > 0 } otlp && !Uri.TryCreate(otlp, UriKind.Absolute, out _))
+        {
+            throw new ArgumentException($"Otlp:Endpoint = '{otlp}' is not an absolute URI.");
+        }
+    }
+}
