@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using ParameterServer.Abstractions;
 using ParameterServer.Core.Hashing;
+using ParameterServer.Core.Kernels;
 using static ParameterServer.Abstractions.Telemetry.ParameterServerTelemetry;
 
 namespace ParameterServer.Client;
@@ -120,6 +121,9 @@ public sealed class TableClient
             return Task.CompletedTask;
         }
 
+        // The whole push is checked here, before any shard sees it: a bad row must not leave the other shards'
+        // rows updated. Shards check their part again (other clients may not use this class).
+        CheckPush(ids.Span, gradients.Span);
         long start = Stopwatch.GetTimestamp();
         var plan = Plan(ids.Span);
         try
@@ -146,6 +150,23 @@ public sealed class TableClient
         finally
         {
             plan.Dispose();
+        }
+    }
+
+    private void CheckPush(ReadOnlySpan<long> ids, ReadOnlySpan<float> gradients)
+    {
+        int bad = FiniteCheck.IndexOfNonFinite(gradients);
+        if (bad >= 0)
+        {
+            PushesRefused.Add(1, _tableTag, new KeyValuePair<string, object?>(ReasonTag, "non_finite"));
+            throw new ArgumentException($"Push to table '{Spec.Name}' refused: gradient of row id {ids[bad / Dim]} (position {bad / Dim}, component {bad % Dim}) is {gradients[bad]}; NaN and infinity are not accepted. No row was changed.");
+        }
+
+        int repeat = RepeatFinder.FirstRepeat(ids);
+        if (repeat >= 0)
+        {
+            PushesRefused.Add(1, _tableTag, new KeyValuePair<string, object?>(ReasonTag, "duplicate"));
+            throw new ArgumentException($"Push to table '{Spec.Name}' refused: row id {ids[repeat]} appears more than once (again at position {repeat}); sum its gradients before pushing. No row was changed.");
         }
     }
 

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Orleans.Placement;
 using static ParameterServer.Abstractions.Telemetry.ParameterServerTelemetry;
 using System.Diagnostics;
 using ParameterServer.Abstractions;
@@ -10,9 +11,11 @@ namespace ParameterServer.Grains;
 /// <summary>
 /// One virtual shard of a table. Owns a <see cref="ShardStore"/>: rows are created lazily on first pull, pushes
 /// apply the table's optimizer row by row with SIMD. Grain turns are single-threaded, so the store needs no lock.
-/// Kept alive (never idle-collected) because its rows live only in memory.
+/// Kept alive (never idle-collected) because its rows live only in memory. Placed by a hash of its key, so a
+/// table's shards spread evenly over the silos whatever their load was when the table was created.
 /// </summary>
 [KeepAlive]
+[HashBasedPlacement]
 public sealed partial class ShardGrain : Grain, IShardGrain
 {
     private readonly ILogger<ShardGrain> _logger;

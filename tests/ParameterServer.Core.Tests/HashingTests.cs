@@ -136,3 +136,40 @@ public class HashingTests
         Assert.Equal(2, b.Count);
     }
 }
+
+public class RepeatFinderTests
+{
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(17)]
+    [InlineData(5000)]
+    public void FindsTheFirstRepeatLikeAHashSet(int n)
+    {
+        var rng = new Random(n);
+        for (int trial = 0; trial < 20; trial++)
+        {
+            long[] ids = [.. Enumerable.Range(0, n).Select(_ => trial % 2 == 0 ? rng.NextInt64() : rng.NextInt64(0, Math.Max(1, n * 3)))];
+            var seen = new HashSet<long>();
+            int expected = -1;
+            for (int i = 0; i < ids.Length && expected < 0; i++)
+            {
+                if (!seen.Add(ids[i]))
+                {
+                    expected = i;
+                }
+            }
+
+            Assert.Equal(expected, ParameterServer.Core.Hashing.RepeatFinder.FirstRepeat(ids));
+        }
+    }
+
+    [Fact]
+    public void ExtremeIdsAndZeroAreOrdinaryIds()
+    {
+        Assert.Equal(-1, ParameterServer.Core.Hashing.RepeatFinder.FirstRepeat([0, long.MinValue, long.MaxValue, -1]));
+        Assert.Equal(3, ParameterServer.Core.Hashing.RepeatFinder.FirstRepeat([0, long.MinValue, long.MaxValue, 0]));
+        Assert.Equal(2, ParameterServer.Core.Hashing.RepeatFinder.FirstRepeat([long.MinValue, 5, long.MinValue]));
+    }
+}

@@ -17,6 +17,7 @@ public sealed class ClusterFixture : IAsyncLifetime
     {
         var builder = new InProcessTestClusterBuilder(2);
         builder.ConfigureSilo((_, silo) => silo.AddParameterServer());
+        builder.ConfigureClient(client => client.AddParameterServerClient());
         _cluster = builder.Build();
         await _cluster.DeployAsync();
     }
