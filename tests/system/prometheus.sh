@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# System test: a silo process, a training job (worker) with its Prometheus listener, `embed watch` in another
+# process, and a real Prometheus scraping both with the repository's config (ports adapted). Passes when
+# PromQL sees pulled rows and trained samples, every metric named by the Grafana dashboards was scraped, the
+# health endpoints and the dashboard answer, and the watcher printed the job's events.
+# Bounded: every wait has a deadline; every process is stopped by PID on exit. Needs prometheus, curl, jq.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$root"
+config="${CONFIGURATION:-Release}"
+silo_dll="src/ParameterServer.Silo/bin/$config/net10.0/ParameterServer.Silo.dll"
+embed_dll="src/ParameterServer.Worker/bin/$config/net10.0/embed.dll"
+ratings="${RATINGS:-$root/../shared/data/movielens/ml-latest-small/ratings.csv}"
+silo_port=11190 gateway=30190 http=8190 worker_metrics=9590 prom_port=9190
+work="$(mktemp -d)"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+for tool in prometheus curl jq; do command -v "$tool" >/dev/null || { echo "prometheus system test needs $tool"; exit 1; }; done
+
+# wait_for DESCRIPTION SECONDS COMMAND...: polls COMMAND until it succeeds or the deadline passes.
+wait_for() {
+  local what="$1" seconds="$2"; shift 2
+  local deadline=$((SECONDS + seconds))
+  until "$@" >/dev/null 2>&1; do
+    if (( SECONDS > deadline )); then echo "timed out after ${seconds}s waiting for: $what"; return 1; fi
+    sleep 0.5
+  done
+  echo "ok: $what"
+}
+
+dotnet "$silo_dll" --Orleans:SiloPort=$silo_port --Orleans:GatewayPort=$gateway --Http:Port=$http >"$work/silo.log" 2>&1 &
+pids+=($!)
+wait_for "silo /ready" 60 curl -sf "http://127.0.0.1:$http/ready" || { cat "$work/silo.log"; exit 1; }
+curl -sf "http://127.0.0.1:$http/healthz" | grep -q ok
+curl -sf "http://127.0.0.1:$http/dashboard/" | grep -q "<title>Orleans Dashboard</title>"
+echo "ok: /healthz, /ready and /dashboard answer"
+
+sed -e "s/127.0.0.1:8080/127.0.0.1:$http/" -e "s/127.0.0.1:9464/127.0.0.1:$worker_metrics/" \
+    -e "s/scrape_interval: 5s/scrape_interval: 1s/" -e "s/scrape_timeout: 5s/scrape_timeout: 1s/" \
+    deploy/prometheus/prometheus.yml >"$work/prometheus.yml"
+grep -q "127.0.0.1:$http" "$work/prometheus.yml" && grep -q "127.0.0.1:$worker_metrics" "$work/prometheus.yml"
+prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/tsdb" \
+  --web.listen-address="127.0.0.1:$prom_port" >"$work/prometheus.log" 2>&1 &
+pids+=($!)
+prom="http://127.0.0.1:$prom_port"
+wait_for "prometheus ready" 60 curl -sf "$prom/-/ready" || { cat "$work/prometheus.log"; exit 1; }
+
+cluster="127.0.0.1:$gateway"
+dotnet "$embed_dll" watch --cluster "$cluster" --job promtest --timeout 240 >"$work/watch.txt" 2>&1 &
+watch_pid=$!
+pids+=($watch_pid)
+wait_for "watcher subscribed" 60 grep -q "watching job promtest" "$work/watch.txt"
+
+# The job keeps its listener up for a while after it ends, so the last values are scraped.
+dotnet "$embed_dll" train --cluster "$cluster" --ratings "$ratings" --epochs "${EPOCHS:-6}" --patience 100 --table-prefix promtest \
+  --metrics-port $worker_metrics --metrics-linger 20 >"$work/train.txt" 2>&1 &
+train_pid=$!
+pids+=($train_pid)
+
+query() { curl -sf --get "$prom/api/v1/query" --data-urlencode "query=$1" | jq -e '.data.result | length > 0'; }
+wait_for "PromQL sum(rate(ps_rows_pulled_total[30s])) > 0" 120 query 'sum(rate(ps_rows_pulled_total[30s])) > 0'
+wait_for "PromQL ps_training_samples_total from the worker" 120 query 'sum(ps_training_samples_total{job="parameter-server-workers"}) > 0'
+wait_for "training finished" 300 grep -q "best epoch" "$work/train.txt" || { cat "$work/train.txt"; exit 1; }
+timeout 60 dotnet "$embed_dll" query --cluster "$cluster" --table promtest.items --key 1 -k 5 >/dev/null
+wait_for "PromQL ps_queries_total" 60 query 'sum(ps_queries_total) > 0'
+wait_for "PromQL ps_training_validation_rmse" 60 query 'ps_training_validation_rmse{ps_job="promtest"}'
+
+# Every metric a Grafana panel asks for must have been scraped from the silo or the worker.
+names() { curl -sf "$prom/api/v1/label/__name__/values" | jq -r '.data[]' >"$work/names.txt"; bash tests/system/dashboard-metrics.sh "$work/names.txt"; }
+wait_for "every dashboard metric scraped" 60 names || { names || true; exit 1; }
+bash tests/system/dashboard-metrics.sh "$work/names.txt" | tail -1
+
+wait_for "watcher saw the job finish" 60 grep -q "promtest: finished" "$work/watch.txt" || { cat "$work/watch.txt"; exit 1; }
+epochs=$(grep -c "promtest: epoch" "$work/watch.txt")
+echo "ok: embed watch (another process) printed $epochs epoch events and the finish"
+cat "$work/watch.txt"
+wait "$watch_pid"
+wait "$train_pid"
+echo "prometheus system test: 1 passed, 0 failed"
