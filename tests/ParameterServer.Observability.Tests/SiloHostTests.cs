@@ -1,0 +1,97 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+using System.Text;
+using ParameterServer.Silo;
+
+namespace ParameterServer.Observability.Tests;
+
+/// <summary>The standalone silo's HTTP endpoints, served for real on loopback ports.</summary>
+public sealed class SiloHostTests
+{
+    private static int FreePort()
+    {
+        using var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    private static async Task<(Microsoft.AspNetCore.Builder.WebApplication App, HttpClient Http)> StartAsync(params string[] extra)
+    {
+        int silo = FreePort(), gateway = FreePort(), http = FreePort();
+        string[] args = [$"--Orleans:SiloPort={silo}", $"--Orleans:GatewayPort={gateway}", $"--Orleans:ClusterId=host-test-{Guid.NewGuid():N}", $"--Http:Port={http}", .. extra];
+        var app = SiloHost.Build(args);
+        await app.StartAsync();
+        var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}"), Timeout = TimeSpan.FromSeconds(30) };
+        return (app, client);
+    }
+
+    private static async Task<HttpResponseMessage> EventuallyOk(HttpClient http, string path)
+    {
+        // The silo joins its cluster shortly after the host starts: poll with a deadline, no fixed sleep.
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            var response = await http.GetAsync(path);
+            if (response.IsSuccessStatusCode || DateTime.UtcNow > deadline)
+            {
+                return response;
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
+    [Fact]
+    public async Task Healthz_ready_metrics_and_dashboard_answer()
+    {
+        var (app, http) = await StartAsync();
+        await using (app)
+        using (http)
+        {
+            var ready = await EventuallyOk(http, "/ready");
+            Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+            Assert.Equal("ready\n", await ready.Content.ReadAsStringAsync());
+            Assert.Equal("ok\n", await http.GetStringAsync("/healthz"));
+            string metrics = await http.GetStringAsync("/metrics");
+            Assert.Contains("orleans_", metrics, StringComparison.Ordinal);
+            Assert.Contains("dotnet_process_memory_working_set_bytes", metrics, StringComparison.Ordinal);
+            string dashboard = await http.GetStringAsync("/dashboard/");
+            Assert.Contains("<title>Orleans Dashboard</title>", dashboard, StringComparison.Ordinal);
+            await app.StopAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Dashboard_credentials_are_required_when_configured()
+    {
+        var (app, http) = await StartAsync("--Http:DashboardUser=ops", "--Http:DashboardPassword=s3cret");
+        await using (app)
+        using (http)
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync("/dashboard/")).StatusCode);
+            var wrong = new HttpRequestMessage(HttpMethod.Get, "/dashboard/");
+            wrong.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("ops:nope")));
+            Assert.Equal(HttpStatusCode.Unauthorized, (await http.SendAsync(wrong)).StatusCode);
+            var right = new HttpRequestMessage(HttpMethod.Get, "/dashboard/");
+            right.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("ops:s3cret")));
+            Assert.Equal(HttpStatusCode.OK, (await http.SendAsync(right)).StatusCode);
+
+            // Health and metrics stay open for probes and scrapers.
+            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/healthz")).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/metrics")).StatusCode);
+            await app.StopAsync();
+        }
+    }
+
+    [Theory]
+    [InlineData("--Http:Port=70000", "Http:Port = 70000")]
+    [InlineData("--Orleans:GatewayPort=0", "Orleans:GatewayPort = 0")]
+    [InlineData("--Http:Address=localhost", "Http:Address = 'localhost'")]
+    [InlineData("--Http:DashboardUser=ops", "go together")]
+    public void Bad_settings_are_refused_with_the_setting_named(string arg, string expected)
+    {
+        var e = Assert.Throws<ArgumentException>(() => SiloHost.Build([arg]));
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+    }
+}
