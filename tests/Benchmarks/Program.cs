@@ -5,7 +5,8 @@ namespace ParameterServer.Benchmarks;
 
 /// <summary>
 /// <c>dotnet run -c Release --project tests/Benchmarks -- --filter *</c> runs the BenchmarkDotNet suites;
-/// <c>-- wire</c> prints the serialized bytes per row of a pull and a push of 1,024 rows x 64 dims.
+/// <c>-- wire</c> prints the serialized bytes per row of a pull and a push of 1,024 rows x 64 dims;
+/// <c>-- telemetry [ratings.csv] [pairs]</c> compares training samples/s with metrics off and on.
 /// </summary>
 public static class Program
 {
@@ -14,6 +15,14 @@ public static class Program
         if (args.Length > 0 && args[0] == "wire")
         {
             await WireSize.PrintAsync(rows: 1024, dim: 64);
+            return;
+        }
+
+        if (args.Length > 0 && args[0] == "telemetry")
+        {
+            string ratings = args.Length > 1 ? args[1] : "../shared/data/movielens/ml-latest-small/ratings.csv";
+            int pairs = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 5;
+            await Telemetry.TelemetryOverhead.RunAsync(ratings, pairs);
             return;
         }
 
