@@ -35,6 +35,10 @@ public interface ITableGrain : IGrainWithStringKey
     [Alias("Snapshot")]
     Task Snapshot();
 
+    /// <summary>Every shard writes a checkpoint now.</summary>
+    [Alias("Checkpoint")]
+    Task<CheckpointResult[]> Checkpoint();
+
     /// <summary>Every shard goes back to its last snapshot.</summary>
     [Alias("RestoreSnapshot")]
     Task RestoreSnapshot();
@@ -82,6 +86,10 @@ public interface IShardGrain : IGrainWithStringKey
     /// <summary>Copies the rows aside.</summary>
     [Alias("Snapshot")]
     Task Snapshot();
+
+    /// <summary>Writes a checkpoint now (checkpoints must be on: <see cref="InvalidOperationException"/> otherwise).</summary>
+    [Alias("Checkpoint")]
+    Task<CheckpointResult> Checkpoint();
 
     /// <summary>Goes back to the last snapshot (no-op without one).</summary>
     [Alias("RestoreSnapshot")]

@@ -62,6 +62,15 @@ public sealed record ShardInfo(
     [property: Id(3)] long OptimizerSteps,
     [property: Id(4)] string Silo);
 
+/// <summary>A checkpoint a shard wrote.</summary>
+[GenerateSerializer, Immutable, Alias("ps.CheckpointResult")]
+public sealed record CheckpointResult(
+    [property: Id(0)] int Shard,
+    [property: Id(1)] long Rows,
+    [property: Id(2)] long OptimizerSteps,
+    [property: Id(3)] string Path,
+    [property: Id(4)] string Silo);
+
 /// <summary>What a table holds, summed over its shards.</summary>
 [GenerateSerializer, Immutable, Alias("ps.TableInfo")]
 public sealed record TableInfo(

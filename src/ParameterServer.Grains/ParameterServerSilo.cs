@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Configuration;
 using ParameterServer.Abstractions;
+using ParameterServer.Core.Storage.Checkpoints;
 
 namespace ParameterServer.Grains;
 
@@ -15,11 +16,16 @@ public static class ParameterServerSilo
 
     /// <summary>
     /// Adds what the grains need: the metadata storage (memory unless one named <see cref="MetadataStorage"/> is
-    /// already registered), the training-events memory stream and message limits. Call on every silo.
+    /// already registered), the training-events memory stream, checkpoints (off unless <paramref name="checkpoints"/>
+    /// names a directory) and message limits. Call on every silo.
     /// </summary>
-    public static ISiloBuilder AddParameterServer(this ISiloBuilder builder, bool memoryMetadata = true)
+    public static ISiloBuilder AddParameterServer(this ISiloBuilder builder, bool memoryMetadata = true, CheckpointOptions? checkpoints = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
+        checkpoints ??= new CheckpointOptions();
+        checkpoints.Validate();
+        builder.Services.AddSingleton(checkpoints);
+        builder.Services.AddSingleton(new CheckpointStoreHolder(checkpoints.Enabled ? new DirectoryCheckpointStore(checkpoints.Directory!, checkpoints.Keep) : null));
         if (memoryMetadata)
         {
             builder.AddMemoryGrainStorage(MetadataStorage);
@@ -31,3 +37,7 @@ public static class ParameterServerSilo
         return builder;
     }
 }
+
+/// <summary>The checkpoint store of this silo, or null when checkpoints are off.</summary>
+/// <param name="Store">The store.</param>
+public sealed record CheckpointStoreHolder(ICheckpointStore? Store);

@@ -15,13 +15,23 @@ public sealed partial class ShardGrain
     }
 
     /// <inheritdoc/>
-    public Task Reset()
+    public async Task Reset()
     {
+        // A checkpoint still being written must land before the table's files are deleted.
+        try
+        {
+            await _writing;
+        }
+        catch (InvalidOperationException)
+        {
+        }
+
         _store = null;
         _snapshot = null;
+        _dropped = true;
+        _checkpointTimer?.Dispose();
         ShardResidency.Remove(this);
         DeactivateOnIdle();
-        return Task.CompletedTask;
     }
 
     /// <inheritdoc/>
@@ -37,6 +47,7 @@ public sealed partial class ShardGrain
         if (_store is not null && _snapshot is not null)
         {
             _store.Restore(_snapshot);
+            _dirty = true;
         }
 
         return Task.CompletedTask;

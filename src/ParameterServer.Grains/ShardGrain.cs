@@ -25,8 +25,16 @@ public sealed partial class ShardGrain : Grain, IShardGrain
     private ShardStore.Snapshot? _snapshot;
     private KeyValuePair<string, object?> _tableTag;
 
+    private readonly CheckpointStoreHolder _checkpoints;
+    private readonly CheckpointOptions _checkpointOptions;
+
     /// <summary>Creates the grain.</summary>
-    public ShardGrain(ILogger<ShardGrain> logger) => _logger = logger;
+    public ShardGrain(ILogger<ShardGrain> logger, CheckpointStoreHolder checkpoints, CheckpointOptions checkpointOptions)
+    {
+        _logger = logger;
+        _checkpoints = checkpoints;
+        _checkpointOptions = checkpointOptions;
+    }
 
     /// <inheritdoc/>
     public override Task OnActivateAsync(CancellationToken cancellationToken)
@@ -37,10 +45,11 @@ public sealed partial class ShardGrain : Grain, IShardGrain
     }
 
     /// <inheritdoc/>
-    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         ShardResidency.Remove(this);
-        return Task.CompletedTask;
+        _checkpointTimer?.Dispose();
+        await CheckpointOnDeactivation();
     }
 
     /// <summary>The table, rows and bytes resident here (read by the resident-rows gauges from another thread).</summary>
@@ -109,6 +118,8 @@ public sealed partial class ShardGrain : Grain, IShardGrain
         {
             store.SetLabel(labels.Ids[i], labels.Labels[i]);
         }
+
+        _dirty = true;
     }
 
     private async ValueTask<ShardStore> Store()
@@ -125,7 +136,10 @@ public sealed partial class ShardGrain : Grain, IShardGrain
             throw new ArgumentException($"Table '{_table}' has {spec.Shards} shards; shard {_index} does not exist.");
         }
 
-        _store = new ShardStore(spec.Dim, spec.RowInitializer, spec.OptimizerSettings);
+        var store = new ShardStore(spec.Dim, spec.RowInitializer, spec.OptimizerSettings);
+        _dropped = false;
+        await LoadCheckpointAsync(store, spec);
+        _store = store;
         ShardResidency.Add(this);
         PushesRefused.Add(0, _tableTag); // so dashboards show "none refused" rather than "no data"
         LogActivated(_table, _index, spec.Dim);

@@ -18,8 +18,14 @@ public sealed class TableGrain : Grain, ITableGrain
 {
     private readonly IPersistentState<TableState> _state;
 
+    private readonly CheckpointStoreHolder _checkpoints;
+
     /// <summary>Creates the grain.</summary>
-    public TableGrain([PersistentState("table", ParameterServerSilo.MetadataStorage)] IPersistentState<TableState> state) => _state = state;
+    public TableGrain([PersistentState("table", ParameterServerSilo.MetadataStorage)] IPersistentState<TableState> state, CheckpointStoreHolder checkpoints)
+    {
+        _state = state;
+        _checkpoints = checkpoints;
+    }
 
     private string Name => this.GetPrimaryKeyString();
 
@@ -71,6 +77,11 @@ public sealed class TableGrain : Grain, ITableGrain
         }
 
         await Task.WhenAll(Shards(spec).Select(s => s.Reset()));
+        if (_checkpoints.Store is { } store)
+        {
+            await store.DeleteTableAsync(Name);
+        }
+
         await _state.ClearStateAsync();
         _state.State = new TableState();
         await GrainFactory.GetGrain<ITableCatalogGrain>(0).Remove(Name);
@@ -90,6 +101,9 @@ public sealed class TableGrain : Grain, ITableGrain
 
     /// <inheritdoc/>
     public Task Snapshot() => Task.WhenAll(Shards(RequireSpec()).Select(s => s.Snapshot()));
+
+    /// <inheritdoc/>
+    public Task<CheckpointResult[]> Checkpoint() => Task.WhenAll(Shards(RequireSpec()).Select(s => s.Checkpoint()));
 
     /// <inheritdoc/>
     public Task RestoreSnapshot() => Task.WhenAll(Shards(RequireSpec()).Select(s => s.RestoreSnapshot()));

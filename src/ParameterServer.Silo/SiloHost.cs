@@ -39,6 +39,14 @@ public static class SiloHost
         o.Dashboard = http.GetValue("Dashboard", o.Dashboard);
         o.DashboardUser = http.GetValue<string?>("DashboardUser");
         o.DashboardPassword = http.GetValue<string?>("DashboardPassword");
+        o.ClusteringProvider = orleans.GetValue("Clustering:ProviderType", o.ClusteringProvider)!;
+        o.ClusteringConnectionString = orleans.GetValue<string?>("Clustering:ConnectionString");
+        o.AdvertisedAddress = orleans.GetValue("AdvertisedIP", o.AdvertisedAddress)!;
+        o.ListenOnAnyHostAddress = orleans.GetValue("ListenOnAnyHostAddress", o.ListenOnAnyHostAddress);
+        var checkpoints = configuration.GetSection("Checkpoints");
+        o.Checkpoints.Directory = checkpoints.GetValue<string?>("Directory");
+        o.Checkpoints.Interval = checkpoints.GetValue("Interval", o.Checkpoints.Interval);
+        o.Checkpoints.Keep = checkpoints.GetValue("Keep", o.Checkpoints.Keep);
         o.OtlpEndpoint = configuration.GetValue<string?>("Otlp:Endpoint") ?? configuration.GetValue<string?>("OTEL_EXPORTER_OTLP_ENDPOINT");
         o.Validate();
         return o;
@@ -47,16 +55,37 @@ public static class SiloHost
     /// <summary>Builds the silo web application from command-line arguments and configuration.</summary>
     public static WebApplication Build(string[] args)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        // Settings files sit beside the binary, wherever the silo is started from.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         var o = ReadOptions(builder.Configuration);
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(c => c.SingleLine = true);
         builder.WebHost.UseUrls($"http://{FormatHost(o.HttpAddress)}:{o.HttpPort}");
         builder.UseOrleans(silo =>
         {
-            silo.UseLocalhostClustering(o.SiloPort, o.GatewayPort, new IPEndPoint(IPAddress.Loopback, o.PrimarySiloPort ?? o.SiloPort), o.ClusterId, o.ClusterId);
-            silo.Configure<EndpointOptions>(e => e.AdvertisedIPAddress = IPAddress.Loopback);
-            silo.AddParameterServer();
+            if (o.UsesRedis)
+            {
+                // Several silos on any machines: membership and table metadata in Redis.
+                string redis = o.ClusteringConnectionString!;
+                silo.UseRedisClustering(redis);
+                silo.Configure<ClusterOptions>(c =>
+                {
+                    c.ClusterId = o.ClusterId;
+                    c.ServiceId = o.ClusterId;
+                });
+                silo.ConfigureEndpoints(IPAddress.Parse(o.AdvertisedAddress), o.SiloPort, o.GatewayPort, o.ListenOnAnyHostAddress);
+                silo.AddRedisGrainStorage(ParameterServerSilo.MetadataStorage, r => r.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(redis));
+                silo.AddParameterServer(memoryMetadata: false, o.Checkpoints);
+            }
+            else
+            {
+                silo.UseLocalhostClustering(o.SiloPort, o.GatewayPort, new IPEndPoint(IPAddress.Loopback, o.PrimarySiloPort ?? o.SiloPort), o.ClusterId, o.ClusterId);
+                silo.Configure<EndpointOptions>(e => e.AdvertisedIPAddress = IPAddress.Parse(o.AdvertisedAddress));
+                silo.AddParameterServer(checkpoints: o.Checkpoints);
+            }
+
+            // A stopping silo deactivates its shards, and each writes a checkpoint first: give that time.
+            silo.Configure<GrainCollectionOptions>(g => g.DeactivationTimeout = TimeSpan.FromSeconds(60));
             if (o.Dashboard)
             {
                 silo.AddDashboard();
@@ -78,6 +107,7 @@ public static class SiloHost
         }
 
         builder.Services.AddSingleton(o);
+        builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(90));
         var app = builder.Build();
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapGet("/healthz", () => Results.Text("ok\n"));
@@ -95,8 +125,9 @@ public static class SiloHost
         }
 
         app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogInformation(
-            "Silo started: silo port {SiloPort}, gateway port {GatewayPort}, cluster {ClusterId}, http://{Address}:{HttpPort} (/metrics, /healthz, /ready{Dashboard})",
-            o.SiloPort, o.GatewayPort, o.ClusterId, o.HttpAddress, o.HttpPort, o.Dashboard ? ", /dashboard" : ""));
+            "Silo started: silo port {SiloPort}, gateway port {GatewayPort}, cluster {ClusterId} ({Clustering}), http://{Address}:{HttpPort} (/metrics, /healthz, /ready{Dashboard}); checkpoints {Checkpoints}",
+            o.SiloPort, o.GatewayPort, o.ClusterId, o.UsesRedis ? "Redis" : "Development", o.HttpAddress, o.HttpPort, o.Dashboard ? ", /dashboard" : "",
+            o.Checkpoints.Enabled ? $"in {Path.GetFullPath(o.Checkpoints.Directory!)} every {o.Checkpoints.Interval.TotalSeconds:0.#} s" : "off"));
         return app;
     }
 

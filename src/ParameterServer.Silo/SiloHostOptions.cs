@@ -20,6 +20,24 @@ public sealed class SiloHostOptions
     /// <summary>Silo port of the primary silo (localhost clustering). Default: this silo's port.</summary>
     public int? PrimarySiloPort { get; set; }
 
+    /// <summary>Membership: <c>Development</c> (localhost clustering, one machine) or <c>Redis</c>. Default Development.</summary>
+    public string ClusteringProvider { get; set; } = "Development";
+
+    /// <summary>Redis connection string (clustering and table metadata), e.g. <c>127.0.0.1:6379</c>. Needed for Redis.</summary>
+    public string? ClusteringConnectionString { get; set; }
+
+    /// <summary>The address other silos and clients reach this silo at (a pod IP in Kubernetes). Default 127.0.0.1.</summary>
+    public string AdvertisedAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>Listen on every interface rather than only the advertised address (containers). Default false.</summary>
+    public bool ListenOnAnyHostAddress { get; set; }
+
+    /// <summary>Checkpoints: directory (none = off), interval and how many to keep.</summary>
+    public Grains.CheckpointOptions Checkpoints { get; set; } = new();
+
+    /// <summary>Whether membership and metadata live in Redis.</summary>
+    public bool UsesRedis => string.Equals(ClusteringProvider, "Redis", StringComparison.OrdinalIgnoreCase);
+
     /// <summary>Address the HTTP endpoints listen on. Default 127.0.0.1 (loopback only).</summary>
     public string HttpAddress { get; set; } = "127.0.0.1";
 
@@ -49,6 +67,22 @@ public sealed class SiloHostOptions
             }
         }
 
+        if (!UsesRedis && !string.Equals(ClusteringProvider, "Development", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ArgumentException($"Orleans:Clustering:ProviderType = '{ClusteringProvider}' is not known; use Development or Redis.");
+        }
+
+        if (UsesRedis && string.IsNullOrWhiteSpace(ClusteringConnectionString))
+        {
+            throw new ArgumentException("Orleans:Clustering:ProviderType = Redis needs Orleans:Clustering:ConnectionString (for example 127.0.0.1:6379).");
+        }
+
+        if (!IPAddress.TryParse(AdvertisedAddress, out _))
+        {
+            throw new ArgumentException($"Orleans:AdvertisedIP = '{AdvertisedAddress}' is not an IP address.");
+        }
+
+        Checkpoints.Validate();
         if (!IPAddress.TryParse(HttpAddress, out _))
         {
             throw new ArgumentException($"Http:Address = '{HttpAddress}' is not an IP address (use 0.0.0.0 to listen on every interface).");

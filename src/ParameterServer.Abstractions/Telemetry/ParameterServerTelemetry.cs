@@ -69,6 +69,18 @@ public static class ParameterServerTelemetry
     /// <summary>Time of a whole search: fan-out to every shard and merge (silo).</summary>
     public static readonly Histogram<double> QueryDuration = Meter.CreateHistogram("ps.query.duration", "s", "Time of one search request over every shard of a table.", advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
 
+    /// <summary>Checkpoints written by shards (silo).</summary>
+    public static readonly Counter<long> CheckpointsWritten = Meter.CreateCounter<long>("ps.checkpoint.writes", "{checkpoint}", "Shard checkpoints written.");
+
+    /// <summary>Time to write one shard checkpoint (silo).</summary>
+    public static readonly Histogram<double> CheckpointDuration = Meter.CreateHistogram("ps.checkpoint.duration", "s", "Time to write one shard checkpoint.", advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
+
+    /// <summary>Rows loaded from checkpoints when shards activate (silo).</summary>
+    public static readonly Counter<long> RowsRestored = Meter.CreateCounter<long>("ps.checkpoint.rows_restored", "{row}", "Rows loaded from checkpoints when shards activate.");
+
+    /// <summary>Calls a worker retried after a transient failure (a silo died, an activation moved) (worker).</summary>
+    public static readonly Counter<long> Retries = Meter.CreateCounter<long>("ps.client.retries", "{call}", "Calls retried after a transient failure.");
+
     /// <summary>Latency of a table operation as the worker sees it (worker).</summary>
     public static readonly Histogram<double> ClientDuration = Meter.CreateHistogram("ps.client.duration", "s", "Latency of a pull, push or search as the worker sees it.", advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
 

@@ -1,0 +1,162 @@
+using System.Globalization;
+
+namespace ParameterServer.Core.Storage.Checkpoints;
+
+/// <summary>
+/// Checkpoints as files under a directory: <c>{root}/{table}/shard-{index:0000}/{sequence:000000000000}.psck</c>.
+/// A file is written under a temporary name, flushed to disk and renamed, so a crash leaves either the old set or
+/// the old set plus a complete new file (or a stray temporary file, cleaned up later). The newest
+/// <see cref="Keep"/> files stay; older ones are deleted after a new one is in place.
+/// </summary>
+public sealed class DirectoryCheckpointStore : ICheckpointStore
+{
+    private const string Extension = ".psck";
+
+    /// <summary>Creates a store under <paramref name="root"/> keeping <paramref name="keep"/> checkpoints per shard.</summary>
+    public DirectoryCheckpointStore(string root, int keep = 3)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(root);
+        if (keep < 1)
+        {
+            throw new ArgumentException($"Checkpoints to keep must be at least 1; got {keep}.");
+        }
+
+        Root = Path.GetFullPath(root);
+        Keep = keep;
+        Directory.CreateDirectory(Root);
+    }
+
+    /// <summary>The directory.</summary>
+    public string Root { get; }
+
+    /// <summary>Checkpoints kept per shard.</summary>
+    public int Keep { get; }
+
+    /// <inheritdoc/>
+    public async Task<string> WriteAsync(ShardCheckpoint checkpoint, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        string dir = ShardDirectory(checkpoint.Table, checkpoint.Shard);
+        Directory.CreateDirectory(dir);
+        var existing = List(dir);
+        long sequence = existing.Count == 0 ? 1 : existing[0].Sequence + 1;
+        string final = Path.Combine(dir, sequence.ToString("D12", CultureInfo.InvariantCulture) + Extension);
+        string temp = final + ".tmp-" + Guid.NewGuid().ToString("N");
+        try
+        {
+            await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
+            {
+                var buffer = new MemoryStream();
+                CheckpointFormat.Write(checkpoint, buffer);
+                await file.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), cancellationToken);
+                file.Flush(flushToDisk: true);
+            }
+
+            File.Move(temp, final, overwrite: false);
+        }
+        catch
+        {
+            TryDelete(temp);
+            throw;
+        }
+
+        foreach (var old in List(dir).Skip(Keep))
+        {
+            TryDelete(old.Path);
+        }
+
+        foreach (string stray in Directory.EnumerateFiles(dir, "*.tmp-*"))
+        {
+            if (File.GetLastWriteTimeUtc(stray) < DateTime.UtcNow.AddMinutes(-10))
+            {
+                TryDelete(stray);
+            }
+        }
+
+        return final;
+    }
+
+    /// <inheritdoc/>
+    public async Task<LoadedCheckpoint?> ReadNewestAsync(string table, int shard, int dim, int stateSlots, CancellationToken cancellationToken = default)
+    {
+        string dir = ShardDirectory(table, shard);
+        if (!Directory.Exists(dir))
+        {
+            return null;
+        }
+
+        var skipped = new List<(string, string)>();
+        foreach (var (path, _) in List(dir))
+        {
+            try
+            {
+                var c = CheckpointFormat.Read(await File.ReadAllBytesAsync(path, cancellationToken));
+                string? mismatch = c.Table != table ? $"it belongs to table '{c.Table}'"
+                    : c.Shard != shard ? $"it belongs to shard {c.Shard}"
+                    : c.Dim != dim ? $"its rows have dim {c.Dim}, the table has dim {dim}"
+                    : c.StateSlots != stateSlots ? $"it holds {c.StateSlots} optimizer state slots per value, the table's optimizer needs {stateSlots}"
+                    : null;
+                if (mismatch is null)
+                {
+                    return new LoadedCheckpoint(c, path, skipped);
+                }
+
+                skipped.Add((path, mismatch));
+            }
+            catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
+            {
+                skipped.Add((path, e.Message));
+            }
+        }
+
+        return skipped.Count == 0 ? null : throw new InvalidDataException(
+            $"No usable checkpoint of table '{table}' shard {shard} in {dir}: " + string.Join("; ", skipped.Select(s => $"{Path.GetFileName(s.Item1)}: {s.Item2}")));
+    }
+
+    /// <inheritdoc/>
+    public Task DeleteTableAsync(string table, CancellationToken cancellationToken = default)
+    {
+        string dir = TableDirectory(table);
+        if (Directory.Exists(dir))
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The directory of one shard's checkpoints.</summary>
+    public string ShardDirectory(string table, int shard) => Path.Combine(TableDirectory(table), "shard-" + shard.ToString("D4", CultureInfo.InvariantCulture));
+
+    private string TableDirectory(string table)
+    {
+        // Table names are [A-Za-z0-9._-] and never "." or ".."; check again so no name can leave the root.
+        if (string.IsNullOrEmpty(table) || table.Trim('.').Length == 0 || table.IndexOfAny(['/', '\\']) >= 0)
+        {
+            throw new ArgumentException($"'{table}' cannot name a checkpoint directory.");
+        }
+
+        return Path.Combine(Root, table);
+    }
+
+    private static List<(string Path, long Sequence)> List(string dir) =>
+        [.. Directory.EnumerateFiles(dir, "*" + Extension)
+            .Select(p => (Path: p, Ok: long.TryParse(Path.GetFileNameWithoutExtension(p), NumberStyles.None, CultureInfo.InvariantCulture, out long s), Sequence: s))
+            .Where(x => x.Ok)
+            .Select(x => (x.Path, x.Sequence))
+            .OrderByDescending(x => x.Sequence)];
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+}
