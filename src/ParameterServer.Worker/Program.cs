@@ -19,6 +19,7 @@ public static class Program
             RecommendCommand.Create(),
             TablesCommand.Create(),
             BenchCommand.Create(),
+            PlotCommand.Create(),
         };
         try
         {

@@ -4,6 +4,7 @@ using ParameterServer.Client.Training;
 using ParameterServer.Core.Data;
 using ParameterServer.Core.Models;
 using ParameterServer.Core.Optimizers;
+using ParameterServer.Worker.Plots;
 
 namespace ParameterServer.Worker.Commands;
 
@@ -39,11 +40,12 @@ internal static class TrainCommand
         var ratingCol = new Option<string>("--rating-column") { Description = "Rating column: header name or 0-based index.", DefaultValueFactory = _ => "rating" };
         var skipBad = new Option<bool>("--skip-bad-rows") { Description = "Skip and count malformed lines instead of stopping at the first." };
         var json = new Option<bool>("--json") { Description = "Print nothing but the job's report as one JSON line at the end (no progress, no tables)." };
+        var plot = new Option<FileInfo?>("--plot") { Description = "Draw the training curve (train MSE and validation RMSE per epoch) to this PNG file." };
 
         var command = new Command("train", "Train a rating model (dot, dot-bias or mf) on a ratings file; report validation RMSE and throughput.")
         {
             ratings, items, validationFile, validation, model, dim, epochs, batch, optimizer, lr, wd, initScale, workers, staleness,
-            seed, patience, shards, prefix, cluster, report, delimiter, noHeader, userCol, itemCol, ratingCol, skipBad, json,
+            seed, patience, shards, prefix, cluster, report, delimiter, noHeader, userCol, itemCol, ratingCol, skipBad, json, plot,
         };
         command.SetAction(async (p, ct) =>
         {
@@ -79,6 +81,10 @@ internal static class TrainCommand
             bool asJson = p.GetValue(json);
             // --json keeps stdout for the report line alone.
             var human = asJson ? TextWriter.Null : Console.Out;
+            if (p.GetValue(plot) is { } plotTarget)
+            {
+                CurvePlot.CheckTarget(plotTarget.FullName);
+            }
 
             var data = RatingsReader.Read(p.GetValue(ratings)!.FullName, readerOptions);
             Ratings train, valid;
@@ -108,6 +114,11 @@ internal static class TrainCommand
             {
                 await File.WriteAllTextAsync(reportFile.FullName, ReportJson.Serialize(result, indented: true), ct);
                 human.WriteLine($"report: {reportFile.FullName}");
+            }
+
+            if (p.GetValue(plot) is { } plotFile)
+            {
+                PlotCommand.SaveCurve(result, plotFile.FullName, CurvePlot.DefaultWidth, CurvePlot.DefaultHeight, human);
             }
 
             if (asJson)
