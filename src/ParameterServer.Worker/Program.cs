@@ -20,6 +20,7 @@ public static class Program
             WatchCommand.Create(),
             TablesCommand.Create(),
             BenchCommand.Create(),
+            PlotCommand.Create(),
         };
         try
         {

@@ -43,7 +43,7 @@ internal static class DemoCommand
             await using var connection = await ClusterConnection.StartAsync(p.GetValue(cluster), ct);
             var options = DemoTraining(p.GetValue(epochs), p.GetValue(workers), settings.Seed) with { LearningRate = p.GetValue(lr), WeightDecay = p.GetValue(wd) };
             Console.WriteLine($"cluster: {connection.Description}; model mf, dim {options.Dim}, adam, batch {options.BatchSize}, workers {options.Workers}");
-            var report = await TrainingConsole.RunAsync(connection, options, train, valid, settings.Noise, ct);
+            var report = await TrainingConsole.RunAsync(connection, options, train, valid, TrainingView.ForStdout(json: false, settings.Noise), ct);
             double ratio = report.ValidationRmse / settings.Noise;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"validation RMSE {report.ValidationRmse:F4} is {ratio:F3}x the noise floor {settings.Noise:F2}"));
             await ShowNeighboursAsync(connection.Client, options.TablePrefix, data.ItemCluster);

@@ -1,10 +1,10 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using ParameterServer.Client.Training;
 using ParameterServer.Core.Data;
 using ParameterServer.Core.Models;
 using ParameterServer.Core.Optimizers;
+using ParameterServer.Worker.Plots;
 
 namespace ParameterServer.Worker.Commands;
 
@@ -39,11 +39,13 @@ internal static class TrainCommand
         var itemCol = new Option<string>("--item-column") { Description = "Item column: header name or 0-based index.", DefaultValueFactory = _ => "movieId" };
         var ratingCol = new Option<string>("--rating-column") { Description = "Rating column: header name or 0-based index.", DefaultValueFactory = _ => "rating" };
         var skipBad = new Option<bool>("--skip-bad-rows") { Description = "Skip and count malformed lines instead of stopping at the first." };
+        var json = new Option<bool>("--json") { Description = "Print nothing but the job's report as one JSON line at the end (no progress, no tables)." };
+        var plot = new Option<FileInfo?>("--plot") { Description = "Draw the training curve (train MSE and validation RMSE per epoch) to this PNG file." };
 
         var command = new Command("train", "Train a rating model (dot, dot-bias or mf) on a ratings file; report validation RMSE and throughput.")
         {
             ratings, items, validationFile, validation, model, dim, epochs, batch, optimizer, lr, wd, initScale, workers, staleness,
-            seed, patience, shards, prefix, cluster, report, delimiter, noHeader, userCol, itemCol, ratingCol, skipBad,
+            seed, patience, shards, prefix, cluster, report, delimiter, noHeader, userCol, itemCol, ratingCol, skipBad, json, plot,
         };
         var telemetry = CommonOptions.Telemetry();
         telemetry.AddTo(command);
@@ -78,6 +80,13 @@ internal static class TrainCommand
                 TablePrefix = p.GetValue(prefix)!,
             };
             options.Validate();
+            bool asJson = p.GetValue(json);
+            // --json keeps stdout for the report line alone.
+            var human = asJson ? TextWriter.Null : Console.Out;
+            if (p.GetValue(plot) is { } plotTarget)
+            {
+                CurvePlot.CheckTarget(plotTarget.FullName);
+            }
 
             var data = RatingsReader.Read(p.GetValue(ratings)!.FullName, readerOptions);
             Ratings train, valid;
@@ -90,29 +99,39 @@ internal static class TrainCommand
                 (train, valid) = data.Split(p.GetValue(validation), options.Seed);
             }
 
-            Console.WriteLine($"data: {data.Count:N0} ratings{(data.SkippedRows > 0 ? $" ({data.SkippedRows} malformed lines skipped)" : "")}; train {train.Count:N0}, validation {valid.Count:N0}");
+            human.WriteLine($"data: {data.Count:N0} ratings{(data.SkippedRows > 0 ? $" ({data.SkippedRows} malformed lines skipped)" : "")}; train {train.Count:N0}, validation {valid.Count:N0}");
             await using var exporters = telemetry.Start(p);
             await using var connection = await ClusterConnection.StartAsync(p.GetValue(cluster), ct);
             if (exporters.Description is { } served)
             {
-                Console.WriteLine($"telemetry: {served}");
+                human.WriteLine($"telemetry: {served}");
             }
 
-            Console.WriteLine($"cluster: {connection.Description}; model {RatingModel.NameOf(kind)}, dim {options.Dim}, {opt.ToString().ToLowerInvariant()} lr {options.LearningRate.ToString(CultureInfo.InvariantCulture)}, weight decay {options.WeightDecay.ToString(CultureInfo.InvariantCulture)}, batch {options.BatchSize}, workers {options.Workers}, staleness {options.Staleness}");
-            var result = await TrainingConsole.RunAsync(connection, options, train, valid, noiseFloor: null, ct);
+            human.WriteLine($"cluster: {connection.Description}; model {RatingModel.NameOf(kind)}, dim {options.Dim}, {opt.ToString().ToLowerInvariant()} lr {options.LearningRate.ToString(CultureInfo.InvariantCulture)}, weight decay {options.WeightDecay.ToString(CultureInfo.InvariantCulture)}, batch {options.BatchSize}, workers {options.Workers}, staleness {options.Staleness}");
+            var result = await TrainingConsole.RunAsync(connection, options, train, valid, TrainingView.ForStdout(asJson, noiseFloor: null), ct);
             if (p.GetValue(items) is { } itemsFile)
             {
                 var titles = TitlesReader.Read(itemsFile.FullName);
                 var tables = await RatingTables.OpenAsync(connection.Client, options.TablePrefix);
                 await connection.Client.SetLabelsAsync(tables.Items, titles);
-                Console.WriteLine($"labels: {titles.Count:N0} titles set on table {tables.Items.Spec.Name}");
+                human.WriteLine($"labels: {titles.Count:N0} titles set on table {tables.Items.Spec.Name}");
             }
 
             result = result with { Cluster = connection.Description };
             if (p.GetValue(report) is { } reportFile)
             {
-                await File.WriteAllTextAsync(reportFile.FullName, JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true }), ct);
-                Console.WriteLine($"report: {reportFile.FullName}");
+                await File.WriteAllTextAsync(reportFile.FullName, ReportJson.Serialize(result, indented: true), ct);
+                human.WriteLine($"report: {reportFile.FullName}");
+            }
+
+            if (p.GetValue(plot) is { } plotFile)
+            {
+                PlotCommand.SaveCurve(result, plotFile.FullName, CurvePlot.DefaultWidth, CurvePlot.DefaultHeight, human);
+            }
+
+            if (asJson)
+            {
+                Console.WriteLine(ReportJson.Serialize(result, indented: false));
             }
 
             return 0;

@@ -1,20 +1,18 @@
-using System.Globalization;
 using ParameterServer.Client.Training;
 using ParameterServer.Core.Data;
 
 namespace ParameterServer.Worker.Commands;
 
-/// <summary>Runs a training job and prints one line per epoch.</summary>
+/// <summary>Runs a training job and shows it through a <see cref="TrainingView"/>: one line per epoch, then a summary.</summary>
 internal static class TrainingConsole
 {
-    public static async Task<TrainingReport> RunAsync(ClusterConnection connection, TrainingOptions options, Ratings train, Ratings validation, double? noiseFloor, CancellationToken ct)
+    public static async Task<TrainingReport> RunAsync(ClusterConnection connection, TrainingOptions options, Ratings train, Ratings validation, TrainingView view, CancellationToken ct)
     {
         var trainer = new RatingTrainer(connection.Client, options);
-        string floor = noiseFloor is { } f ? "  (noise floor " + f.ToString("F4", CultureInfo.InvariantCulture) + ")" : "";
-        Console.WriteLine($"{"epoch",5} {"train loss",11} {"valid RMSE",11} {"samples/s",11} {"seconds",8}");
-        trainer.EpochFinished += e => Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{e.Epoch,5} {e.TrainLoss,11:F4} {e.ValidationRmse,11:F4} {e.SamplesPerSecond,11:N0} {e.Seconds,8:F2}{floor}"));
-        var report = await trainer.TrainAsync(train, validation, ct);
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"best epoch {report.BestEpoch}: validation RMSE {report.ValidationRmse:F4}; {report.SamplesPerSecond:N0} samples/s; {report.WallSeconds:F1} s wall"));
+        trainer.EpochFinished += view.OnEpoch;
+        trainer.Progress += view.OnProgress;
+        var report = await view.RunAsync(train.Count, () => trainer.TrainAsync(train, validation, ct));
+        var tables = new List<TableFigures>();
         foreach (var table in await connection.Client.ListTablesAsync())
         {
             if (!table.StartsWith(options.TablePrefix + ".", StringComparison.Ordinal))
@@ -23,9 +21,10 @@ internal static class TrainingConsole
             }
 
             var info = await connection.Client.DescribeAsync(table);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"table {table}: {info.Rows:N0} rows, {info.Bytes / 1048576.0:F1} MiB, {info.OptimizerSteps:N0} row updates"));
+            tables.Add(new TableFigures(table, info.Rows, info.Bytes, info.OptimizerSteps));
         }
 
+        view.Summary(report, tables);
         return report;
     }
 }
