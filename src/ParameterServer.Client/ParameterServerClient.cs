@@ -1,4 +1,5 @@
 using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
 using Orleans.Streams;
 using ParameterServer.Abstractions;
 
@@ -17,9 +18,12 @@ public sealed class ParameterServerClient
         Events = events;
     }
 
-    /// <summary>Creates the client over an Orleans cluster client, with the training-events stream.</summary>
+    /// <summary>
+    /// Creates the client over an Orleans cluster client, with the training-events stream when the client was
+    /// configured with it (<see cref="ParameterServerClientBuilder.AddParameterServerClient"/>).
+    /// </summary>
     public ParameterServerClient(IClusterClient client)
-        : this(client, (client ?? throw new ArgumentNullException(nameof(client))).GetStreamProvider(TrainingEvents.StreamProvider))
+        : this(client, (client ?? throw new ArgumentNullException(nameof(client))).ServiceProvider.GetKeyedService<IStreamProvider>(TrainingEvents.StreamProvider))
     {
     }
 

@@ -24,6 +24,9 @@ public sealed partial class ShardGrain : Grain, IShardGrain
     private ShardStore? _store;
     private ShardStore.Snapshot? _snapshot;
     private KeyValuePair<string, object?> _tableTag;
+    private long _rowsPulled;
+    private long _rowsPushed;
+    private long _stepsApplied;
 
     private readonly CheckpointStoreHolder _checkpoints;
     private readonly CheckpointOptions _checkpointOptions;
@@ -52,8 +55,11 @@ public sealed partial class ShardGrain : Grain, IShardGrain
         await CheckpointOnDeactivation();
     }
 
-    /// <summary>The table, rows and bytes resident here (read by the resident-rows gauges from another thread).</summary>
-    internal (string Table, long Rows, long Bytes) Residency => _store is { } store ? (_table, store.Count, store.Bytes) : (_table, 0, 0);
+    /// <summary>
+    /// The table, rows and bytes resident here, and rows pulled, rows pushed and optimizer steps applied since the
+    /// shard activated (read by the observable instruments from another thread: plain reads of longs suffice).
+    /// </summary>
+    internal ShardFigures Figures => new(_table, _store?.Count ?? 0, _store?.Bytes ?? 0, Volatile.Read(ref _rowsPulled), Volatile.Read(ref _rowsPushed), Volatile.Read(ref _stepsApplied));
 
     /// <inheritdoc/>
     public async Task<RowBlock> Pull(PullRequest request)
@@ -64,7 +70,7 @@ public sealed partial class ShardGrain : Grain, IShardGrain
         var ids = request.Ids;
         var data = new byte[ids.Length * store.Dim * sizeof(float)];
         store.Pull(ids, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(data.AsSpan()));
-        RowsPulled.Add(ids.Length, _tableTag);
+        _rowsPulled += ids.Length;
         RowsPerCall.Record(ids.Length, _tableTag, PullTag);
         ShardDuration.Record(SecondsSince(start), _tableTag, PullTag);
         return new RowBlock(ids.Length, store.Dim, data);
@@ -76,7 +82,7 @@ public sealed partial class ShardGrain : Grain, IShardGrain
         ArgumentNullException.ThrowIfNull(request);
         var store = await Store();
         long start = Stopwatch.GetTimestamp();
-        RowsPushed.Add(request.Ids.Length, _tableTag);
+        _rowsPushed += request.Ids.Length;
         RowsPerCall.Record(request.Ids.Length, _tableTag, PushTag);
         if (request.Gradients.Dim != store.Dim || request.Gradients.Rows != request.Ids.Length)
         {
@@ -100,7 +106,7 @@ public sealed partial class ShardGrain : Grain, IShardGrain
             throw;
         }
 
-        OptimizerSteps.Add(request.Ids.Length, _tableTag);
+        _stepsApplied += request.Ids.Length;
         ShardDuration.Record(SecondsSince(start), _tableTag, PushTag);
     }
 

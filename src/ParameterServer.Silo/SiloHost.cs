@@ -95,7 +95,8 @@ public static class SiloHost
         var otel = builder.Services.AddOpenTelemetry();
         otel.WithMetrics(m =>
         {
-            m.AddMeter(ParameterServerTelemetry.Name, "Microsoft.Orleans").AddRuntimeInstrumentation().AddPrometheusExporter();
+            m.AddMeter(ParameterServerTelemetry.Name, "Microsoft.Orleans").AddRuntimeInstrumentation().AddPrometheusExporter()
+                .AddView(i => ParameterServerTelemetry.KeepInstrument(i) ? null : MetricStreamConfiguration.Drop);
             if (o.OtlpEndpoint is { Length: > 0 } endpoint)
             {
                 m.AddOtlpExporter(x => x.Endpoint = new Uri(endpoint));

@@ -20,8 +20,8 @@ public static class Program
 
         if (args.Length > 0 && args[0] == "telemetry")
         {
-            string ratings = args.Length > 1 ? args[1] : "../shared/data/movielens/ml-latest-small/ratings.csv";
-            int pairs = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 5;
+            string ratings = args.Length > 1 ? args[1] : "synthetic";
+            int pairs = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 20;
             await Telemetry.TelemetryOverhead.RunAsync(ratings, pairs);
             return;
         }

@@ -36,7 +36,7 @@ internal static class BenchCommand
         telemetry.AddTo(command);
         command.SetAction(async (p, ct) =>
         {
-            await using var exporters = telemetry.Start(p);
+            await using var exporters = await telemetry.Start(p);
             int[] batches = [.. p.GetValue(batch)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 .Select(b => int.TryParse(b, CultureInfo.InvariantCulture, out int v) ? v : throw new ArgumentException($"--batch: '{b}' is not a whole number."))];
             var settings = new QueryBenchSettings(p.GetValue(rows), p.GetValue(dim), QueryCommand.CheckK(p.GetValue(k)), batches, p.GetValue(calls), p.GetValue(shards),

@@ -41,5 +41,5 @@ internal sealed record TelemetryOptions(Option<int?> Port, Option<string?> Otlp,
     }
 
     /// <summary>Starts the exporters the parsed options ask for.</summary>
-    public WorkerTelemetry Start(ParseResult p) => WorkerTelemetry.Start(p.GetValue(Port), p.GetValue(Otlp) ?? Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT"), p.GetValue(Linger));
+    public Task<WorkerTelemetry> Start(ParseResult p) => WorkerTelemetry.StartAsync(p.GetValue(Port), p.GetValue(Otlp) ?? Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT"), p.GetValue(Linger));
 }

@@ -35,7 +35,7 @@ internal static class DemoCommand
         command.SetAction(async (p, ct) =>
         {
             var wall = Stopwatch.StartNew();
-            await using var exporters = telemetry.Start(p);
+            await using var exporters = await telemetry.Start(p);
             var settings = new SyntheticSettings(p.GetValue(users), p.GetValue(items), p.GetValue(count), LatentDim: 8, Noise: p.GetValue(noise), Clusters: 8, Seed: p.GetValue(seed));
             var data = SyntheticRatings.Generate(settings);
             var (train, valid) = data.Data.Split(0.2, settings.Seed);

@@ -100,7 +100,7 @@ internal static class TrainCommand
             }
 
             human.WriteLine($"data: {data.Count:N0} ratings{(data.SkippedRows > 0 ? $" ({data.SkippedRows} malformed lines skipped)" : "")}; train {train.Count:N0}, validation {valid.Count:N0}");
-            await using var exporters = telemetry.Start(p);
+            await using var exporters = await telemetry.Start(p);
             await using var connection = await ClusterConnection.StartAsync(p.GetValue(cluster), ct);
             if (exporters.Description is { } served)
             {
