@@ -37,6 +37,7 @@ public sealed class TableClient
 
         _maxRowsPerCall = Math.Max(1, MaxBytesPerCall / (spec.Dim * sizeof(float)));
         _tableTag = Table(spec.Name);
+        _rowsAcknowledged = new long[spec.Shards];
     }
 
     /// <summary>The table.</summary>
@@ -44,6 +45,22 @@ public sealed class TableClient
 
     /// <summary>Values per row.</summary>
     public int Dim => Spec.Dim;
+
+    /// <summary>How transient failures are retried. Default <see cref="RetryPolicy.Default"/>.</summary>
+    public RetryPolicy Retry { get; init; } = RetryPolicy.Default;
+
+    /// <summary>Shard calls retried after a transient failure.</summary>
+    public long RetryCount => Interlocked.Read(ref _retries);
+
+    /// <summary>Shard calls that failed and then succeeded, oldest first.</summary>
+    public IReadOnlyCollection<Recovery> Recoveries => [.. _recoveries];
+
+    /// <summary>Rows of pushes to shard <paramref name="shard"/> that were acknowledged (applied or refused).</summary>
+    public long RowsAcknowledged(int shard) => Interlocked.Read(ref _rowsAcknowledged[shard]);
+
+    private long _retries;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<Recovery> _recoveries = new();
+    private readonly long[] _rowsAcknowledged;
 
     /// <summary>Calls made to shards (pulls and pushes).</summary>
     public long Calls => Interlocked.Read(ref _calls);
@@ -78,7 +95,24 @@ public sealed class TableClient
             }
 
             Interlocked.Add(ref _calls, calls.Length);
-            await Task.WhenAll(calls);
+            try
+            {
+                await Task.WhenAll(calls);
+            }
+            catch (Exception e) when (RetryPolicy.IsTransient(e) && Retry.MaxAttempts > 0)
+            {
+                // Only the calls that failed go again; pulls are idempotent.
+                for (int c = 0; c < calls.Length; c++)
+                {
+                    if (!calls[c].IsCompletedSuccessfully)
+                    {
+                        var call = plan.Calls[c];
+                        var request = new PullRequest(call.Ids);
+                        calls[c] = Task.FromResult(await RetryAsync(call.Shard, calls[c], () => _shards[call.Shard].Pull(request)));
+                    }
+                }
+            }
+
             var dest = destination.Span;
             for (int c = 0; c < calls.Length; c++)
             {
@@ -130,6 +164,8 @@ public sealed class TableClient
         {
             var g = gradients.Span;
             var calls = new Task[plan.Calls.Count];
+            var requests = new PushRequest[calls.Length];
+            var shardOf = new int[calls.Length];
             for (int c = 0; c < calls.Length; c++)
             {
                 var call = plan.Calls[c];
@@ -140,12 +176,13 @@ public sealed class TableClient
                     g.Slice(plan.Positions[call.Start + r] * Dim, Dim).CopyTo(dst.Slice(r * Dim, Dim));
                 }
 
-                calls[c] = _shards[call.Shard].Push(new PushRequest(call.Ids, new RowBlock(call.Ids.Length, Dim, data)));
+                requests[c] = new PushRequest(call.Ids, new RowBlock(call.Ids.Length, Dim, data));
+                shardOf[c] = call.Shard;
+                calls[c] = _shards[call.Shard].Push(requests[c]);
             }
 
             Interlocked.Add(ref _calls, calls.Length);
-            var all = calls.Length == 1 ? calls[0] : Task.WhenAll(calls);
-            return ClientDuration.Enabled ? Timed(all, start) : all;
+            return CompletePushAsync(calls, requests, shardOf, start);
         }
         finally
         {
@@ -170,10 +207,80 @@ public sealed class TableClient
         }
     }
 
-    private async Task Timed(Task push, long start)
+    private async Task CompletePushAsync(Task[] calls, PushRequest[] requests, int[] shardOf, long start)
     {
-        await push;
+        try
+        {
+            await (calls.Length == 1 ? calls[0] : Task.WhenAll(calls));
+        }
+        catch (Exception e) when (RetryPolicy.IsTransient(e) && Retry.MaxAttempts > 0)
+        {
+            // A push whose answer was lost may have been applied already; sending it again is the usual trade of
+            // asynchronous SGD (one step counted twice) against losing the step.
+            for (int c = 0; c < calls.Length; c++)
+            {
+                if (!calls[c].IsCompletedSuccessfully)
+                {
+                    var request = requests[c];
+                    int shard = shardOf[c];
+                    await RetryAsync(shard, WithResult(calls[c]), async () =>
+                    {
+                        await _shards[shard].Push(request);
+                        return true;
+                    });
+                }
+            }
+        }
+
+        for (int c = 0; c < calls.Length; c++)
+        {
+            Interlocked.Add(ref _rowsAcknowledged[shardOf[c]], requests[c].Ids.Length);
+        }
+
         ClientDuration.Record(SecondsSince(start), _tableTag, PushTag);
+    }
+
+    private static async Task<bool> WithResult(Task task)
+    {
+        await task;
+        return true;
+    }
+
+    /// <summary>Retries one shard call after <paramref name="failed"/> failed, within <see cref="Retry"/>.</summary>
+    private async Task<T> RetryAsync<T>(int shard, Task<T> failed, Func<Task<T>> call)
+    {
+        Exception error;
+        try
+        {
+            return await failed;
+        }
+        catch (Exception e) when (RetryPolicy.IsTransient(e))
+        {
+            error = e;
+        }
+
+        var firstFailure = DateTimeOffset.UtcNow;
+        var delay = Retry.InitialDelay;
+        for (int attempt = 1; ; attempt++)
+        {
+            await Task.Delay(delay);
+            delay = TimeSpan.FromTicks(Math.Min(Retry.MaxDelay.Ticks, delay.Ticks * 2));
+            Interlocked.Increment(ref _retries);
+            Retries.Add(1, _tableTag);
+            try
+            {
+                var result = await call();
+                _recoveries.Enqueue(new Recovery(Spec.Name, shard, firstFailure, DateTimeOffset.UtcNow, attempt, error.GetType().Name + ": " + error.Message));
+                return result;
+            }
+            catch (Exception e) when (RetryPolicy.IsTransient(e) && attempt < Retry.MaxAttempts && DateTimeOffset.UtcNow - firstFailure < Retry.Deadline)
+            {
+            }
+            catch (Exception e) when (RetryPolicy.IsTransient(e))
+            {
+                throw new InvalidOperationException($"Table '{Spec.Name}' shard {shard} still failing after {attempt} retries over {(DateTimeOffset.UtcNow - firstFailure).TotalSeconds:F0} s: {e.Message}", e);
+            }
+        }
     }
 
     private static readonly KeyValuePair<string, object?> PullTag = Operation("pull");

@@ -74,7 +74,14 @@ public static class SiloHost
                     c.ServiceId = o.ClusterId;
                 });
                 silo.ConfigureEndpoints(IPAddress.Parse(o.AdvertisedAddress), o.SiloPort, o.GatewayPort, o.ListenOnAnyHostAddress);
-                silo.AddRedisGrainStorage(ParameterServerSilo.MetadataStorage, r => r.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(redis));
+                // Table metadata with Orleans' own binary serializer: the specs are [GenerateSerializer] types, and
+                // the default JSON serializer cannot read back their computed properties.
+                silo.AddRedisGrainStorage(ParameterServerSilo.MetadataStorage, (Microsoft.Extensions.Options.OptionsBuilder<Orleans.Persistence.RedisStorageOptions> options) =>
+                    options.Configure<Orleans.Serialization.Serializer>((r, serializer) =>
+                    {
+                        r.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(redis);
+                        r.GrainStorageSerializer = new Orleans.Storage.OrleansGrainStorageSerializer(serializer);
+                    }));
                 silo.AddParameterServer(memoryMetadata: false, o.Checkpoints);
             }
             else
@@ -83,6 +90,16 @@ public static class SiloHost
                 silo.Configure<EndpointOptions>(e => e.AdvertisedIPAddress = IPAddress.Parse(o.AdvertisedAddress));
                 silo.AddParameterServer(checkpoints: o.Checkpoints);
             }
+
+            // How fast a dead silo is noticed (Orleans' defaults when not set): Orleans:Membership:ProbeTimeout,
+            // :NumMissedProbesLimit, :NumVotesForDeathDeclaration.
+            var membership = builder.Configuration.GetSection("Orleans:Membership");
+            silo.Configure<ClusterMembershipOptions>(m =>
+            {
+                m.ProbeTimeout = membership.GetValue("ProbeTimeout", m.ProbeTimeout);
+                m.NumMissedProbesLimit = membership.GetValue("NumMissedProbesLimit", m.NumMissedProbesLimit);
+                m.NumVotesForDeathDeclaration = membership.GetValue("NumVotesForDeathDeclaration", m.NumVotesForDeathDeclaration);
+            });
 
             // A stopping silo deactivates its shards, and each writes a checkpoint first: give that time.
             silo.Configure<GrainCollectionOptions>(g => g.DeactivationTimeout = TimeSpan.FromSeconds(60));

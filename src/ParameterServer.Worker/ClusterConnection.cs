@@ -57,16 +57,28 @@ public sealed class ClusterConnection : IAsyncDisposable
         }
         else
         {
-            var gateways = ParseGateways(cluster);
-            description = string.Join(",", gateways.Select(g => g.ToString()));
+            // redis://host:port finds the gateways through the cluster's membership table in Redis; host:port lists them.
+            string? redis = cluster.StartsWith("redis://", StringComparison.OrdinalIgnoreCase) ? cluster["redis://".Length..] : null;
+            var gateways = redis is null ? ParseGateways(cluster) : [];
+            description = redis is null ? string.Join(",", gateways.Select(g => g.ToString())) : $"redis://{redis}";
             builder.UseOrleansClient(client =>
             {
-                client.UseStaticClustering(gateways);
+                if (redis is null)
+                {
+                    client.UseStaticClustering(gateways);
+                }
+                else
+                {
+                    client.UseRedisClustering(redis);
+                }
+
                 client.AddParameterServerClient();
+                // The silos' Orleans:ClusterId; the environment (Orleans__ClusterId) overrides the default.
+                string clusterId = Environment.GetEnvironmentVariable("Orleans__ClusterId") is { Length: > 0 } id ? id : ParameterServerSilo.DefaultClusterId;
                 client.Configure<ClusterOptions>(o =>
                 {
-                    o.ClusterId = ParameterServerSilo.DefaultClusterId;
-                    o.ServiceId = ParameterServerSilo.DefaultClusterId;
+                    o.ClusterId = clusterId;
+                    o.ServiceId = clusterId;
                 });
                 client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromMinutes(2));
             });

@@ -18,6 +18,8 @@ public static class Program
             QueryCommand.Create(),
             RecommendCommand.Create(),
             WatchCommand.Create(),
+            CheckpointCommand.Create(),
+            GenerateCommand.Create(),
             TablesCommand.Create(),
             BenchCommand.Create(),
             PlotCommand.Create(),
@@ -30,6 +32,12 @@ public static class Program
         {
             await Console.Error.WriteLineAsync($"error: {e.Message}");
             return 2;
+        }
+        catch (Exception e)
+        {
+            // Anything else (the cluster went away, a server error): one line, no stack dump; exit code 1.
+            await Console.Error.WriteLineAsync($"error: {e.GetType().Name}: {e.Message}");
+            return 1;
         }
     }
 }

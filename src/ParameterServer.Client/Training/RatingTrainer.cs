@@ -68,6 +68,7 @@ public sealed class RatingTrainer
         var (mean, min, max) = train.Summary();
         var model = new RatingModel(o.Model, min, max, mean);
         var tables = await RatingTables.CreateAsync(_ps, o, model);
+        var stepsBefore = await StepsPerShardAsync(tables);
 
         var epochs = new List<EpochReport>();
         int[] order = new int[train.Count];
@@ -135,6 +136,18 @@ public sealed class RatingTrainer
             }
         }
 
+        // Updates lost: rows whose pushes shards acknowledged but whose steps they no longer hold (a silo died
+        // after the shard's last checkpoint). Read before restoring the best epoch, which rewinds step counts.
+        var stepsAfter = await StepsPerShardAsync(tables);
+        long lost = 0;
+        foreach (var t in tables.All)
+        {
+            for (int s = 0; s < t.Spec.Shards; s++)
+            {
+                lost += Math.Max(0, stepsBefore[(t.Spec.Name, s)] + t.RowsAcknowledged(s) - stepsAfter[(t.Spec.Name, s)]);
+            }
+        }
+
         if (bestEpoch != epochs.Count)
         {
             await tables.RestoreAsync(_ps);
@@ -160,7 +173,25 @@ public sealed class RatingTrainer
             Steps = steps,
             LoopSeconds = phases.ToSeconds(),
             Epochs = epochs,
+            Retries = tables.All.Sum(t => t.RetryCount),
+            UpdatesLost = lost,
+            Recoveries = [.. tables.All.SelectMany(t => t.Recoveries).OrderBy(r => r.Recovered).Select(r => new RecoveryReport(r.Table, r.Shard, r.FirstFailure, r.Recovered, r.Retries, r.Error))],
         };
+    }
+
+    private async Task<Dictionary<(string Table, int Shard), long>> StepsPerShardAsync(RatingTables tables)
+    {
+        var steps = new Dictionary<(string, int), long>();
+        foreach (var t in tables.All)
+        {
+            var info = await _ps.DescribeAsync(t.Spec.Name);
+            foreach (var shard in info.Shards)
+            {
+                steps[(t.Spec.Name, shard.Index)] = shard.OptimizerSteps;
+            }
+        }
+
+        return steps;
     }
 
     /// <summary>RMSE of the tables' predictions on <paramref name="data"/>, clipped to the model's rating range.</summary>

@@ -38,5 +38,17 @@ public sealed record TrainingReport
     [JsonPropertyName("steps")] public long Steps { get; init; }
     [JsonPropertyName("loop_seconds")] public PhaseSeconds? LoopSeconds { get; init; }
     [JsonPropertyName("cluster")] public string? Cluster { get; init; }
+    [JsonPropertyName("retries")] public long Retries { get; init; }
+    [JsonPropertyName("updates_lost")] public long UpdatesLost { get; init; }
+    [JsonPropertyName("recoveries")] public IReadOnlyList<RecoveryReport> Recoveries { get; init; } = [];
     [JsonPropertyName("epochs")] public required IReadOnlyList<EpochReport> Epochs { get; init; }
 }
+
+/// <summary>A shard call that failed (its silo died, its activation moved) and succeeded on a retry.</summary>
+public sealed record RecoveryReport(
+    [property: JsonPropertyName("table")] string Table,
+    [property: JsonPropertyName("shard")] int Shard,
+    [property: JsonPropertyName("first_failure")] DateTimeOffset FirstFailure,
+    [property: JsonPropertyName("recovered")] DateTimeOffset Recovered,
+    [property: JsonPropertyName("retries")] int Retries,
+    [property: JsonPropertyName("error")] string Error);

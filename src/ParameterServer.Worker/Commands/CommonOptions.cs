@@ -7,7 +7,7 @@ internal static class CommonOptions
 {
     public static Option<string?> Cluster() => new("--cluster")
     {
-        Description = "Gateway address(es) of a running cluster, e.g. localhost:30000 or host1:30000,host2:30000. Without it, a silo starts inside this process and its tables live as long as the process.",
+        Description = "A running cluster: gateway address(es) such as localhost:30000 or host1:30000,host2:30000, or redis://host:6379 to find the silos through Redis membership. Without it, a silo starts inside this process and its tables live as long as the process.",
     };
 
     public static Option<string> TablePrefix() => new("--table-prefix")
