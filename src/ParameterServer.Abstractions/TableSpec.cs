@@ -108,6 +108,12 @@ public sealed partial record TableSpec
         {
             throw new ArgumentException($"Table name '{name}' has illegal characters; use letters, digits, '.', '_' and '-'.");
         }
+
+        if (name.Trim('.').Length == 0)
+        {
+            // "." and ".." would name directories of their own in a checkpoint store.
+            throw new ArgumentException($"Table name '{name}' must have a letter, digit, '_' or '-' besides dots.");
+        }
     }
 
     /// <summary>Describes how this spec differs from <paramref name="other"/>, or null when they define the same table.</summary>

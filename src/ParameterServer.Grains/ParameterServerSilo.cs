@@ -33,7 +33,7 @@ public static class ParameterServerSilo
 
         builder.AddMemoryGrainStorage(TrainingEvents.PubSubStorage);
         builder.AddMemoryStreams(TrainingEvents.StreamProvider);
-        builder.Services.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromMinutes(2));
+        builder.Services.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(20));
         return builder;
     }
 }

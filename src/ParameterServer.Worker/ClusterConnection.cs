@@ -80,7 +80,8 @@ public sealed class ClusterConnection : IAsyncDisposable
                     o.ClusterId = clusterId;
                     o.ServiceId = clusterId;
                 });
-                client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromMinutes(2));
+                // A call to a silo that died is answered by nothing: fail it after 20 s so the retry policy can move it on.
+                client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(20));
             });
         }
 

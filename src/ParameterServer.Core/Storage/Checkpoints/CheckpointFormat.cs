@@ -97,9 +97,17 @@ public static class CheckpointFormat
     /// </summary>
     public static ShardCheckpoint Read(ReadOnlySpan<byte> bytes)
     {
-        if (bytes.Length < Magic.Length + 16 || !bytes[..Magic.Length].SequenceEqual(Magic))
+        // An empty file, or one that stops inside the magic or the two ints after it, is what a torn write leaves:
+        // say so rather than calling it "not a checkpoint".
+        int prefix = Math.Min(bytes.Length, Magic.Length);
+        if (!bytes[..prefix].SequenceEqual(Magic.AsSpan(0, prefix)))
         {
             throw new InvalidDataException("not a checkpoint file (bad magic bytes)");
+        }
+
+        if (bytes.Length < Magic.Length + 16)
+        {
+            throw new InvalidDataException($"truncated: {bytes.Length:N0} bytes, shorter than any checkpoint; the file is torn or empty");
         }
 
         var expected = XxHash64.HashToUInt64(bytes[..^8]);
