@@ -56,15 +56,17 @@ watch_pid=$!
 pids+=($watch_pid)
 wait_for "watcher subscribed" 60 grep -q "watching job promtest" "$work/watch.txt"
 
-# The job keeps its listener up for a while after it ends, so the last values are scraped.
-dotnet "$embed_dll" train --cluster "$cluster" --ratings "$ratings" --epochs "${EPOCHS:-6}" --patience 100 --table-prefix promtest \
+# 40 epochs (several seconds) so Prometheus, scraping every second, sees the counters rise; the job keeps its
+# listener up for a while after it ends, so the last values are scraped.
+dotnet "$embed_dll" train --cluster "$cluster" --ratings "$ratings" --epochs "${EPOCHS:-40}" --patience 1000 --table-prefix promtest \
   --metrics-port $worker_metrics --metrics-linger 20 >"$work/train.txt" 2>&1 &
 train_pid=$!
 pids+=($train_pid)
 
 query() { curl -sf --get "$prom/api/v1/query" --data-urlencode "query=$1" | jq -e '.data.result | length > 0'; }
-wait_for "PromQL sum(rate(ps_rows_pulled_total[30s])) > 0" 120 query 'sum(rate(ps_rows_pulled_total[30s])) > 0'
-wait_for "PromQL ps_training_samples_total from the worker" 120 query 'sum(ps_training_samples_total{job="parameter-server-workers"}) > 0'
+diagnose() { echo "--- train"; cat "$work/train.txt"; echo "--- silo"; tail -20 "$work/silo.log"; echo "--- prometheus targets"; curl -s "$prom/api/v1/targets" | jq -c '.data.activeTargets[] | {scrapeUrl, health, lastError}'; }
+wait_for "PromQL sum(rate(ps_rows_pulled_total[30s])) > 0" 120 query 'sum(rate(ps_rows_pulled_total[30s])) > 0' || { diagnose; exit 1; }
+wait_for "PromQL ps_training_samples_total from the worker" 120 query 'sum(ps_training_samples_total{job="parameter-server-workers"}) > 0' || { diagnose; exit 1; }
 wait_for "training finished" 300 grep -q "best epoch" "$work/train.txt" || { cat "$work/train.txt"; exit 1; }
 timeout 60 dotnet "$embed_dll" query --cluster "$cluster" --table promtest.items --key 1 -k 5 >/dev/null
 wait_for "PromQL ps_queries_total" 60 query 'sum(ps_queries_total) > 0'
