@@ -12,23 +12,9 @@ config="${CONFIGURATION:-Release}"
 silo_dll="src/ParameterServer.Silo/bin/$config/net10.0/ParameterServer.Silo.dll"
 embed_dll="src/ParameterServer.Worker/bin/$config/net10.0/embed.dll"
 redis_port=6391
-work="$(mktemp -d)"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-for tool in redis-server jq curl; do command -v "$tool" >/dev/null || { echo "kill-silo test needs $tool"; exit 1; }; done
-wait_for() {
-  local what="$1" seconds="$2"; shift 2
-  local deadline=$((SECONDS + seconds))
-  until "$@" >/dev/null 2>&1; do
-    if (( SECONDS > deadline )); then echo "timed out after ${seconds}s waiting for: $what"; return 1; fi
-    sleep 0.2
-  done
-}
+# shellcheck source=tests/system/lib.sh
+source "$root/tests/system/lib.sh"
+need "kill-silo test" redis-server jq curl
 
 redis-server --port $redis_port --bind 127.0.0.1 --save '' --appendonly no --daemonize no >"$work/redis.log" 2>&1 &
 pids+=($!)

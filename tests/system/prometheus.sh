@@ -12,26 +12,9 @@ silo_dll="src/ParameterServer.Silo/bin/$config/net10.0/ParameterServer.Silo.dll"
 embed_dll="src/ParameterServer.Worker/bin/$config/net10.0/embed.dll"
 ratings="${RATINGS:-$root/../shared/data/movielens/ml-latest-small/ratings.csv}"
 silo_port=11190 gateway=30190 http=8190 worker_metrics=9590 prom_port=9190
-work="$(mktemp -d)"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-for tool in prometheus curl jq; do command -v "$tool" >/dev/null || { echo "prometheus system test needs $tool"; exit 1; }; done
-
-# wait_for DESCRIPTION SECONDS COMMAND...: polls COMMAND until it succeeds or the deadline passes.
-wait_for() {
-  local what="$1" seconds="$2"; shift 2
-  local deadline=$((SECONDS + seconds))
-  until "$@" >/dev/null 2>&1; do
-    if (( SECONDS > deadline )); then echo "timed out after ${seconds}s waiting for: $what"; return 1; fi
-    sleep 0.5
-  done
-  echo "ok: $what"
-}
+# shellcheck source=tests/system/lib.sh
+source "$root/tests/system/lib.sh"
+need "prometheus system test" prometheus curl jq
 
 dotnet "$silo_dll" --Orleans:SiloPort=$silo_port --Orleans:GatewayPort=$gateway --Http:Port=$http >"$work/silo.log" 2>&1 &
 pids+=($!)

@@ -161,6 +161,8 @@ public static class TelemetryOverhead
 
     private static async Task ScrapeAsync(HttpClient http, Func<bool> serving, CancellationToken ct)
     {
+        // A scrape cadence (like Prometheus' scrape_interval), not a wait for something to happen.
+        using var every = new PeriodicTimer(TimeSpan.FromSeconds(1));
         while (!ct.IsCancellationRequested)
         {
             try
@@ -170,7 +172,7 @@ public static class TelemetryOverhead
                     await http.GetStringAsync("http://127.0.0.1:9699/metrics", ct);
                 }
 
-                await Task.Delay(1000, ct);
+                await every.WaitForNextTickAsync(ct);
             }
             catch (OperationCanceledException)
             {
