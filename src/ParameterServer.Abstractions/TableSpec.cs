@@ -20,6 +20,9 @@ public sealed partial record TableSpec
     /// <summary>The longest table name accepted.</summary>
     public const int MaxNameLength = 128;
 
+    /// <summary>Largest initializer scale: rows drawn wider than this start far outside any useful embedding.</summary>
+    public const float MaxInitScale = 10f;
+
     /// <summary>Table name: letters, digits, '.', '_' and '-', at most <see cref="MaxNameLength"/> characters.</summary>
     [Id(0)] public required string Name { get; init; }
 
@@ -32,7 +35,7 @@ public sealed partial record TableSpec
     /// <summary>How new rows are filled. Default Normal.</summary>
     [Id(3)] public InitializerKind Initializer { get; init; } = InitializerKind.Normal;
 
-    /// <summary>Standard deviation (Normal) or half-width (Uniform) of new rows. Default 0.01.</summary>
+    /// <summary>Standard deviation (Normal) or half-width (Uniform) of new rows, 0..<see cref="MaxInitScale"/>. Default 0.01.</summary>
     [Id(4)] public float InitScale { get; init; } = 0.01f;
 
     /// <summary>Seed of row initialization: row values depend on (seed, row id) only. Default 42.</summary>
@@ -76,9 +79,9 @@ public sealed partial record TableSpec
             throw new ArgumentException($"Table '{Name}': shard count {Shards} is out of range; it must be in 1..{MaxShards}.");
         }
 
-        if (!(InitScale >= 0 && float.IsFinite(InitScale)) || !Enum.IsDefined(Initializer))
+        if (!(InitScale >= 0 && InitScale <= MaxInitScale) || !Enum.IsDefined(Initializer))
         {
-            throw new ArgumentException($"Table '{Name}': initializer {Initializer} with scale {InitScale} is not valid; the scale must be finite and non-negative.");
+            throw new ArgumentException($"Table '{Name}': initializer {Initializer} with scale {InitScale} is not valid; the scale must be in [0, {MaxInitScale}].");
         }
 
         try

@@ -111,7 +111,7 @@ public sealed partial class ShardGrain
         }
     }
 
-    private async Task CheckpointOnDeactivation()
+    private async Task CheckpointOnDeactivation(DeactivationReason reason)
     {
         try
         {
@@ -126,8 +126,12 @@ public sealed partial class ShardGrain
         {
             var (checkpoint, steps) = Capture(store);
             await WriteAsync(checkpoint, steps);
+            LogCheckpointOnDeactivation(_table, _index, checkpoint.Rows.Ids.Length, steps, reason.ReasonCode);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Shard {Table}/{Index}: checkpoint of {Rows} rows ({Steps} steps) written before deactivation ({Reason})")]
+    private partial void LogCheckpointOnDeactivation(string table, int index, int rows, long steps, DeactivationReasonCode reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Shard {Table}/{Index}: restored {Rows} rows ({Steps} optimizer steps) from {Path}")]
     private partial void LogCheckpointLoaded(string table, int index, int rows, long steps, string path);

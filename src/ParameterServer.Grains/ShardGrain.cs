@@ -52,7 +52,7 @@ public sealed partial class ShardGrain : Grain, IShardGrain
     {
         ShardResidency.Remove(this);
         _checkpointTimer?.Dispose();
-        await CheckpointOnDeactivation();
+        await CheckpointOnDeactivation(reason);
     }
 
     /// <summary>

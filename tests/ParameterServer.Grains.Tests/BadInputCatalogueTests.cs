@@ -375,13 +375,29 @@ public sealed class BadInputCatalogueTests(ClusterFixture fixture)
         }
     }
 
-    // ---- accepted today (documented gaps, not refusals) ----
-
-    [Fact]
-    public void Absurd_init_scale_and_epsilon_are_accepted_today()
+    [Theory]
+    [InlineData(1e30f)]
+    [InlineData(10.5f)]
+    [InlineData(-0.1f)]
+    [InlineData(float.NaN)]
+    public async Task Absurd_init_scale_is_refused_by_table_spec(float scale)
     {
-        // Validate bounds InitScale only to finite and non-negative, and Epsilon only to positive and finite.
-        var spec = Spec("gaps") with { InitScale = 1e30f, Epsilon = 1e30f };
-        spec.Validate();
+        string name = ClusterFixture.UniqueName("scale");
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => fixture.Client.CreateTableAsync(Spec(name) with { InitScale = scale }));
+        Assert.Contains($"Table '{name}': initializer Normal with scale {scale} is not valid; the scale must be in [0, 10]", e.Message);
+        Assert.DoesNotContain(name, await fixture.Client.ListTablesAsync());
+    }
+
+    [Theory]
+    [InlineData(1e30f)]
+    [InlineData(2f)]
+    [InlineData(0f)]
+    [InlineData(float.PositiveInfinity)]
+    public async Task Absurd_epsilon_is_refused_by_table_spec(float epsilon)
+    {
+        string name = ClusterFixture.UniqueName("eps");
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => fixture.Client.CreateTableAsync(Spec(name) with { Epsilon = epsilon }));
+        Assert.Contains($"Table '{name}': Epsilon {epsilon} is out of range: it must be in (0, 1]", e.Message);
+        Assert.DoesNotContain(name, await fixture.Client.ListTablesAsync());
     }
 }

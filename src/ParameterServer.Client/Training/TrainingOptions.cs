@@ -57,7 +57,7 @@ public sealed record TrainingOptions
         Check(Workers >= 1 && Workers <= 256, $"--workers {Workers} must be in 1..256");
         Check(Staleness >= 0 && Staleness <= 1024, $"--staleness {Staleness} must be in 0..1024");
         Check(Patience >= 1, $"--patience {Patience} must be at least 1");
-        Check(InitScale >= 0 && float.IsFinite(InitScale), $"--init-scale {InitScale} must be finite and non-negative");
+        Check(InitScale >= 0 && InitScale <= Abstractions.TableSpec.MaxInitScale, $"--init-scale {InitScale} must be in [0, {Abstractions.TableSpec.MaxInitScale}]");
         new OptimizerSettings(Optimizer, LearningRate, WeightDecay).Validate();
         Abstractions.TableSpec.ValidateName(TablePrefix + ".user_bias");
     }

@@ -22,6 +22,12 @@ public sealed record OptimizerSettings(
     /// <summary>The largest learning rate accepted; anything above is surely a typo.</summary>
     public const float MaxLearningRate = 10f;
 
+    /// <summary>
+    /// Largest denominator epsilon of Adagrad and Adam. Above 1 it stops being a guard against division by zero and
+    /// silently scales every step down instead.
+    /// </summary>
+    public const float MaxEpsilon = 1f;
+
     /// <summary>The names accepted by <see cref="ParseKind"/>.</summary>
     public static readonly IReadOnlyList<string> KindNames = ["sgd", "adagrad", "adam"];
 
@@ -69,9 +75,9 @@ public sealed record OptimizerSettings(
             throw new ArgumentException($"Adam betas ({Beta1}, {Beta2}) are out of range: each must be in [0, 1).");
         }
 
-        if (!(Epsilon > 0f && float.IsFinite(Epsilon)))
+        if (!(Epsilon > 0f && Epsilon <= MaxEpsilon))
         {
-            throw new ArgumentException($"Epsilon {Epsilon} must be positive and finite.");
+            throw new ArgumentException($"Epsilon {Epsilon} is out of range: it must be in (0, {MaxEpsilon}].");
         }
     }
 
