@@ -1,5 +1,16 @@
 namespace ParameterServer.Abstractions;
 
+/// <summary>
+/// Response timeout of whole-table and whole-shard calls (drop, snapshot, checkpoint, restore, reset): they touch
+/// every row, and a large shard on a slow volume takes longer than the messaging timeout that lets pulls and
+/// pushes to a dead silo fail fast.
+/// </summary>
+public static class AdminTimeout
+{
+    /// <summary>Five minutes, in <see cref="TimeSpan.Parse(string)"/> syntax.</summary>
+    public const string Value = "00:05:00";
+}
+
 /// <summary>The metadata of one table (key: the table name). Creates, describes and drops it; fans out to its shards.</summary>
 [Alias("ps.ITableGrain")]
 public interface ITableGrain : IGrainWithStringKey
@@ -21,6 +32,7 @@ public interface ITableGrain : IGrainWithStringKey
 
     /// <summary>Drops every row and the metadata. Returns false when the table did not exist.</summary>
     [Alias("Drop")]
+    [ResponseTimeout(AdminTimeout.Value)]
     Task<bool> Drop();
 
     /// <summary>Stores a small string property with the table (for example the training mean of an mf model).</summary>
@@ -33,14 +45,17 @@ public interface ITableGrain : IGrainWithStringKey
 
     /// <summary>Every shard copies its rows aside (to keep the best epoch).</summary>
     [Alias("Snapshot")]
+    [ResponseTimeout(AdminTimeout.Value)]
     Task Snapshot();
 
     /// <summary>Every shard writes a checkpoint now.</summary>
     [Alias("Checkpoint")]
+    [ResponseTimeout(AdminTimeout.Value)]
     Task<CheckpointResult[]> Checkpoint();
 
     /// <summary>Every shard goes back to its last snapshot.</summary>
     [Alias("RestoreSnapshot")]
+    [ResponseTimeout(AdminTimeout.Value)]
     Task RestoreSnapshot();
 }
 
@@ -81,18 +96,22 @@ public interface IShardGrain : IGrainWithStringKey
 
     /// <summary>Drops every row and deactivates.</summary>
     [Alias("Reset")]
+    [ResponseTimeout(AdminTimeout.Value)]
     Task Reset();
 
     /// <summary>Copies the rows aside.</summary>
     [Alias("Snapshot")]
+    [ResponseTimeout(AdminTimeout.Value)]
     Task Snapshot();
 
     /// <summary>Writes a checkpoint now (checkpoints must be on: <see cref="InvalidOperationException"/> otherwise).</summary>
     [Alias("Checkpoint")]
+    [ResponseTimeout(AdminTimeout.Value)]
     Task<CheckpointResult> Checkpoint();
 
     /// <summary>Goes back to the last snapshot (no-op without one).</summary>
     [Alias("RestoreSnapshot")]
+    [ResponseTimeout(AdminTimeout.Value)]
     Task RestoreSnapshot();
 }
 

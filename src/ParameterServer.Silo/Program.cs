@@ -1,9 +1,32 @@
+using System.Text.Json;
 using ParameterServer.Silo;
 
 // The standalone silo. Settings come from appsettings.json, environment variables (Orleans__GatewayPort=30001,
 // Http__Port=8081) or the command line (--Orleans:GatewayPort=30001 --Http:Port=8081); see SiloHostOptions.
+// --check-config prints the keys the silo reads, keys set that it does not read, and the resolved settings as JSON,
+// then exits (0 when every key set is read, 2 otherwise) without starting anything. --healthcheck asks the running
+// silo's /healthz on its configured HTTP port (the container HEALTHCHECK: the runtime image has no curl).
 try
 {
+    if (args.Contains("--healthcheck"))
+    {
+        return await SiloHost.HealthCheckAsync([.. args.Where(a => a != "--healthcheck")]);
+    }
+
+    if (args.Contains("--check-config"))
+    {
+        var check = SiloHost.CheckConfiguration([.. args.Where(a => a != "--check-config")]);
+        var json = new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+        Console.WriteLine(JsonSerializer.Serialize(check with { Options = check.Options.Redacted() }, json));
+        if (check.Unknown.Length > 0)
+        {
+            await Console.Error.WriteLineAsync($"error: the silo does not read {string.Join(", ", check.Unknown)}; check the spelling against keysRead.");
+            return 2;
+        }
+
+        return 0;
+    }
+
     await using var app = SiloHost.Build(args);
     await app.RunAsync();
     return 0;

@@ -43,6 +43,10 @@ public static class SiloHost
         o.ClusteringConnectionString = orleans.GetValue<string?>("Clustering:ConnectionString");
         o.AdvertisedAddress = orleans.GetValue("AdvertisedIP", o.AdvertisedAddress)!;
         o.ListenOnAnyHostAddress = orleans.GetValue("ListenOnAnyHostAddress", o.ListenOnAnyHostAddress);
+        o.ResponseTimeout = orleans.GetValue("Messaging:ResponseTimeout", o.ResponseTimeout);
+        o.ProbeTimeout = orleans.GetValue<TimeSpan?>("Membership:ProbeTimeout");
+        o.NumMissedProbesLimit = orleans.GetValue<int?>("Membership:NumMissedProbesLimit");
+        o.NumVotesForDeathDeclaration = orleans.GetValue<int?>("Membership:NumVotesForDeathDeclaration");
         var checkpoints = configuration.GetSection("Checkpoints");
         o.Checkpoints.Directory = checkpoints.GetValue<string?>("Directory");
         o.Checkpoints.Interval = checkpoints.GetValue("Interval", o.Checkpoints.Interval);
@@ -50,6 +54,49 @@ public static class SiloHost
         o.OtlpEndpoint = configuration.GetValue<string?>("Otlp:Endpoint") ?? configuration.GetValue<string?>("OTEL_EXPORTER_OTLP_ENDPOINT");
         o.Validate();
         return o;
+    }
+
+    /// <summary>The sections whose keys are the silo's: a key under them that the silo does not read is a mistake.</summary>
+    public static readonly string[] Sections = ["Orleans", "Http", "Checkpoints", "Otlp"];
+
+    /// <summary>
+    /// What <c>--check-config</c> prints: the configuration keys the silo reads (found by running
+    /// <see cref="ReadOptions"/> over a recording view), the keys set under its sections that it does not read, and
+    /// the settings it would run with. Bad values throw as they would at start.
+    /// </summary>
+    public static ConfigurationCheck CheckConfiguration(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        var read = new SortedSet<string>(StringComparer.OrdinalIgnoreCase);
+        var o = ReadOptions(new RecordingConfiguration(builder.Configuration, read));
+        var unknown = builder.Configuration.AsEnumerable()
+            .Where(kv => kv.Value is not null && Sections.Any(s => kv.Key.StartsWith(s + ":", StringComparison.OrdinalIgnoreCase)) && !read.Contains(kv.Key))
+            .Select(kv => kv.Key).Order(StringComparer.OrdinalIgnoreCase).ToArray();
+        return new ConfigurationCheck([.. read], unknown, o);
+    }
+
+    /// <summary>
+    /// GETs <c>/healthz</c> of the silo configured by <paramref name="args"/> and the environment (its Http:Port; the
+    /// loopback address when it listens on every interface). 0 when it answers 200 within 5 s, 1 otherwise.
+    /// </summary>
+    public static async Task<int> HealthCheckAsync(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        var o = ReadOptions(builder.Configuration);
+        var address = IPAddress.Parse(o.HttpAddress);
+        string host = address.Equals(IPAddress.Any) ? "127.0.0.1" : address.Equals(IPAddress.IPv6Any) ? "[::1]" : FormatHost(o.HttpAddress);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        try
+        {
+            using var response = await http.GetAsync(new Uri($"http://{host}:{o.HttpPort}/healthz"));
+            Console.WriteLine($"http://{host}:{o.HttpPort}/healthz: {(int)response.StatusCode}");
+            return response.IsSuccessStatusCode ? 0 : 1;
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            Console.WriteLine($"http://{host}:{o.HttpPort}/healthz: {e.Message}");
+            return 1;
+        }
     }
 
     /// <summary>Builds the silo web application from command-line arguments and configuration.</summary>
@@ -91,15 +138,14 @@ public static class SiloHost
                 silo.AddParameterServer(checkpoints: o.Checkpoints);
             }
 
-            // How fast a dead silo is noticed (Orleans' defaults when not set): Orleans:Membership:ProbeTimeout,
-            // :NumMissedProbesLimit, :NumVotesForDeathDeclaration.
-            var membership = builder.Configuration.GetSection("Orleans:Membership");
+            // How fast a dead silo is noticed (Orleans' defaults when not set), and how long calls wait for answers.
             silo.Configure<ClusterMembershipOptions>(m =>
             {
-                m.ProbeTimeout = membership.GetValue("ProbeTimeout", m.ProbeTimeout);
-                m.NumMissedProbesLimit = membership.GetValue("NumMissedProbesLimit", m.NumMissedProbesLimit);
-                m.NumVotesForDeathDeclaration = membership.GetValue("NumVotesForDeathDeclaration", m.NumVotesForDeathDeclaration);
+                m.ProbeTimeout = o.ProbeTimeout ?? m.ProbeTimeout;
+                m.NumMissedProbesLimit = o.NumMissedProbesLimit ?? m.NumMissedProbesLimit;
+                m.NumVotesForDeathDeclaration = o.NumVotesForDeathDeclaration ?? m.NumVotesForDeathDeclaration;
             });
+            silo.Configure<SiloMessagingOptions>(m => m.ResponseTimeout = o.ResponseTimeout);
 
             // A stopping silo deactivates its shards, and each writes a checkpoint first: give that time.
             silo.Configure<GrainCollectionOptions>(g => g.DeactivationTimeout = TimeSpan.FromSeconds(60));

@@ -32,6 +32,22 @@ public sealed class SiloHostOptions
     /// <summary>Listen on every interface rather than only the advertised address (containers). Default false.</summary>
     public bool ListenOnAnyHostAddress { get; set; }
 
+    /// <summary>
+    /// How long a call waits for its answer (<c>Orleans:Messaging:ResponseTimeout</c>). A call to a silo that died is
+    /// answered by nothing, so this is also how long a worker's call to a dead silo waits before it is retried
+    /// elsewhere. Default 20 s; whole-table calls (checkpoint, drop) have 5 minutes of their own.
+    /// </summary>
+    public TimeSpan ResponseTimeout { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>Membership probe timeout (<c>Orleans:Membership:ProbeTimeout</c>). Default: Orleans' own (5 s).</summary>
+    public TimeSpan? ProbeTimeout { get; set; }
+
+    /// <summary>Missed probes before a silo is suspected (<c>Orleans:Membership:NumMissedProbesLimit</c>). Default: Orleans' own (3).</summary>
+    public int? NumMissedProbesLimit { get; set; }
+
+    /// <summary>Votes that declare a silo dead (<c>Orleans:Membership:NumVotesForDeathDeclaration</c>). Default: Orleans' own (2).</summary>
+    public int? NumVotesForDeathDeclaration { get; set; }
+
     /// <summary>Checkpoints: directory (none = off), interval and how many to keep.</summary>
     public Grains.CheckpointOptions Checkpoints { get; set; } = new();
 
@@ -55,6 +71,16 @@ public sealed class SiloHostOptions
 
     /// <summary>OTLP endpoint for metrics and traces (e.g. http://collector:4317); none exports nothing by OTLP.</summary>
     public string? OtlpEndpoint { get; set; }
+
+    /// <summary>A copy without secrets (the dashboard password and a Redis password), fit to print.</summary>
+    public SiloHostOptions Redacted()
+    {
+        var copy = (SiloHostOptions)MemberwiseClone();
+        copy.DashboardPassword = DashboardPassword is null ? null : "***";
+        copy.ClusteringConnectionString = ClusteringConnectionString is null ? null
+            : System.Text.RegularExpressions.Regex.Replace(ClusteringConnectionString, "(?i)(password=)[^,]*", "$1***");
+        return copy;
+    }
 
     /// <summary>Throws an <see cref="ArgumentException"/> naming the first bad setting.</summary>
     public void Validate()
@@ -80,6 +106,21 @@ public sealed class SiloHostOptions
         if (!IPAddress.TryParse(AdvertisedAddress, out _))
         {
             throw new ArgumentException($"Orleans:AdvertisedIP = '{AdvertisedAddress}' is not an IP address.");
+        }
+
+        if (ResponseTimeout < TimeSpan.FromSeconds(1) || ResponseTimeout > TimeSpan.FromMinutes(10))
+        {
+            throw new ArgumentException($"Orleans:Messaging:ResponseTimeout = {ResponseTimeout} is out of range (00:00:01 to 00:10:00).");
+        }
+
+        if (ProbeTimeout is { } probe && (probe < TimeSpan.FromMilliseconds(100) || probe > TimeSpan.FromMinutes(5)))
+        {
+            throw new ArgumentException($"Orleans:Membership:ProbeTimeout = {probe} is out of range (00:00:00.1 to 00:05:00).");
+        }
+
+        if (NumMissedProbesLimit is < 1 or > 100 || NumVotesForDeathDeclaration is < 1 or > 100)
+        {
+            throw new ArgumentException($"Orleans:Membership:NumMissedProbesLimit ({NumMissedProbesLimit}) and NumVotesForDeathDeclaration ({NumVotesForDeathDeclaration}) must be in 1..100.");
         }
 
         Checkpoints.Validate();

@@ -58,7 +58,7 @@ public sealed class ClusterConnection : IAsyncDisposable
         else
         {
             // redis://host:port finds the gateways through the cluster's membership table in Redis; host:port lists them.
-            string? redis = cluster.StartsWith("redis://", StringComparison.OrdinalIgnoreCase) ? cluster["redis://".Length..] : null;
+            string? redis = RedisConnectionString(cluster, Environment.GetEnvironmentVariable("Orleans__Clustering__ConnectionString"));
             var gateways = redis is null ? ParseGateways(cluster) : [];
             description = redis is null ? string.Join(",", gateways.Select(g => g.ToString())) : $"redis://{redis}";
             builder.UseOrleansClient(client =>
@@ -80,8 +80,10 @@ public sealed class ClusterConnection : IAsyncDisposable
                     o.ClusterId = clusterId;
                     o.ServiceId = clusterId;
                 });
-                // A call to a silo that died is answered by nothing: fail it after 20 s so the retry policy can move it on.
-                client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(20));
+                // A call to a silo that died is answered by nothing: fail it after the response timeout (20 s, or
+                // Orleans__Messaging__ResponseTimeout as on the silos) so the retry policy can move it on.
+                var timeout = ResponseTimeout(Environment.GetEnvironmentVariable("Orleans__Messaging__ResponseTimeout"));
+                client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = timeout);
             });
         }
 
@@ -97,6 +99,35 @@ public sealed class ClusterConnection : IAsyncDisposable
         }
 
         return new ClusterConnection(host, description, string.IsNullOrWhiteSpace(cluster));
+    }
+
+    /// <summary>
+    /// The Redis connection string of <c>--cluster redis://host:port[,options]</c>, or of <c>--cluster redis</c> taken
+    /// from <paramref name="fromEnvironment"/> (<c>Orleans__Clustering__ConnectionString</c>, as on the silos, so a
+    /// password stays out of the command line); null when <paramref name="cluster"/> lists gateways.
+    /// </summary>
+    public static string? RedisConnectionString(string cluster, string? fromEnvironment)
+    {
+        ArgumentNullException.ThrowIfNull(cluster);
+        if (cluster.Equals("redis", StringComparison.OrdinalIgnoreCase) || cluster.Equals("redis://", StringComparison.OrdinalIgnoreCase))
+        {
+            return fromEnvironment is { Length: > 0 } ? fromEnvironment
+                : throw new ArgumentException("--cluster redis takes the Redis connection string from Orleans__Clustering__ConnectionString, which is not set; or give it as --cluster redis://host:6379.");
+        }
+
+        return cluster.StartsWith("redis://", StringComparison.OrdinalIgnoreCase) ? cluster["redis://".Length..] : null;
+    }
+
+    /// <summary>The client's response timeout: 20 s, or <paramref name="setting"/> (a TimeSpan from 00:00:01 to 00:10:00).</summary>
+    public static TimeSpan ResponseTimeout(string? setting)
+    {
+        if (string.IsNullOrWhiteSpace(setting))
+        {
+            return TimeSpan.FromSeconds(20);
+        }
+
+        return TimeSpan.TryParse(setting, System.Globalization.CultureInfo.InvariantCulture, out var t) && t >= TimeSpan.FromSeconds(1) && t <= TimeSpan.FromMinutes(10) ? t
+            : throw new ArgumentException($"Orleans__Messaging__ResponseTimeout = '{setting}' is not a time span from 00:00:01 to 00:10:00.");
     }
 
     /// <summary>Parses "host:port[,host:port...]"; a bare host gets port 30000.</summary>

@@ -35,8 +35,14 @@ public sealed class WorkerTelemetry : IAsyncDisposable
     public string? Description { get; }
 
     /// <summary>Starts the exporters asked for.</summary>
-    public static async Task<WorkerTelemetry> StartAsync(int? metricsPort, string? otlpEndpoint, double lingerSeconds)
+    public static async Task<WorkerTelemetry> StartAsync(int? metricsPort, string? otlpEndpoint, double lingerSeconds, string metricsAddress = "127.0.0.1")
     {
+        if (!System.Net.IPAddress.TryParse(metricsAddress, out var address))
+        {
+            throw new ArgumentException($"--metrics-address '{metricsAddress}' is not an IP address (0.0.0.0 listens on every interface, for a scraper in another container).");
+        }
+
+        string host = address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{metricsAddress}]" : metricsAddress;
         if (metricsPort is { } port && port is <= 0 or > 65535)
         {
             throw new ArgumentException($"--metrics-port {port} is not a port (1 to 65535).");
@@ -59,7 +65,7 @@ public sealed class WorkerTelemetry : IAsyncDisposable
         {
             var builder = WebApplication.CreateSlimBuilder();
             builder.Logging.ClearProviders();
-            builder.WebHost.UseUrls($"http://127.0.0.1:{p}");
+            builder.WebHost.UseUrls($"http://{host}:{p}");
             builder.Services.AddOpenTelemetry().WithMetrics(m =>
             {
                 Configure(m).AddPrometheusExporter();
@@ -77,10 +83,10 @@ public sealed class WorkerTelemetry : IAsyncDisposable
             catch (IOException e)
             {
                 await web.DisposeAsync();
-                throw new InvalidOperationException($"--metrics-port {p}: cannot listen on 127.0.0.1:{p} ({e.Message}). Is another process using it?", e);
+                throw new InvalidOperationException($"--metrics-port {p}: cannot listen on {host}:{p} ({e.Message}). Is another process using it?", e);
             }
 
-            return new WorkerTelemetry(web, null, traces, linger, $"metrics on http://127.0.0.1:{p}/metrics" + (otlp is null ? "" : $", OTLP to {otlp}"));
+            return new WorkerTelemetry(web, null, traces, linger, $"metrics on http://{host}:{p}/metrics" + (otlp is null ? "" : $", OTLP to {otlp}"));
         }
 
         if (otlp is not null)

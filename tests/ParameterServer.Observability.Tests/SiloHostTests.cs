@@ -38,6 +38,9 @@ public sealed class SiloHostTests
             Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
             Assert.Equal("ready\n", await ready.Content.ReadAsStringAsync());
             Assert.Equal("ok\n", await http.GetStringAsync("/healthz"));
+            // The container HEALTHCHECK: the silo binary asks its own /healthz on the configured port.
+            Assert.Equal(0, await SiloHost.HealthCheckAsync([$"--Http:Port={http.BaseAddress!.Port}"]));
+            Assert.Equal(1, await SiloHost.HealthCheckAsync([$"--Http:Port={FreePort()}"]));
             string metrics = await http.GetStringAsync("/metrics");
             Assert.Contains("orleans_", metrics, StringComparison.Ordinal);
             Assert.Contains("dotnet_process_memory_working_set_bytes", metrics, StringComparison.Ordinal);
@@ -74,9 +77,33 @@ public sealed class SiloHostTests
     [InlineData("--Orleans:GatewayPort=0", "Orleans:GatewayPort = 0")]
     [InlineData("--Http:Address=localhost", "Http:Address = 'localhost'")]
     [InlineData("--Http:DashboardUser=ops", "go together")]
+    [InlineData("--Orleans:Messaging:ResponseTimeout=00:00:00.5", "Orleans:Messaging:ResponseTimeout = 00:00:00.5000000 is out of range")]
+    [InlineData("--Orleans:Membership:NumMissedProbesLimit=0", "NumMissedProbesLimit (0)")]
     public void Bad_settings_are_refused_with_the_setting_named(string arg, string expected)
     {
         var e = Assert.Throws<ArgumentException>(() => SiloHost.Build([arg]));
         Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Check_config_lists_the_keys_read_and_the_keys_set_but_not_read()
+    {
+        var check = SiloHost.CheckConfiguration(["--Orleans:Clustering:ProviderType=Redis", "--Orleans:Clustering:ConnectionString=redis:6379,password=hush",
+            "--Orleans:AdvertisedIP=10.1.2.3", "--Orleans:Messaging:ResponseTimeout=00:00:05", "--Orleans:Membership:ProbeTimeout=00:00:02",
+            "--Checkpoints:Directory=/checkpoints", "--Orleans:GatwayPort=30001", "--Http:Dashbord=false", "--Logging:LogLevel:Default=Debug"]);
+        foreach (string key in new[] { "Orleans:SiloPort", "Orleans:GatewayPort", "Orleans:Clustering:ConnectionString", "Orleans:AdvertisedIP",
+            "Orleans:ListenOnAnyHostAddress", "Orleans:Messaging:ResponseTimeout", "Orleans:Membership:ProbeTimeout", "Http:Port", "Http:Address",
+            "Http:DashboardUser", "Http:DashboardPassword", "Checkpoints:Directory", "Checkpoints:Interval", "Checkpoints:Keep", "Otlp:Endpoint" })
+        {
+            Assert.Contains(key, check.KeysRead, StringComparer.OrdinalIgnoreCase);
+        }
+
+        // Misspelt keys under the silo's sections are reported; other sections (Logging) are not the silo's to judge.
+        Assert.Equal(["Http:Dashbord", "Orleans:GatwayPort"], check.Unknown);
+        Assert.True(check.Options.UsesRedis);
+        Assert.Equal("10.1.2.3", check.Options.AdvertisedAddress);
+        Assert.Equal(TimeSpan.FromSeconds(5), check.Options.ResponseTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(2), check.Options.ProbeTimeout);
+        Assert.Equal("redis:6379,password=***", check.Options.Redacted().ClusteringConnectionString);
     }
 }

@@ -7,17 +7,12 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
-config="${CONFIGURATION:-Release}"
-silo_dll="src/ParameterServer.Silo/bin/$config/net10.0/ParameterServer.Silo.dll"
-embed_dll="src/ParameterServer.Worker/bin/$config/net10.0/embed.dll"
 redis_port=6392
 # shellcheck source=tests/system/lib.sh
 source "$root/tests/system/lib.sh"
 need "graceful-shutdown test" redis-server jq curl
 
-redis-server --port $redis_port --bind 127.0.0.1 --save '' --appendonly no --daemonize no >"$work/redis.log" 2>&1 &
-pids+=($!)
-wait_for "redis" 30 bash -c "exec 3<>/dev/tcp/127.0.0.1/$redis_port"
+start_redis $redis_port
 
 checkpoints="$work/checkpoints"
 start_silo() {  # start_silo RUN: one silo of cluster "graceful", checkpoints every hour (never, in this test)

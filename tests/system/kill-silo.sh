@@ -8,17 +8,15 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
-config="${CONFIGURATION:-Release}"
-silo_dll="src/ParameterServer.Silo/bin/$config/net10.0/ParameterServer.Silo.dll"
-embed_dll="src/ParameterServer.Worker/bin/$config/net10.0/embed.dll"
 redis_port=6391
+# A call to the dead silo is answered by nothing: it fails after the response timeout and is then retried, so this
+# bounds the time from the kill to recovery (Orleans' default is 30 s; the silo's and the console's 20 s).
+response_timeout="${RESPONSE_TIMEOUT:-00:00:05}"
 # shellcheck source=tests/system/lib.sh
 source "$root/tests/system/lib.sh"
 need "kill-silo test" redis-server jq curl
 
-redis-server --port $redis_port --bind 127.0.0.1 --save '' --appendonly no --daemonize no >"$work/redis.log" 2>&1 &
-pids+=($!)
-wait_for "redis" 30 bash -c "exec 3<>/dev/tcp/127.0.0.1/$redis_port"
+start_redis $redis_port
 
 dotnet "$embed_dll" generate --out "$work/ratings.csv" --users 2000 --items 1000 --ratings 400000 --seed 11
 
@@ -29,6 +27,7 @@ start_silo() {  # start_silo N: silo N of the cluster named $cluster_id
     --Orleans:ClusterId="$cluster_id" --Orleans:SiloPort=$((11410 + n)) --Orleans:GatewayPort=$((30410 + n)) --Http:Port=$((8410 + n)) \
     --Orleans:Membership:ProbeTimeout=00:00:01 --Orleans:Membership:NumMissedProbesLimit=2 --Orleans:Membership:NumVotesForDeathDeclaration=1 \
     --Checkpoints:Directory="$work/checkpoints-$cluster_id" --Checkpoints:Interval=00:00:01 --Http:Dashboard=false \
+    --Orleans:Messaging:ResponseTimeout=$response_timeout \
     >"$work/silo-$cluster_id-$n.log" 2>&1 &
   silo_pid[$n]=$!
   pids+=(${silo_pid[$n]})
@@ -41,7 +40,7 @@ run_job() {
   for n in 1 2 3; do start_silo $n; done
   for n in 1 2 3; do wait_for "silo $n ready" 90 curl -sf "http://127.0.0.1:$((8410 + n))/ready" || { cat "$work/silo-$cluster_id-$n.log"; exit 1; }; done
   # The worker reaches the silos through Redis membership, like any client of a multi-silo cluster.
-  Orleans__ClusterId="$cluster_id" timeout 600 dotnet "$embed_dll" train --cluster "redis://127.0.0.1:$redis_port" \
+  Orleans__ClusterId="$cluster_id" Orleans__Messaging__ResponseTimeout=$response_timeout timeout 600 dotnet "$embed_dll" train --cluster "redis://127.0.0.1:$redis_port" \
     --ratings "$work/ratings.csv" --model mf --dim 16 --epochs 12 --patience 100 --lr 0.005 --weight-decay 0.05 --workers 2 \
     --seed 5 --table-prefix job --report "$work/report-$name.json" >"$work/train-$name.txt" 2>&1 &
   local train_pid=$!

@@ -1,9 +1,14 @@
-# Shared by the system tests (source it): a work directory, processes stopped by PID on exit, bounded waits.
+# Shared by the system tests (source it from the repository root): the built silo and console, a work directory,
+# processes stopped by PID on exit, bounded waits, a throwaway Redis.
+config="${CONFIGURATION:-Release}"
+silo_dll="src/ParameterServer.Silo/bin/$config/net10.0/ParameterServer.Silo.dll"
+embed_dll="src/ParameterServer.Worker/bin/$config/net10.0/embed.dll"
 work="$(mktemp -d)"
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  if [[ -n "${KEEP_WORK:-}" ]]; then rm -rf "$KEEP_WORK"; cp -r "$work" "$KEEP_WORK"; echo "work directory kept in $KEEP_WORK"; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -23,4 +28,11 @@ wait_for() {
     sleep 0.2
   done
   echo "ok: $what"
+}
+
+# start_redis PORT: a Redis on 127.0.0.1:PORT without persistence, stopped on exit.
+start_redis() {
+  redis-server --port "$1" --bind 127.0.0.1 --save '' --appendonly no --daemonize no >"$work/redis.log" 2>&1 &
+  pids+=($!)
+  wait_for "redis" 30 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1"
 }

@@ -7,9 +7,6 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
-config="${CONFIGURATION:-Release}"
-silo_dll="src/ParameterServer.Silo/bin/$config/net10.0/ParameterServer.Silo.dll"
-embed_dll="src/ParameterServer.Worker/bin/$config/net10.0/embed.dll"
 ratings="${RATINGS:-$root/../shared/data/movielens/ml-latest-small/ratings.csv}"
 silo_port=11190 gateway=30190 http=8190 worker_metrics=9590 prom_port=9190
 # shellcheck source=tests/system/lib.sh

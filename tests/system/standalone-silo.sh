@@ -4,26 +4,17 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
-config="${CONFIGURATION:-Release}"
-silo_dll="src/ParameterServer.Silo/bin/$config/net10.0/ParameterServer.Silo.dll"
-embed_dll="src/ParameterServer.Worker/bin/$config/net10.0/embed.dll"
 ratings="${RATINGS:-$root/../shared/data/movielens/ml-latest-small/ratings.csv}"
 gateway="${GATEWAY_PORT:-30170}"
 silo_port="${SILO_PORT:-11170}"
-work="$(mktemp -d)"
+# shellcheck source=tests/system/lib.sh
+source "$root/tests/system/lib.sh"
 log="$work/silo.log"
 
 dotnet "$silo_dll" --Orleans:SiloPort="$silo_port" --Orleans:GatewayPort="$gateway" >"$log" 2>&1 &
 silo_pid=$!
-cleanup() { kill "$silo_pid" 2>/dev/null || true; wait "$silo_pid" 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-
-deadline=$((SECONDS + 60))
-until (exec 3<>"/dev/tcp/127.0.0.1/$gateway") 2>/dev/null; do
-  if ! kill -0 "$silo_pid" 2>/dev/null; then echo "silo exited early:"; cat "$log"; exit 1; fi
-  if (( SECONDS > deadline )); then echo "silo did not open gateway port $gateway within 60 s:"; cat "$log"; exit 1; fi
-  sleep 0.5
-done
+pids+=($silo_pid)
+wait_for "silo gateway port $gateway" 60 bash -c "kill -0 $silo_pid && exec 3<>/dev/tcp/127.0.0.1/$gateway" || { cat "$log"; exit 1; }
 echo "silo up on 127.0.0.1:$gateway (pid $silo_pid)"
 
 cluster="localhost:$gateway"

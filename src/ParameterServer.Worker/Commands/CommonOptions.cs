@@ -7,7 +7,7 @@ internal static class CommonOptions
 {
     public static Option<string?> Cluster() => new("--cluster")
     {
-        Description = "A running cluster: gateway address(es) such as localhost:30000 or host1:30000,host2:30000, or redis://host:6379 to find the silos through Redis membership. Without it, a silo starts inside this process and its tables live as long as the process.",
+        Description = "A running cluster: gateway address(es) such as localhost:30000 or host1:30000,host2:30000, redis://host:6379 to find the silos through Redis membership, or redis to take that connection string from Orleans__Clustering__ConnectionString (the cluster id comes from Orleans__ClusterId, the call timeout from Orleans__Messaging__ResponseTimeout, as on the silos). Without it, a silo starts inside this process and its tables live as long as the process.",
     };
 
     public static Option<string> TablePrefix() => new("--table-prefix")
@@ -26,11 +26,12 @@ internal static class CommonOptions
     public static TelemetryOptions Telemetry() => new(
         new Option<int?>("--metrics-port") { Description = "Serve Prometheus metrics of this process (the ParameterServer meter, Orleans, .NET runtime) on http://127.0.0.1:PORT/metrics." },
         new Option<string?>("--otlp-endpoint") { Description = "Export metrics and traces by OTLP to this endpoint (e.g. http://localhost:4317)." },
-        new Option<double>("--metrics-linger") { Description = "Seconds to keep serving metrics after the job ends, so a scraper sees the final values.", DefaultValueFactory = _ => 0 });
+        new Option<double>("--metrics-linger") { Description = "Seconds to keep serving metrics after the job ends, so a scraper sees the final values.", DefaultValueFactory = _ => 0 },
+        new Option<string>("--metrics-address") { Description = "Address the metrics listener binds: 127.0.0.1 (this machine only) or 0.0.0.0 (every interface, for a scraper in another container or pod).", DefaultValueFactory = _ => "127.0.0.1" });
 }
 
 /// <summary>The exporter options of a command.</summary>
-internal sealed record TelemetryOptions(Option<int?> Port, Option<string?> Otlp, Option<double> Linger)
+internal sealed record TelemetryOptions(Option<int?> Port, Option<string?> Otlp, Option<double> Linger, Option<string> Address)
 {
     /// <summary>Adds the options to <paramref name="command"/>.</summary>
     public void AddTo(Command command)
@@ -38,8 +39,9 @@ internal sealed record TelemetryOptions(Option<int?> Port, Option<string?> Otlp,
         command.Options.Add(Port);
         command.Options.Add(Otlp);
         command.Options.Add(Linger);
+        command.Options.Add(Address);
     }
 
     /// <summary>Starts the exporters the parsed options ask for.</summary>
-    public Task<WorkerTelemetry> Start(ParseResult p) => WorkerTelemetry.StartAsync(p.GetValue(Port), p.GetValue(Otlp) ?? Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT"), p.GetValue(Linger));
+    public Task<WorkerTelemetry> Start(ParseResult p) => WorkerTelemetry.StartAsync(p.GetValue(Port), p.GetValue(Otlp) ?? Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT"), p.GetValue(Linger), p.GetValue(Address)!);
 }

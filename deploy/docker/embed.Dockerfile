@@ -1,0 +1,29 @@
+# The `embed` worker console (training, queries, export). Build from the repository root:
+#   docker build -f deploy/docker/embed.Dockerfile -t parameter-server-embed:0.1.0 .
+# Run any command: docker run --rm parameter-server-embed:0.1.0 train --cluster redis --ratings /data/ratings.csv
+# (--cluster redis reads Orleans__Clustering__ConnectionString and Orleans__ClusterId, as the silos do).
+# Runs as uid 10001 and writes only to /tmp (and where --report or --out point), so a read-only root works.
+FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+WORKDIR /src
+COPY Directory.Build.props Directory.Build.targets Directory.Packages.props .editorconfig ./
+COPY src/ParameterServer.Abstractions/ParameterServer.Abstractions.csproj src/ParameterServer.Abstractions/
+COPY src/ParameterServer.Core/ParameterServer.Core.csproj src/ParameterServer.Core/
+COPY src/ParameterServer.Grains/ParameterServer.Grains.csproj src/ParameterServer.Grains/
+COPY src/ParameterServer.Client/ParameterServer.Client.csproj src/ParameterServer.Client/
+COPY src/ParameterServer.Worker/ParameterServer.Worker.csproj src/ParameterServer.Worker/
+RUN dotnet restore src/ParameterServer.Worker/ParameterServer.Worker.csproj
+COPY src/ src/
+RUN dotnet publish src/ParameterServer.Worker/ParameterServer.Worker.csproj -c Release --no-restore -o /out
+
+FROM mcr.microsoft.com/dotnet/aspnet:10.0
+WORKDIR /app
+COPY --from=build /out ./
+ENV HOME=/tmp \
+    TMPDIR=/tmp \
+    DOTNET_CLI_TELEMETRY_OPTOUT=1
+VOLUME ["/tmp"]
+USER 10001:10001
+# A batch job, not a server: nothing to probe.
+HEALTHCHECK NONE
+ENTRYPOINT ["dotnet", "/app/embed.dll"]
+CMD ["--help"]

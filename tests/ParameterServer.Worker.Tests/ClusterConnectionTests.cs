@@ -1,0 +1,45 @@
+using ParameterServer.Worker;
+
+namespace ParameterServer.Worker.Tests;
+
+/// <summary>How the console reads <c>--cluster</c> and the settings it shares with the silos.</summary>
+public sealed class ClusterConnectionTests
+{
+    [Theory]
+    [InlineData("redis://10.0.0.5:6379", null, "10.0.0.5:6379")]
+    [InlineData("redis://r:6379,password=x", "ignored:1", "r:6379,password=x")]
+    [InlineData("redis", "redis-master:6379,password=s", "redis-master:6379,password=s")]
+    [InlineData("REDIS://", "r:6379", "r:6379")]
+    [InlineData("localhost:30000", "r:6379", null)]
+    public void Redis_connection_string_comes_from_the_option_or_the_environment(string cluster, string? environment, string? expected)
+    {
+        Assert.Equal(expected, ClusterConnection.RedisConnectionString(cluster, environment));
+    }
+
+    [Fact]
+    public void Redis_without_a_connection_string_names_the_variable()
+    {
+        var e = Assert.Throws<ArgumentException>(() => ClusterConnection.RedisConnectionString("redis", null));
+        Assert.Contains("Orleans__Clustering__ConnectionString", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(null, 20.0)]
+    [InlineData("00:00:05", 5.0)]
+    [InlineData("00:02:00", 120.0)]
+    public void Response_timeout_defaults_to_20_s_and_reads_the_setting(string? setting, double seconds)
+    {
+        Assert.Equal(TimeSpan.FromSeconds(seconds), ClusterConnection.ResponseTimeout(setting));
+    }
+
+    [Theory]
+    [InlineData("5")]
+    [InlineData("00:00:00.5")]
+    [InlineData("01:00:00")]
+    [InlineData("soon")]
+    public void Response_timeout_out_of_range_is_refused(string setting)
+    {
+        var e = Assert.Throws<ArgumentException>(() => ClusterConnection.ResponseTimeout(setting));
+        Assert.Contains($"Orleans__Messaging__ResponseTimeout = '{setting}'", e.Message, StringComparison.Ordinal);
+    }
+}
