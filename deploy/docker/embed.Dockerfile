@@ -18,6 +18,7 @@ RUN dotnet publish src/ParameterServer.Worker/ParameterServer.Worker.csproj -c R
 FROM mcr.microsoft.com/dotnet/aspnet:10.0
 WORKDIR /app
 COPY --from=build /out ./
+RUN mkdir -p /reports && chown 10001:10001 /reports
 ENV HOME=/tmp \
     TMPDIR=/tmp \
     DOTNET_CLI_TELEMETRY_OPTOUT=1

@@ -5,12 +5,13 @@ using ParameterServer.Silo;
 // Http__Port=8081) or the command line (--Orleans:GatewayPort=30001 --Http:Port=8081); see SiloHostOptions.
 // --check-config prints the keys the silo reads, keys set that it does not read, and the resolved settings as JSON,
 // then exits (0 when every key set is read, 2 otherwise) without starting anything. --healthcheck asks the running
-// silo's /healthz on its configured HTTP port (the container HEALTHCHECK: the runtime image has no curl).
+// silo's /healthz on its configured HTTP port (the container HEALTHCHECK: the runtime image has no curl), --readycheck
+// its /ready (the silo is an active cluster member).
 try
 {
-    if (args.Contains("--healthcheck"))
+    if (args.Contains("--healthcheck") || args.Contains("--readycheck"))
     {
-        return await SiloHost.HealthCheckAsync([.. args.Where(a => a != "--healthcheck")]);
+        return await SiloHost.HealthCheckAsync([.. args.Where(a => a is not ("--healthcheck" or "--readycheck"))], args.Contains("--readycheck") ? "/ready" : "/healthz");
     }
 
     if (args.Contains("--check-config"))

@@ -76,10 +76,10 @@ public static class SiloHost
     }
 
     /// <summary>
-    /// GETs <c>/healthz</c> of the silo configured by <paramref name="args"/> and the environment (its Http:Port; the
+    /// GETs <paramref name="path"/> (<c>/healthz</c>, or <c>/ready</c>) of the silo configured by <paramref name="args"/> and the environment (its Http:Port; the
     /// loopback address when it listens on every interface). 0 when it answers 200 within 5 s, 1 otherwise.
     /// </summary>
-    public static async Task<int> HealthCheckAsync(string[] args)
+    public static async Task<int> HealthCheckAsync(string[] args, string path = "/healthz")
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         var o = ReadOptions(builder.Configuration);
@@ -88,13 +88,13 @@ public static class SiloHost
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         try
         {
-            using var response = await http.GetAsync(new Uri($"http://{host}:{o.HttpPort}/healthz"));
-            Console.WriteLine($"http://{host}:{o.HttpPort}/healthz: {(int)response.StatusCode}");
+            using var response = await http.GetAsync(new Uri($"http://{host}:{o.HttpPort}{path}"));
+            Console.WriteLine($"http://{host}:{o.HttpPort}{path}: {(int)response.StatusCode}");
             return response.IsSuccessStatusCode ? 0 : 1;
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
         {
-            Console.WriteLine($"http://{host}:{o.HttpPort}/healthz: {e.Message}");
+            Console.WriteLine($"http://{host}:{o.HttpPort}{path}: {e.Message}");
             return 1;
         }
     }
@@ -108,6 +108,7 @@ public static class SiloHost
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(c => c.SingleLine = true);
         builder.WebHost.UseUrls($"http://{FormatHost(o.HttpAddress)}:{o.HttpPort}");
+        var advertised = o.ResolveAdvertisedAddress();
         builder.UseOrleans(silo =>
         {
             if (o.UsesRedis)
@@ -120,7 +121,7 @@ public static class SiloHost
                     c.ClusterId = o.ClusterId;
                     c.ServiceId = o.ClusterId;
                 });
-                silo.ConfigureEndpoints(IPAddress.Parse(o.AdvertisedAddress), o.SiloPort, o.GatewayPort, o.ListenOnAnyHostAddress);
+                silo.ConfigureEndpoints(advertised, o.SiloPort, o.GatewayPort, o.ListenOnAnyHostAddress);
                 // Table metadata with Orleans' own binary serializer: the specs are [GenerateSerializer] types, and
                 // the default JSON serializer cannot read back their computed properties.
                 silo.AddRedisGrainStorage(ParameterServerSilo.MetadataStorage, (Microsoft.Extensions.Options.OptionsBuilder<Orleans.Persistence.RedisStorageOptions> options) =>
@@ -134,7 +135,7 @@ public static class SiloHost
             else
             {
                 silo.UseLocalhostClustering(o.SiloPort, o.GatewayPort, new IPEndPoint(IPAddress.Loopback, o.PrimarySiloPort ?? o.SiloPort), o.ClusterId, o.ClusterId);
-                silo.Configure<EndpointOptions>(e => e.AdvertisedIPAddress = IPAddress.Parse(o.AdvertisedAddress));
+                silo.Configure<EndpointOptions>(e => e.AdvertisedIPAddress = advertised);
                 silo.AddParameterServer(checkpoints: o.Checkpoints);
             }
 

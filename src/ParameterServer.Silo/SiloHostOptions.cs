@@ -26,7 +26,10 @@ public sealed class SiloHostOptions
     /// <summary>Redis connection string (clustering and table metadata), e.g. <c>127.0.0.1:6379</c>. Needed for Redis.</summary>
     public string? ClusteringConnectionString { get; set; }
 
-    /// <summary>The address other silos and clients reach this silo at (a pod IP in Kubernetes). Default 127.0.0.1.</summary>
+    /// <summary>
+    /// The address other silos and clients reach this silo at: an IP (a pod IP in Kubernetes) or a host name resolved
+    /// once at start (a compose service name). Default 127.0.0.1.
+    /// </summary>
     public string AdvertisedAddress { get; set; } = "127.0.0.1";
 
     /// <summary>Listen on every interface rather than only the advertised address (containers). Default false.</summary>
@@ -72,6 +75,28 @@ public sealed class SiloHostOptions
     /// <summary>OTLP endpoint for metrics and traces (e.g. http://collector:4317); none exports nothing by OTLP.</summary>
     public string? OtlpEndpoint { get; set; }
 
+    /// <summary>The advertised address as an IP: parsed, or the host name's first IPv4 address (then IPv6).</summary>
+    public IPAddress ResolveAdvertisedAddress()
+    {
+        if (IPAddress.TryParse(AdvertisedAddress, out var ip))
+        {
+            return ip;
+        }
+
+        IPAddress[] found;
+        try
+        {
+            found = Dns.GetHostAddresses(AdvertisedAddress);
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            throw new ArgumentException($"Orleans:AdvertisedIP = '{AdvertisedAddress}' does not resolve: {e.Message}", e);
+        }
+
+        return found.OrderBy(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 0 : 1).FirstOrDefault()
+            ?? throw new ArgumentException($"Orleans:AdvertisedIP = '{AdvertisedAddress}' resolves to no address.");
+    }
+
     /// <summary>A copy without secrets (the dashboard password and a Redis password), fit to print.</summary>
     public SiloHostOptions Redacted()
     {
@@ -103,9 +128,9 @@ public sealed class SiloHostOptions
             throw new ArgumentException("Orleans:Clustering:ProviderType = Redis needs Orleans:Clustering:ConnectionString (for example 127.0.0.1:6379).");
         }
 
-        if (!IPAddress.TryParse(AdvertisedAddress, out _))
+        if (!IPAddress.TryParse(AdvertisedAddress, out _) && Uri.CheckHostName(AdvertisedAddress) != UriHostNameType.Dns)
         {
-            throw new ArgumentException($"Orleans:AdvertisedIP = '{AdvertisedAddress}' is not an IP address.");
+            throw new ArgumentException($"Orleans:AdvertisedIP = '{AdvertisedAddress}' is neither an IP address nor a host name.");
         }
 
         if (ResponseTimeout < TimeSpan.FromSeconds(1) || ResponseTimeout > TimeSpan.FromMinutes(10))

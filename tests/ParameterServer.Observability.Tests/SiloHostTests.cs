@@ -77,6 +77,8 @@ public sealed class SiloHostTests
     [InlineData("--Orleans:GatewayPort=0", "Orleans:GatewayPort = 0")]
     [InlineData("--Http:Address=localhost", "Http:Address = 'localhost'")]
     [InlineData("--Http:DashboardUser=ops", "go together")]
+    [InlineData("--Orleans:AdvertisedIP=a b", "Orleans:AdvertisedIP = 'a b' is neither an IP address nor a host name")]
+    [InlineData("--Orleans:AdvertisedIP=no-such-host.invalid", "Orleans:AdvertisedIP = 'no-such-host.invalid' does not resolve")]
     [InlineData("--Orleans:Messaging:ResponseTimeout=00:00:00.5", "Orleans:Messaging:ResponseTimeout = 00:00:00.5000000 is out of range")]
     [InlineData("--Orleans:Membership:NumMissedProbesLimit=0", "NumMissedProbesLimit (0)")]
     public void Bad_settings_are_refused_with_the_setting_named(string arg, string expected)
@@ -105,5 +107,13 @@ public sealed class SiloHostTests
         Assert.Equal(TimeSpan.FromSeconds(5), check.Options.ResponseTimeout);
         Assert.Equal(TimeSpan.FromSeconds(2), check.Options.ProbeTimeout);
         Assert.Equal("redis:6379,password=***", check.Options.Redacted().ClusteringConnectionString);
+    }
+
+    [Theory]
+    [InlineData("10.1.2.3", "10.1.2.3")]
+    [InlineData("localhost", "127.0.0.1")]
+    public void Advertised_address_is_an_ip_or_a_host_name_resolved_at_start(string setting, string expected)
+    {
+        Assert.Equal(IPAddress.Parse(expected), new SiloHostOptions { AdvertisedAddress = setting }.ResolveAdvertisedAddress());
     }
 }

@@ -1,0 +1,177 @@
+{{/* Chart name, overridable. */}}
+{{- define "parameter-server.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* "<release>-<chart>", or the release name when it already contains the chart name. */}}
+{{- define "parameter-server.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* A component's resource name: include "parameter-server.componentName" (list . "silo"). */}}
+{{- define "parameter-server.componentName" -}}
+{{- printf "%s-%s" (include "parameter-server.fullname" (index . 0)) (index . 1) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "parameter-server.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Labels that select the release's pods (the NetworkPolicies trust these). */}}
+{{- define "parameter-server.releaseSelector" -}}
+app.kubernetes.io/name: {{ include "parameter-server.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{/* Selector labels of one component: include "parameter-server.selectorLabels" (list . "silo"). */}}
+{{- define "parameter-server.selectorLabels" -}}
+{{ include "parameter-server.releaseSelector" (index . 0) }}
+app.kubernetes.io/component: {{ index . 1 }}
+{{- end -}}
+
+{{/* Standard labels of one component: include "parameter-server.labels" (list . "silo"). */}}
+{{- define "parameter-server.labels" -}}
+{{- $ := index . 0 -}}
+helm.sh/chart: {{ include "parameter-server.chart" $ }}
+{{ include "parameter-server.selectorLabels" . }}
+app.kubernetes.io/version: {{ $.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ $.Release.Service }}
+{{- end -}}
+
+{{- define "parameter-server.clusterId" -}}
+{{- default (include "parameter-server.fullname" .) .Values.clusterId -}}
+{{- end -}}
+
+{{- define "parameter-server.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "parameter-server.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* registry/repository:tag of an app image: include "parameter-server.image" (list . .Values.silo.image). */}}
+{{- define "parameter-server.image" -}}
+{{- $ := index . 0 -}}
+{{- $image := index . 1 -}}
+{{- $tag := $image.tag | default $.Values.image.tag | default $.Chart.AppVersion -}}
+{{- if $.Values.image.registry -}}
+{{- printf "%s/%s:%s" $.Values.image.registry $image.repository $tag -}}
+{{- else -}}
+{{- printf "%s:%s" $image.repository $tag -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Empty when there are none; use as: with (include "parameter-server.imagePullSecrets" .) | nindent 6. */}}
+{{- define "parameter-server.imagePullSecrets" -}}
+{{- with .Values.image.pullSecrets -}}
+imagePullSecrets:
+{{- range . }}
+  - name: {{ . }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* Pod-level security: the images run as uid/gid 10001; fsGroup makes the checkpoint volume writable. */}}
+{{- define "parameter-server.podSecurityContext" -}}
+securityContext:
+  runAsNonRoot: true
+  runAsUser: 10001
+  runAsGroup: 10001
+  fsGroup: 10001
+  fsGroupChangePolicy: OnRootMismatch
+  seccompProfile:
+    type: RuntimeDefault
+{{- end -}}
+
+{{/* Every container: non-root, read-only root filesystem (writable paths are emptyDirs), no capabilities. */}}
+{{- define "parameter-server.containerSecurityContext" -}}
+securityContext:
+  runAsNonRoot: true
+  runAsUser: 10001
+  runAsGroup: 10001
+  readOnlyRootFilesystem: true
+  allowPrivilegeEscalation: false
+  capabilities:
+    drop: ["ALL"]
+  seccompProfile:
+    type: RuntimeDefault
+{{- end -}}
+
+{{- define "parameter-server.redisName" -}}
+{{- include "parameter-server.componentName" (list . "redis") -}}
+{{- end -}}
+
+{{- define "parameter-server.dashboardSecretName" -}}
+{{- default (include "parameter-server.componentName" (list . "dashboard")) .Values.dashboard.auth.existingSecret -}}
+{{- end -}}
+
+{{/* Downward API and cluster settings shared by the silos and the worker (same cluster id, same Redis). */}}
+{{- define "parameter-server.clusterEnv" -}}
+- name: POD_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+- name: POD_NAMESPACE
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.namespace
+- name: POD_IP
+  valueFrom:
+    fieldRef:
+      fieldPath: status.podIP
+- name: Orleans__ClusterId
+  value: {{ include "parameter-server.clusterId" . | quote }}
+- name: Orleans__Clustering__ProviderType
+  value: Redis
+- name: Orleans__Clustering__ConnectionString
+{{- if .Values.redis.enabled }}
+  value: {{ printf "%s:%d" (include "parameter-server.redisName" .) (int .Values.redis.port) | quote }}
+{{- else }}
+  valueFrom:
+    secretKeyRef:
+      {{- if .Values.externalRedis.existingSecret }}
+      name: {{ .Values.externalRedis.existingSecret }}
+      key: {{ .Values.externalRedis.existingSecretKey }}
+      {{- else }}
+      name: {{ include "parameter-server.componentName" (list . "external-redis") }}
+      key: connectionString
+      {{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* Settings the schema cannot express; fails the render with the value to fix. */}}
+{{- define "parameter-server.validate" -}}
+{{- if le (int .Values.silo.terminationGracePeriodSeconds) 90 -}}
+{{- fail "silo.terminationGracePeriodSeconds must exceed the silo's 90 s graceful shutdown (use 91 or more)" -}}
+{{- end -}}
+{{- $ext := .Values.externalRedis -}}
+{{- if .Values.redis.enabled -}}
+{{- if or $ext.connectionString $ext.existingSecret -}}
+{{- fail "externalRedis is set but redis.enabled is true: set redis.enabled=false to use the external Redis" -}}
+{{- end -}}
+{{- else if not (or $ext.connectionString $ext.existingSecret) -}}
+{{- fail "redis.enabled=false needs externalRedis.existingSecret or externalRedis.connectionString" -}}
+{{- else if and $ext.connectionString $ext.existingSecret -}}
+{{- fail "give externalRedis.existingSecret or externalRedis.connectionString, not both" -}}
+{{- end -}}
+{{- $auth := .Values.dashboard.auth -}}
+{{- if ne (empty $auth.username) (empty $auth.password) -}}
+{{- fail "dashboard.auth.username and dashboard.auth.password go together: give both or neither" -}}
+{{- end -}}
+{{- if and $auth.existingSecret $auth.username -}}
+{{- fail "give dashboard.auth.existingSecret or dashboard.auth.username/password, not both" -}}
+{{- end -}}
+{{- if and .Values.worker.enabled (not .Values.worker.data.existingClaim) -}}
+{{- fail "worker.enabled=true needs worker.data.existingClaim (the claim with the input files, mounted at /data)" -}}
+{{- end -}}
+{{- end -}}

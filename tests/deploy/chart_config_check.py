@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""Would the chart's silos find each other? Reads one `helm template` render and checks it against the silo itself.
+
+The silo container's environment is resolved as the kubelet would (downward API fields, Secrets of the render,
+$(VAR) references to earlier variables) and handed to `ParameterServer.Silo.dll --check-config`: the silo must
+read every key it is given and accept the values. Then its resolved settings must match the manifest: silo,
+gateway and HTTP ports equal the container's named ports, the probes and Services use those names, it advertises
+the pod IP and listens on every interface, its Redis is the bundled Redis Service (or the external Secret's string),
+checkpoints go to the claim's mount, and a worker Job shares the cluster id and Redis and passes only options the
+console has. Usage: chart_config_check.py RENDER.yaml SILO_DLL EMBED_DLL
+"""
+import base64
+import json
+import os
+import re
+import subprocess
+import sys
+
+import yaml
+
+render, silo_dll, embed_dll = sys.argv[1:4]
+docs = [d for d in yaml.safe_load_all(open(render, encoding="utf-8")) if d]
+failures = []
+POD = {"metadata.name": "ps-parameter-server-silo-0", "metadata.namespace": "ps-test", "status.podIP": "10.42.0.7"}
+
+
+def check(condition, message):
+    print(("ok: " if condition else "FAIL: ") + message)
+    if not condition:
+        failures.append(message)
+
+
+def find(kind, predicate=lambda d: True):
+    return [d for d in docs if d["kind"] == kind and predicate(d)]
+
+
+secrets = {}
+for s in find("Secret"):
+    values = {k: base64.b64decode(v).decode() for k, v in (s.get("data") or {}).items()}
+    values.update(s.get("stringData") or {})
+    secrets[s["metadata"]["name"]] = values
+
+
+def resolve_env(container):
+    """The container's environment as the kubelet builds it; unknown Secrets (existingSecret) get a placeholder."""
+    env = {}
+    for e in container.get("env", []):
+        if "value" in e:
+            env[e["name"]] = re.sub(r"\$\((\w+)\)", lambda m: env.get(m.group(1), m.group(0)), str(e["value"]))
+        elif "fieldRef" in e["valueFrom"]:
+            env[e["name"]] = POD[e["valueFrom"]["fieldRef"]["fieldPath"]]
+        elif "secretKeyRef" in e["valueFrom"]:
+            ref = e["valueFrom"]["secretKeyRef"]
+            env[e["name"]] = secrets.get(ref["name"], {}).get(ref["key"], f"secret-{ref['name']}-{ref['key']}:6379")
+    return env
+
+
+silo_set = find("StatefulSet")[0]
+pod = silo_set["spec"]["template"]["spec"]
+silo = next(c for c in pod["containers"] if c["name"] == "silo")
+env = resolve_env(silo)
+process_env = {"PATH": os.environ["PATH"], "HOME": "/tmp", "DOTNET_NOLOGO": "1", **({"DOTNET_ROOT": os.environ["DOTNET_ROOT"]} if "DOTNET_ROOT" in os.environ else {}), **env}
+run = subprocess.run(["dotnet", silo_dll, "--check-config"], env=process_env, capture_output=True, text=True)
+check(run.returncode == 0, f"the silo reads every key of its rendered environment ({len(env)} variables){'' if run.returncode == 0 else ': ' + run.stderr.strip()}")
+if run.returncode != 0:
+    sys.exit(1)
+o = json.loads(run.stdout)["options"]
+
+ports = {p["name"]: p["containerPort"] for p in silo["ports"]}
+check(o["siloPort"] == ports.get("silo"), f"silo port {o['siloPort']} is the container port named silo ({ports.get('silo')})")
+check(o["gatewayPort"] == ports.get("gateway"), f"gateway port {o['gatewayPort']} is the container port named gateway ({ports.get('gateway')})")
+check(o["httpPort"] == ports.get("http"), f"HTTP port {o['httpPort']} is the container port named http ({ports.get('http')})")
+for probe, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/ready")):
+    get = silo[probe]["httpGet"]
+    check(get["path"] == path and get["port"] in ("http", o["httpPort"]), f"{probe} GETs {get['path']} on port {get['port']}")
+check(o["advertisedAddress"] == POD["status.podIP"], f"advertises the pod IP ({o['advertisedAddress']})")
+check(o["listenOnAnyHostAddress"] and o["httpAddress"] == "0.0.0.0", "listens on every interface of the pod (silo, gateway and HTTP)")
+check(o["usesRedis"], "uses Redis clustering")
+check(o["clusterId"] not in ("", None), f"cluster id {o['clusterId']}")
+
+redis = o["clusteringConnectionString"]
+bundled = find("Service", lambda d: d["metadata"]["name"].endswith("-redis"))
+if bundled:
+    service = bundled[0]
+    host, _, port = redis.partition(":")
+    service_port = service["spec"]["ports"][0]["port"]
+    check(host == service["metadata"]["name"] and int(port.split(",")[0]) == service_port, f"Redis {redis} is the bundled Service {service['metadata']['name']}:{service_port}")
+else:
+    entry = next(e for e in silo["env"] if e["name"] == "Orleans__Clustering__ConnectionString")
+    ref = entry.get("valueFrom", {}).get("secretKeyRef")
+    check(ref is not None, f"external Redis comes from Secret {ref and ref['name']} key {ref and ref['key']}, not from a literal in the manifest")
+    if ref and ref["name"] in secrets:
+        check(secrets[ref["name"]].get(ref["key"]) == env["Orleans__Clustering__ConnectionString"], "the silo reads the rendered Secret's connection string")
+
+mounts = {m["name"]: m["mountPath"] for m in silo.get("volumeMounts", [])}
+claims = {v["name"]: v["persistentVolumeClaim"]["claimName"] for v in pod.get("volumes", []) if "persistentVolumeClaim" in v}
+directory = o["checkpoints"]["directory"]
+if directory:
+    volume = next((n for n, p in mounts.items() if p == directory), None)
+    check(volume in claims, f"checkpoints in {directory}, the mount of claim {claims.get(volume)}")
+    pvc = find("PersistentVolumeClaim", lambda d: d["metadata"]["name"] == claims.get(volume))
+    check(not pvc or "ReadWriteMany" in pvc[0]["spec"]["accessModes"], "the checkpoint claim is ReadWriteMany (one volume for every silo)")
+check(silo["securityContext"]["readOnlyRootFilesystem"] and "/tmp" in mounts.values(), "read-only root with a writable /tmp")
+grace = pod["terminationGracePeriodSeconds"]
+check(grace > 90, f"terminationGracePeriodSeconds {grace} exceeds the silo's 90 s shutdown")
+
+labels = silo_set["spec"]["template"]["metadata"]["labels"]
+for service in find("Service", lambda d: d["spec"].get("selector") and all(labels.get(k) == v for k, v in d["spec"]["selector"].items())):
+    for p in service["spec"]["ports"]:
+        target = p.get("targetPort", p["port"])
+        check(target in ports or target in ports.values(), f"Service {service['metadata']['name']} port {p['port']} targets the silo's {target}")
+
+for job in find("Job"):
+    worker = job["spec"]["template"]["spec"]["containers"][0]
+    wenv = resolve_env(worker)
+    check(wenv.get("Orleans__ClusterId") == env.get("Orleans__ClusterId"), f"worker Job joins cluster {wenv.get('Orleans__ClusterId')}")
+    check(wenv.get("Orleans__Clustering__ConnectionString") == env.get("Orleans__Clustering__ConnectionString"), "worker Job uses the silos' Redis")
+    args = [str(a) for a in worker.get("args", [])]
+    command = [a for a in args[: next((i for i, a in enumerate(args) if a.startswith("-")), len(args))]]
+    help_text = subprocess.run(["dotnet", embed_dll, *command, "--help"], capture_output=True, text=True, check=True).stdout
+    unknown = [a for a in args if a.startswith("--") and not re.search(rf"(^|[ ,]){re.escape(a)}([ ,]|$)", help_text, re.M)]
+    check(not unknown, f"worker Job args use only options of 'embed {' '.join(command)}'{': unknown ' + str(unknown) if unknown else ''}")
+    started = subprocess.run(["dotnet", embed_dll, *args, "--help"], capture_output=True, text=True)
+    check(started.returncode == 0, f"the console starts with the Job's args ({' '.join(args)})")
+
+print(f"chart configuration: {'0 failed' if not failures else f'{len(failures)} failed'}")
+sys.exit(1 if failures else 0)
