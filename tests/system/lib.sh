@@ -6,8 +6,12 @@ embed_dll="src/ParameterServer.Worker/bin/$config/net10.0/embed.dll"
 work="$(mktemp -d)"
 pids=()
 cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  # Newest first, each waited for: silos leave the cluster while the Redis they started after is still there.
+  local i
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    kill "${pids[i]}" 2>/dev/null || true
+    wait "${pids[i]}" 2>/dev/null || true
+  done
   if [[ -n "${KEEP_WORK:-}" ]]; then rm -rf "$KEEP_WORK"; cp -r "$work" "$KEEP_WORK"; echo "work directory kept in $KEEP_WORK"; fi
   rm -rf "$work"
 }
