@@ -64,7 +64,7 @@ public interface ITableGrain : IGrainWithStringKey
 /// index. Pull creates rows lazily; push applies the table's optimizer.
 /// </summary>
 [Alias("ps.IShardGrain")]
-public interface IShardGrain : IGrainWithStringKey
+public interface IShardGrain : IGrainWithStringKey, IShardRows
 {
     /// <summary>The rows of <see cref="PullRequest.Ids"/>, in order, as one block.</summary>
     [Alias("Pull")]

@@ -14,7 +14,7 @@ namespace ParameterServer.Client;
 /// one call per step (split only when a call would exceed <see cref="MaxBytesPerCall"/>); calls run in parallel.
 /// Thread-safe: several worker loops may share one instance.
 /// </summary>
-public sealed class TableClient
+public sealed partial class TableClient
 {
     /// <summary>Largest value payload of one call; bigger groups are split so messages stay far below Orleans' limit.</summary>
     public const int MaxBytesPerCall = 8 << 20;

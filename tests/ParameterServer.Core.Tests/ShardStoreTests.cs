@@ -22,6 +22,53 @@ public class ShardStoreTests
         new(kind, LearningRate: 0.05f, WeightDecay: 0.01f, Epsilon: kind == OptimizerKind.Adagrad ? 1e-10f : 1e-8f);
 
     [Fact]
+    public void WriteSetsValuesNormsAndFreshStateThenScanPagesThroughEveryRow()
+    {
+        var store = new ShardStore(3, Normal, Settings(OptimizerKind.Adagrad));
+        store.Push([7, 8], [1, 1, 1, 2, 2, 2]);
+        store.Write([8, 9], [3, 4, 0, -1, 0, 0]);
+        store.SetLabel(9, "nine");
+        Assert.Equal(3, store.Count);
+        Assert.Equal(new float[] { 3, 4, 0, -1, 0, 0 }, PullAll(store, [8, 9]));
+        Assert.Equal(5f, store.Norms[store.Find(8)]);
+        Assert.Equal(0, store.StepsAt(store.Find(8)));
+        Assert.Equal(1, store.StepsAt(store.Find(7)));
+
+        var ids = new long[2];
+        var values = new float[6];
+        var labels = new string?[2];
+        var steps = new long[2];
+        Assert.Equal(2, store.Scan(0, ids, values, labels, steps));
+        Assert.Equal(new long[] { 7, 8 }, ids);
+        Assert.Equal(new long[] { 1, 0 }, steps);
+        Assert.Equal(1, store.Scan(2, ids, values, labels, steps));
+        Assert.Equal((9L, "nine"), (ids[0], labels[0]));
+        Assert.Equal(new float[] { -1, 0, 0 }, values[..3]);
+        Assert.Equal(0, store.Scan(3, ids, values, labels, steps));
+    }
+
+    [Theory]
+    [InlineData("length")]
+    [InlineData("non_finite")]
+    [InlineData("duplicate")]
+    public void BadWriteIsRefusedWholeAndCreatesNoRow(string reason)
+    {
+        var store = new ShardStore(2, Normal, Settings(OptimizerKind.Sgd));
+        store.Write([1], [5, 5]);
+        (long[] ids, float[] values) = reason switch
+        {
+            "length" => (new long[] { 1, 2 }, new float[] { 1, 2, 3 }),
+            "non_finite" => (new long[] { 1, 2 }, new float[] { 1, 2, float.PositiveInfinity, 0 }),
+            _ => (new long[] { 2, 1, 2 }, new float[6]),
+        };
+        var e = Assert.Throws<ArgumentException>(() => store.Write(ids, values, "t/0"));
+        Assert.Equal(reason, e.Data[ShardStore.RefusalReasonKey]);
+        Assert.StartsWith("Write to t/0 refused", e.Message);
+        Assert.Equal(1, store.Count);
+        Assert.Equal(new float[] { 5, 5 }, PullAll(store, [1]));
+    }
+
+    [Fact]
     public void RowsAreLazyAndDeterministicBySeed()
     {
         long[] ids = [5, -9, long.MaxValue, 0, 123456789];

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics.Tensors;
+using ParameterServer.Core.Hashing;
 using ParameterServer.Core.Kernels;
 using ParameterServer.Core.Optimizers;
 
@@ -155,6 +156,68 @@ public sealed class ShardStore
         {
             ArrayPool<int>.Shared.Return(slots);
         }
+    }
+
+    /// <summary>
+    /// Sets the rows of <paramref name="ids"/> to <paramref name="values"/> (row-major), creating missing rows; their
+    /// optimizer state and step count start afresh (Adam's bias correction counts a row's own steps). Checked whole first like <see cref="Push"/>: a wrong
+    /// length, a NaN or infinity, or a repeated id refuses it with an <see cref="ArgumentException"/>, changing no row.
+    /// </summary>
+    public void Write(ReadOnlySpan<long> ids, ReadOnlySpan<float> values, string where = "shard")
+    {
+        if (values.Length != ids.Length * Dim)
+        {
+            throw Refused("length", $"Write to {where} refused: {values.Length} values for {ids.Length} rows of dim {Dim} (expected {(long)ids.Length * Dim}). No row was changed.");
+        }
+
+        int bad = FiniteCheck.IndexOfNonFinite(values);
+        if (bad >= 0)
+        {
+            throw Refused("non_finite", $"Write to {where} refused: value of row id {ids[bad / Dim]} (position {bad / Dim}, component {bad % Dim}) is {values[bad]}; NaN and infinity are not accepted. No row was changed.");
+        }
+
+        int repeat = RepeatFinder.FirstRepeat(ids);
+        if (repeat >= 0)
+        {
+            throw Refused("duplicate", $"Write to {where} refused: row id {ids[repeat]} appears more than once (again at position {repeat}). No row was changed.");
+        }
+
+        for (int i = 0; i < ids.Length; i++)
+        {
+            int slot = GetOrCreate(ids[i]);
+            values.Slice(i * Dim, Dim).CopyTo(MutableRow(slot));
+            _state.AsSpan(slot * Dim * _slots, Dim * _slots).Clear();
+            _steps[slot] = 0;
+            _norms[slot] = TensorPrimitives.Norm(Row(slot));
+        }
+    }
+
+    /// <summary>
+    /// Copies up to <paramref name="ids"/>.Length rows from arena position <paramref name="offset"/>: ids, values
+    /// (row-major into <paramref name="values"/>), labels and step counts. Returns how many were copied.
+    /// </summary>
+    public int Scan(int offset, Span<long> ids, Span<float> values, Span<string?> labels, Span<long> steps)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        int n = Math.Max(0, Math.Min(ids.Length, Count - offset));
+        if (values.Length < n * Dim || labels.Length < n || steps.Length < n)
+        {
+            throw new ArgumentException($"Scan of {n} rows of dim {Dim} needs {n * Dim} values, {n} labels and {n} steps.");
+        }
+
+        _ids.AsSpan(offset, n).CopyTo(ids);
+        _values.AsSpan(offset * Dim, n * Dim).CopyTo(values);
+        _steps.AsSpan(offset, n).CopyTo(steps);
+        if (_labels is null)
+        {
+            labels[..n].Clear();
+        }
+        else
+        {
+            _labels.AsSpan(offset, n).CopyTo(labels);
+        }
+
+        return n;
     }
 
     /// <summary>

@@ -1,0 +1,121 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using ParameterServer.Abstractions;
+using ParameterServer.Core.Hashing;
+using ParameterServer.Core.Kernels;
+
+namespace ParameterServer.Client;
+
+/// <summary>Whole-row access: stream every row of the table, and write rows with given values.</summary>
+public sealed partial class TableClient
+{
+    /// <summary>
+    /// Every row of the table, shard after shard, one page (<see cref="RowLimits.MaxPageBytes"/> of values at most)
+    /// per call, so memory stays bounded whatever the table's size. Rows created during the scan may be missed.
+    /// </summary>
+    public async IAsyncEnumerable<RowPage> ScanAsync(int pageRows = 0, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        int rows = pageRows > 0 ? Math.Min(pageRows, RowLimits.RowsPerPage(Dim)) : RowLimits.RowsPerPage(Dim);
+        for (int shard = 0; shard < _shards.Length; shard++)
+        {
+            int offset = 0;
+            while (offset >= 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                int s = shard, o = offset;
+                var request = new ScanRequest(o, rows);
+                var call = _shards[s].Scan(request);
+                Interlocked.Increment(ref _calls);
+                RowPage page;
+                try
+                {
+                    page = await call;
+                }
+                catch (Exception e) when (RetryPolicy.IsTransient(e) && Retry.MaxAttempts > 0)
+                {
+                    page = await RetryAsync(s, call, () => _shards[s].Scan(request));
+                }
+
+                if (page.Ids.Length > 0)
+                {
+                    yield return page;
+                }
+
+                offset = page.NextOffset;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Sets distinct rows <paramref name="ids"/> to <paramref name="values"/> (row-major), creating missing rows;
+    /// their optimizer state and step count start afresh. The whole write is checked here first (length, NaN or infinity, a repeated
+    /// id) so a bad row leaves every shard unchanged. Shards are written in parallel, each in calls of at most
+    /// <see cref="RowLimits.MaxPageBytes"/>; a write is idempotent, so a failed call is retried.
+    /// </summary>
+    public async Task WriteAsync(ReadOnlyMemory<long> ids, ReadOnlyMemory<float> values)
+    {
+        if (values.Length != ids.Length * Dim)
+        {
+            throw new ArgumentException($"Write to table '{Spec.Name}' refused: {values.Length} values for {ids.Length} rows of dim {Dim}. No row was changed.", nameof(values));
+        }
+
+        int bad = FiniteCheck.IndexOfNonFinite(values.Span);
+        if (bad >= 0)
+        {
+            throw new ArgumentException($"Write to table '{Spec.Name}' refused: value of row id {ids.Span[bad / Dim]} (position {bad / Dim}, component {bad % Dim}) is {values.Span[bad]}; NaN and infinity are not accepted. No row was changed.");
+        }
+
+        int repeat = RepeatFinder.FirstRepeat(ids.Span);
+        if (repeat >= 0)
+        {
+            throw new ArgumentException($"Write to table '{Spec.Name}' refused: row id {ids.Span[repeat]} appears more than once (again at position {repeat}). No row was changed.");
+        }
+
+        if (ids.Length == 0)
+        {
+            return;
+        }
+
+        var plan = Plan(ids.Span);
+        var calls = new List<Task>(plan.Calls.Count);
+        try
+        {
+            var v = values.Span;
+            foreach (var call in plan.Calls)
+            {
+                var data = new byte[call.Ids.Length * Dim * sizeof(float)];
+                var dst = MemoryMarshal.Cast<byte, float>(data.AsSpan());
+                for (int r = 0; r < call.Ids.Length; r++)
+                {
+                    v.Slice(plan.Positions[call.Start + r] * Dim, Dim).CopyTo(dst.Slice(r * Dim, Dim));
+                }
+
+                calls.Add(WriteShardAsync(call.Shard, new WriteRequest(call.Ids, new RowBlock(call.Ids.Length, Dim, data))));
+            }
+        }
+        finally
+        {
+            plan.Dispose();
+        }
+
+        Interlocked.Add(ref _calls, calls.Count);
+        await Task.WhenAll(calls);
+    }
+
+    private async Task WriteShardAsync(int shard, WriteRequest request)
+    {
+        var call = WithResult(_shards[shard].Write(request));
+        try
+        {
+            await call;
+        }
+        catch (Exception e) when (RetryPolicy.IsTransient(e) && Retry.MaxAttempts > 0)
+        {
+            await RetryAsync(shard, call, async () =>
+            {
+                await _shards[shard].Write(request);
+                return true;
+            });
+        }
+    }
+}
