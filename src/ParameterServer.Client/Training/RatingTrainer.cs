@@ -9,7 +9,7 @@ namespace ParameterServer.Client.Training;
 
 /// <summary>
 /// Trains a rating model through the parameter server. Each epoch shuffles the training samples (seeded) and
-/// splits them among <see cref="TrainingOptions.Workers"/> loops; each loop cuts its own minibatches, pulls the
+/// splits them among <see cref="JobOptions.Workers"/> loops; each loop cuts its own minibatches, pulls the
 /// distinct rows of a batch (one call per shard per table, in parallel), computes the model's gradients of
 /// ½ Σ (pred − y)² over the batch with SIMD, sums them per distinct row and pushes them asynchronously within its
 /// staleness window. After every epoch the validation RMSE (predictions clipped to the rating range) decides

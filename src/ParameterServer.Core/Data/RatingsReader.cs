@@ -104,7 +104,7 @@ public static class RatingsReader
         return new Ratings([.. users], [.. items], [.. values]) { SkippedRows = skipped };
     }
 
-    private static int Resolve(string column, List<string>? header, string path, string role)
+    internal static int Resolve(string column, List<string>? header, string path, string role)
     {
         if (header is not null)
         {

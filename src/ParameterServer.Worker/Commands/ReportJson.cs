@@ -13,6 +13,9 @@ internal static class ReportJson
     /// <summary>The report as JSON: indented for a file, or on one line for <c>--json</c>.</summary>
     public static string Serialize(TrainingReport report, bool indented) => JsonSerializer.Serialize(report, indented ? Indented : Compact);
 
+    /// <summary>A link job's report as JSON.</summary>
+    public static string Serialize(LinkTrainingReport report, bool indented) => JsonSerializer.Serialize(report, indented ? Indented : Compact);
+
     /// <summary>Reads a report file.</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="DataFormatException">The file is not a training report.</exception>

@@ -13,45 +13,67 @@ internal static class TrainCommand
 {
     public static Command Create()
     {
-        var ratings = new Option<FileInfo>("--ratings") { Description = "Ratings file: MovieLens ratings.csv (userId,movieId,rating,timestamp) or any delimited triples file (see --user-column etc.).", Required = true };
-        var items = new Option<FileInfo?>("--items") { Description = "MovieLens movies.csv: titles become the labels of the item table's rows." };
+        var ratings = new Option<FileInfo?>("--ratings") { Description = "Ratings file (models dot, dot-bias, mf): MovieLens ratings.csv (userId,movieId,rating,timestamp) or any delimited triples file (see --user-column etc.)." };
+        var items = new Option<FileInfo?>("--items") { Description = "MovieLens movies.csv: titles become the labels of the item table's rows (mf, dot, dot-bias) or of numeric entities (link)." };
         var validationFile = new Option<FileInfo?>("--validation-file") { Description = "Explicit validation ratings (same format); replaces the random split." };
-        var validation = new Option<double>("--validation") { Description = "Fraction of the ratings held out for validation by a seeded random split.", DefaultValueFactory = _ => 0.2 };
-        var model = CommonOptions.Model("mf");
-        var dim = new Option<int>("--dim") { Description = "Embedding dimension.", DefaultValueFactory = _ => 64 };
-        var epochs = new Option<int>("--epochs") { Description = "Most epochs (early stopping may end sooner).", DefaultValueFactory = _ => 40 };
-        var batch = new Option<int>("--batch-size") { Description = "Samples per minibatch.", DefaultValueFactory = _ => 1024 };
-        var optimizer = new Option<string>("--optimizer") { Description = "Server-side optimizer: sgd, adagrad or adam (lazy: only touched rows step).", DefaultValueFactory = _ => "adam" };
-        var lr = new Option<float?>("--lr") { Description = "Learning rate (default: adam 0.005, adagrad 0.05, sgd 0.01). Gradients are of ½ Σ (pred − y)² over the batch, so rates keep their per-sample meaning at any batch size." };
-        var wd = new Option<float?>("--weight-decay") { Description = "L2 weight decay the server adds to the gradient of touched rows (default: 0.25 for mf and dot-bias, 0.1 for dot)." };
-        var initScale = new Option<float>("--init-scale") { Description = "Standard deviation of the initial embedding values.", DefaultValueFactory = _ => 0.1f };
-        var workers = new Option<int>("--workers") { Description = "Concurrent worker loops, each with its own minibatch stream.", DefaultValueFactory = _ => 2 };
-        var staleness = new Option<int>("--staleness") { Description = "Steps whose pushes a worker loop may have outstanding (0 = synchronous).", DefaultValueFactory = _ => 2 };
-        var seed = new Option<int>("--seed") { Description = "Seed of the split, the initialization and the shuffling.", DefaultValueFactory = _ => 42 };
-        var patience = new Option<int>("--patience") { Description = "Epochs without a better validation RMSE before stopping; the best epoch's rows are kept.", DefaultValueFactory = _ => 3 };
-        var shards = new Option<int>("--shards") { Description = "Virtual shards per table.", DefaultValueFactory = _ => 8 };
-        var prefix = CommonOptions.TablePrefix();
-        var cluster = CommonOptions.Cluster();
-        var report = new Option<FileInfo?>("--report") { Description = "Write the job's figures as JSON to this file." };
-        var delimiter = new Option<string>("--delimiter") { Description = "Field delimiter of the ratings file ('\\t' for tab).", DefaultValueFactory = _ => "," };
-        var noHeader = new Option<bool>("--no-header") { Description = "The ratings file has no header line (give columns by 0-based index)." };
+        var shared = new TrainOptions();
+        var model = new Option<string>("--model")
+        {
+            Description = "Model: dot (u·v), dot-bias (sigmoid(u·v+b_u+b_i)·(max−min)+min) or mf (mu+b_u+b_i+u·v) on --ratings; link (entity and link embeddings with negative sampling) on --pairs.",
+            DefaultValueFactory = _ => "mf",
+        };
         var userCol = new Option<string>("--user-column") { Description = "User column: header name or 0-based index.", DefaultValueFactory = _ => "userId" };
         var itemCol = new Option<string>("--item-column") { Description = "Item column: header name or 0-based index.", DefaultValueFactory = _ => "movieId" };
         var ratingCol = new Option<string>("--rating-column") { Description = "Rating column: header name or 0-based index.", DefaultValueFactory = _ => "rating" };
-        var skipBad = new Option<bool>("--skip-bad-rows") { Description = "Skip and count malformed lines instead of stopping at the first." };
-        var json = new Option<bool>("--json") { Description = "Print nothing but the job's report as one JSON line at the end (no progress, no tables)." };
         var plot = new Option<FileInfo?>("--plot") { Description = "Draw the training curve (train MSE and validation RMSE per epoch) to this PNG file." };
 
-        var command = new Command("train", "Train a rating model (dot, dot-bias or mf) on a ratings file; report validation RMSE and throughput.")
+        var command = new Command("train", "Train a model through the parameter server: a rating model (dot, dot-bias, mf) on a ratings file, reporting validation RMSE, or link embeddings on (entity, link) pairs, reporting AUC and recall@k.")
         {
-            ratings, items, validationFile, validation, model, dim, epochs, batch, optimizer, lr, wd, initScale, workers, staleness,
-            seed, patience, shards, prefix, cluster, report, delimiter, noHeader, userCol, itemCol, ratingCol, skipBad, json, plot,
+            ratings, items, validationFile, model, userCol, itemCol, ratingCol, plot,
         };
-        var telemetry = CommonOptions.Telemetry();
-        telemetry.AddTo(command);
+        shared.AddTo(command);
+        var link = new LinkTrainCommand();
+        link.AddTo(command);
+        var dim = shared.Dim;
+        var epochs = shared.Epochs;
+        var batch = shared.BatchSize;
+        var optimizer = shared.Optimizer;
+        var lr = shared.LearningRate;
+        var wd = shared.WeightDecay;
+        var initScale = shared.InitScale;
+        var workers = shared.Workers;
+        var staleness = shared.Staleness;
+        var seed = shared.Seed;
+        var patience = shared.Patience;
+        var shards = shared.Shards;
+        var prefix = shared.TablePrefix;
+        var cluster = shared.Cluster;
+        var report = shared.Report;
+        var delimiter = shared.Delimiter;
+        var noHeader = shared.NoHeader;
+        var skipBad = shared.SkipBadRows;
+        var json = shared.Json;
+        var validation = shared.Validation;
+        var telemetry = shared.Telemetry;
         command.SetAction(async (p, ct) =>
         {
-            var kind = RatingModel.ParseKind(p.GetValue(model)!);
+            string modelName = p.GetValue(model)!.Trim().ToLowerInvariant();
+            if (modelName == "link")
+            {
+                return await link.RunAsync(p, shared, items, ct);
+            }
+
+            var kind = RatingModelKind.Mf;
+            try
+            {
+                kind = RatingModel.ParseKind(modelName);
+            }
+            catch (ArgumentException)
+            {
+                throw new ArgumentException($"Unknown model '{p.GetValue(model)}'. Valid models: {string.Join(", ", RatingModel.KindNames)}, link.");
+            }
+
+            var ratingsFile = p.GetValue(ratings) ?? throw new ArgumentException($"--ratings is required for model {RatingModel.NameOf(kind)}.");
             var opt = OptimizerSettings.ParseKind(p.GetValue(optimizer)!);
             var readerOptions = new RatingsReaderOptions
             {
@@ -88,7 +110,7 @@ internal static class TrainCommand
                 CurvePlot.CheckTarget(plotTarget.FullName);
             }
 
-            var data = RatingsReader.Read(p.GetValue(ratings)!.FullName, readerOptions);
+            var data = RatingsReader.Read(ratingsFile.FullName, readerOptions);
             Ratings train, valid;
             if (p.GetValue(validationFile) is { } vf)
             {
