@@ -19,8 +19,8 @@ internal sealed class LinkTrainCommand
     private readonly Option<FileInfo?> _stopList = new("--stop-list") { Description = "Link model: a file of links to drop, one per line, compared ignoring case." };
     private readonly Option<string> _entityIds = new("--entity-ids") { Description = "Link model: auto (integers are row ids, e.g. movie ids; otherwise hashed), numeric, or hash (stable hash of the text, which becomes the label).", DefaultValueFactory = _ => "auto" };
     private readonly Option<int> _negatives = new("--negatives") { Description = "Link model: random negatives per positive, checked not to be true pairs.", DefaultValueFactory = _ => 4 };
-    private readonly Option<string> _score = new("--score") { Description = "Link model: dot or cosine of the entity and link embeddings.", DefaultValueFactory = _ => "dot" };
-    private readonly Option<string> _loss = new("--loss") { Description = "Link model: logistic (labels 0/1) or mse (labels ±1; pairs well with cosine).", DefaultValueFactory = _ => "logistic" };
+    private readonly Option<string> _score = new("--score") { Description = "Link model: cosine or dot of the entity and link embeddings.", DefaultValueFactory = _ => "cosine" };
+    private readonly Option<string> _loss = new("--loss") { Description = "Link model: mse (squared error against labels ±1, suits cosine) or logistic (labels 0/1, suits dot).", DefaultValueFactory = _ => "mse" };
     private readonly Option<string?> _freeze = new("--freeze") { Description = "Link model: keep one table fixed: entities (e.g. imported word vectors) or links." };
     private readonly Option<string?> _entityTable = new("--entity-table") { Description = "Link model: an existing table to use as the entity table (e.g. one filled by embed import); its dim is used." };
     private readonly Option<int> _recallK = new("--recall-k") { Description = "Link model: k of recall@k.", DefaultValueFactory = _ => 10 };
