@@ -80,7 +80,8 @@ public sealed class RatingTrainer
         double best = double.PositiveInfinity;
         int bestEpoch = 0;
         double trainSeconds = 0;
-        long trainSamples = 0, outstanding = 0, steps = 0;
+        long trainSamples = 0, outstanding = 0, steps = 0, rows = 0;
+        var stepTicks = new List<long>();
         var phases = default(PhaseTimes);
         var buffers = Enumerable.Range(0, o.Workers).Select(_ => new BatchBuffers(o.BatchSize, o.Dim)).ToArray();
         for (int epoch = 1; epoch <= o.Epochs; epoch++)
@@ -108,9 +109,11 @@ public sealed class RatingTrainer
             double loss = results.Sum(r => r.SquaredError) / train.Count;
             outstanding += results.Sum(r => r.Outstanding);
             steps += results.Sum(r => r.Steps);
+            rows += results.Sum(r => r.Rows);
             foreach (var r in results)
             {
                 phases.Add(r.Phases);
+                stepTicks.AddRange(r.StepTicks);
             }
 
             double rmse = validation.Count > 0 ? await EvaluateAsync(tables, validation, Math.Max(o.BatchSize, 4096)) : Math.Sqrt(loss);
@@ -171,12 +174,28 @@ public sealed class RatingTrainer
             WallSeconds = wall.Elapsed.TotalSeconds,
             MeanOutstandingPushes = steps == 0 ? 0 : (double)outstanding / steps,
             Steps = steps,
+            RowsPulled = rows,
+            RowsPushed = rows,
+            StepP50Ms = Percentile(stepTicks, 0.50),
+            StepP99Ms = Percentile(stepTicks, 0.99),
             LoopSeconds = phases.ToSeconds(),
             Epochs = epochs,
             Retries = tables.All.Sum(t => t.RetryCount),
             UpdatesLost = lost,
             Recoveries = [.. tables.All.SelectMany(t => t.Recoveries).OrderBy(r => r.Recovered).Select(r => new RecoveryReport(r.Table, r.Shard, r.FirstFailure, r.Recovered, r.Retries, r.Error))],
         };
+    }
+
+    /// <summary>The <paramref name="q"/> quantile of step durations, in milliseconds (nearest rank).</summary>
+    private static double Percentile(List<long> ticks, double q)
+    {
+        if (ticks.Count == 0)
+        {
+            return double.NaN;
+        }
+
+        ticks.Sort();
+        return ticks[Math.Min(ticks.Count - 1, (int)Math.Ceiling(q * ticks.Count) - 1)] * 1000.0 / Stopwatch.Frequency;
     }
 
     private async Task<Dictionary<(string Table, int Shard), long>> StepsPerShardAsync(RatingTables tables)
@@ -265,6 +284,8 @@ public sealed class RatingTrainer
         var window = new PushWindow(o.Staleness, o.TablePrefix);
         var phases = default(PhaseTimes);
         double squaredError = 0;
+        long rows = 0;
+        var stepTicks = new List<long>(part.Length / o.BatchSize + 1);
         int d = o.Dim;
         var model = t.Model;
         for (int start = 0; start < part.Length; start += o.BatchSize)
@@ -297,6 +318,8 @@ public sealed class RatingTrainer
             phases.Pull += t2 - t1;
             phases.Compute += t3 - t2;
             phases.Push += t4 - t3;
+            stepTicks.Add(t4 - t0);
+            rows += (b.Users + b.Items) * (model.HasBiases ? 2 : 1);
             ParameterServerTelemetry.TrainingSamples.Add(n, _jobTag);
             Progress?.Invoke(n, batchError / n);
         }
@@ -304,7 +327,7 @@ public sealed class RatingTrainer
         long d0 = Stopwatch.GetTimestamp();
         await window.DrainAsync();
         phases.Push += Stopwatch.GetTimestamp() - d0;
-        return new LoopResult(squaredError, window.ObservedOutstanding, window.Steps, phases);
+        return new LoopResult(squaredError, window.ObservedOutstanding, window.Steps, phases, rows, stepTicks);
     }
 
     private static Task PushAsync(RatingTables t, BatchBuffers b)
@@ -322,7 +345,8 @@ public sealed class RatingTrainer
         return Task.WhenAll(users, items, ub, ib);
     }
 
-    private readonly record struct LoopResult(double SquaredError, long Outstanding, long Steps, PhaseTimes Phases);
+    /// <summary>A loop's figures: its error, outstanding pushes observed, steps, phase times, rows pulled (= pushed) and step durations.</summary>
+    private readonly record struct LoopResult(double SquaredError, long Outstanding, long Steps, PhaseTimes Phases, long Rows, List<long> StepTicks);
 
     /// <summary>Stopwatch ticks a worker loop spent in each phase of its steps.</summary>
     private struct PhaseTimes

@@ -36,6 +36,10 @@ public sealed record TrainingReport
     [JsonPropertyName("wall_seconds")] public double WallSeconds { get; init; }
     [JsonPropertyName("mean_outstanding_pushes")] public double MeanOutstandingPushes { get; init; }
     [JsonPropertyName("steps")] public long Steps { get; init; }
+    [JsonPropertyName("rows_pulled")] public long RowsPulled { get; init; }
+    [JsonPropertyName("rows_pushed")] public long RowsPushed { get; init; }
+    [JsonPropertyName("step_p50_ms")] public double StepP50Ms { get; init; }
+    [JsonPropertyName("step_p99_ms")] public double StepP99Ms { get; init; }
     [JsonPropertyName("loop_seconds")] public PhaseSeconds? LoopSeconds { get; init; }
     [JsonPropertyName("cluster")] public string? Cluster { get; init; }
     [JsonPropertyName("retries")] public long Retries { get; init; }

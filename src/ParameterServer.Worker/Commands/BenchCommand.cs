@@ -12,6 +12,7 @@ internal static class BenchCommand
     public static Command Create() => new("bench", "Measure the parameter server on this machine; figures come with a baseline measured in the same run.")
     {
         Query(),
+        TrainBenchCommand.Create(),
     };
 
     private static Command Query()

@@ -7,8 +7,9 @@ namespace ParameterServer.Worker.Commands;
 /// <summary>The one JSON form of a <see cref="TrainingReport"/>: written by <c>embed train --report</c> and <c>--json</c>, read by <c>embed plot</c>.</summary>
 internal static class ReportJson
 {
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
-    private static readonly JsonSerializerOptions Compact = new() { WriteIndented = false };
+    // NaN stands for "not measured" (no validation set, no steps): written as "NaN", not an exception.
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+    private static readonly JsonSerializerOptions Compact = new() { WriteIndented = false, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     /// <summary>The report as JSON: indented for a file, or on one line for <c>--json</c>.</summary>
     public static string Serialize(TrainingReport report, bool indented) => JsonSerializer.Serialize(report, indented ? Indented : Compact);

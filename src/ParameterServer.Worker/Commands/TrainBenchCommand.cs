@@ -1,0 +1,95 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using ParameterServer.Core.Optimizers;
+using ParameterServer.Worker.Bench;
+
+namespace ParameterServer.Worker.Commands;
+
+/// <summary><c>embed bench train</c>: training throughput through the parameter server against an in-memory loop.</summary>
+internal static class TrainBenchCommand
+{
+    public static Command Create()
+    {
+        var users = new Option<int>("--users") { Description = "Users of the synthetic data set.", DefaultValueFactory = _ => 100_000 };
+        var items = new Option<int>("--items") { Description = "Items of the synthetic data set.", DefaultValueFactory = _ => 50_000 };
+        var ratings = new Option<int>("--ratings") { Description = "Ratings of the synthetic data set.", DefaultValueFactory = _ => 10_000_000 };
+        var dim = new Option<int>("--dim") { Description = "Embedding dimension.", DefaultValueFactory = _ => 64 };
+        var latent = new Option<int>("--latent-dim") { Description = "Dimension of the planted factors.", DefaultValueFactory = _ => 8 };
+        var popularity = new Option<float>("--popularity") { Description = "Zipf exponent of item popularity (0 = uniform; about 1 is MovieLens-like).", DefaultValueFactory = _ => 1f };
+        var optimizer = new Option<string>("--optimizer") { Description = "Optimizer of both runs: sgd, adagrad or adam.", DefaultValueFactory = _ => "adagrad" };
+        var lr = new Option<float?>("--lr") { Description = "Learning rate (default: adagrad 0.05, adam 0.005, sgd 0.01)." };
+        var workers = new Option<int>("--workers") { Description = "Worker loops of the parameter-server run.", DefaultValueFactory = _ => 2 };
+        var staleness = new Option<int>("--staleness") { Description = "Outstanding pushes per loop.", DefaultValueFactory = _ => 2 };
+        var batch = new Option<int>("--batch-size") { Description = "Samples per step of the parameter-server run.", DefaultValueFactory = _ => 1024 };
+        var epochs = new Option<int>("--epochs") { Description = "Passes over the data in each run.", DefaultValueFactory = _ => 1 };
+        var shards = new Option<int>("--shards") { Description = "Shards per table.", DefaultValueFactory = _ => 8 };
+        var seed = new Option<int>("--seed") { Description = "Seed of the data set, the split and the order.", DefaultValueFactory = _ => 1 };
+        var prefix = new Option<string>("--table-prefix") { Description = "Prefix of the benchmark's tables (dropped before and after).", DefaultValueFactory = _ => "bench-train" };
+        var json = new Option<bool>("--json") { Description = "Print one JSON line instead of text." };
+        var cluster = CommonOptions.Cluster();
+        var command = new Command("train", "Generate a MovieLens-like data set, train mf on it through the parameter server, and time a plain one-thread in-memory loop over the same data before and after as the reference: samples/s and their ratio, rows pulled and pushed per second, payload bytes per row, p50/p99 step time, staleness, and bytes per resident row against the floor.")
+        {
+            users, items, ratings, dim, latent, popularity, optimizer, lr, workers, staleness, batch, epochs, shards, seed, prefix, json, cluster,
+        };
+        command.SetAction(async (p, ct) =>
+        {
+            var opt = OptimizerSettings.ParseKind(p.GetValue(optimizer)!);
+            var s = new TrainBenchSettings(p.GetValue(users), p.GetValue(items), p.GetValue(ratings), p.GetValue(dim), p.GetValue(latent), p.GetValue(popularity), opt,
+                p.GetValue(lr) ?? TrainCommand.DefaultLearningRate(opt), p.GetValue(workers), p.GetValue(staleness), p.GetValue(batch), p.GetValue(epochs),
+                p.GetValue(shards), p.GetValue(seed), p.GetValue(prefix)!);
+            if (s.Users < 1 || s.Items < 1 || s.Ratings < 100 || s.Epochs < 1)
+            {
+                throw new ArgumentException("--users and --items must be at least 1, --ratings at least 100, --epochs at least 1.");
+            }
+
+            await using var connection = await ClusterConnection.StartAsync(p.GetValue(cluster), ct);
+            var r = await TrainBench.RunAsync(connection.Client, connection.Description, s, m => Console.Error.WriteLine($"bench: {m}"), ct);
+            if (p.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(new
+                {
+                    users = s.Users,
+                    items = s.Items,
+                    ratings = s.Ratings,
+                    dim = s.Dim,
+                    optimizer = s.Optimizer.ToString().ToLowerInvariant(),
+                    workers = s.Workers,
+                    staleness = s.Staleness,
+                    batch_size = s.BatchSize,
+                    epochs = s.Epochs,
+                    cluster = r.Cluster,
+                    cores = r.Cores,
+                    samples_per_second = r.Job.SamplesPerSecond,
+                    reference_samples_per_second = r.ReferenceSamplesPerSecond,
+                    ratio = r.Ratio,
+                    rows_pulled_per_second = r.RowsPulledPerSecond,
+                    rows_pushed_per_second = r.RowsPushedPerSecond,
+                    pull_bytes_per_row = r.PullBytesPerRow,
+                    push_bytes_per_row = r.PushBytesPerRow,
+                    step_p50_ms = r.Job.StepP50Ms,
+                    step_p99_ms = r.Job.StepP99Ms,
+                    mean_outstanding_pushes = r.Job.MeanOutstandingPushes,
+                    validation_rmse = r.Job.ValidationRmse,
+                    reference_rmse = r.ReferenceRmse,
+                    memory = r.Memory.Select(m => new { table = m.Table, rows = m.Rows, bytes = m.Bytes, bytes_per_row = m.BytesPerRow, floor_bytes_per_row = m.FloorBytesPerRow }),
+                }));
+                return 0;
+            }
+
+            var c = CultureInfo.InvariantCulture;
+            Console.WriteLine(string.Create(c, $"bench train: {s.Ratings:N0} ratings, {s.Users:N0} users x {s.Items:N0} items, dim {s.Dim}, {s.Optimizer.ToString().ToLowerInvariant()}, {s.Workers} workers, staleness {s.Staleness}, batch {s.BatchSize}, {s.Epochs} epoch(s); cluster {r.Cluster}; {r.Cores} cores"));
+            Console.WriteLine(string.Create(c, $"parameter server     {r.Job.SamplesPerSecond,12:N0} samples/s   validation RMSE {r.Job.ValidationRmse:F4}"));
+            Console.WriteLine(string.Create(c, $"in-memory reference  {r.ReferenceSamplesPerSecond,12:N0} samples/s   validation RMSE {r.ReferenceRmse:F4}   (one thread, mean of a run before and after)"));
+            Console.WriteLine(string.Create(c, $"ratio                {r.Ratio,12:F3}"));
+            Console.WriteLine(string.Create(c, $"rows pulled {r.RowsPulledPerSecond:N0}/s, pushed {r.RowsPushedPerSecond:N0}/s; payload {r.PullBytesPerRow} bytes per row each way; step p50 {r.Job.StepP50Ms:F2} ms, p99 {r.Job.StepP99Ms:F2} ms; {r.Job.MeanOutstandingPushes:F2} pushes outstanding per step"));
+            foreach (var m in r.Memory)
+            {
+                Console.WriteLine(string.Create(c, $"table {m.Table,-24} {m.Rows,10:N0} rows  {m.BytesPerRow,8:F1} bytes/row  floor {m.FloorBytesPerRow} ({m.BytesPerRow / m.FloorBytesPerRow:F2}x)"));
+            }
+
+            return 0;
+        });
+        return command;
+    }
+}
