@@ -82,12 +82,12 @@ public sealed class ShardStore
     public long StepsAt(int slot) => _steps[slot];
 
     /// <summary>The slot of <paramref name="id"/>, or -1 when the row does not exist yet.</summary>
-    public int Find(long id) => _index.Find(id);
+    public int Find(long id) => _index.Find(id, _ids);
 
     /// <summary>The slot of <paramref name="id"/>, creating the row with its deterministic initial values if needed.</summary>
     public int GetOrCreate(long id)
     {
-        int slot = _index.GetOrAdd(id, out bool added);
+        int slot = _index.GetOrAdd(id, _ids, out bool added);
         if (added)
         {
             EnsureCapacity(slot + 1);
@@ -314,10 +314,10 @@ public sealed class ShardStore
 
         _index.Clear();
         _labels = null;
+        EnsureCapacity(n, exact: true);
         for (int i = 0; i < n; i++)
         {
-            int slot = _index.GetOrAdd(snapshot.Ids[i], out _);
-            EnsureCapacity(slot + 1);
+            int slot = _index.GetOrAdd(snapshot.Ids[i], _ids, out _);
             _ids[slot] = snapshot.Ids[i];
         }
 
@@ -386,15 +386,16 @@ public sealed class ShardStore
         }
     }
 
-    private void EnsureCapacity(int rows)
+    private void EnsureCapacity(int rows, bool exact = false)
     {
         if (rows <= _capacity)
         {
             return;
         }
 
-        // Grow by a quarter (at least a chunk) so the arenas stay within ~1.25x of the rows they hold.
-        int next = Math.Max(rows, _capacity + Math.Max(MinCapacity, _capacity / 4));
+        // Grow by a sixteenth (at least a chunk): the arenas stay within ~1.06x of the rows they hold, for about
+        // sixteen copies of the final size over a shard's growth. A restore knows its size and allocates it exactly.
+        int next = exact ? rows : Math.Max(rows, _capacity + Math.Max(MinCapacity, _capacity / 16));
         Array.Resize(ref _ids, next);
         Array.Resize(ref _values, next * Dim);
         Array.Resize(ref _state, next * Dim * _slots);
