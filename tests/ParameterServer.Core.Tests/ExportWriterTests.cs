@@ -64,7 +64,7 @@ public sealed class ExportWriterTests : IDisposable
     public void Csv_quotes_labels_as_rfc_4180_says_and_parses_back()
     {
         WriteAll(ExportFormat.Csv);
-        var records = ParseCsv(File.ReadAllText(Path.Combine(_dir, "t.v.csv")));
+        var records = CsvReference.Parse(File.ReadAllText(Path.Combine(_dir, "t.v.csv")));
         Assert.Equal(["id", "label", "v0", "v1"], records[0]);
         Assert.Equal(Ids.Length + 1, records.Count);
         for (int i = 0; i < Ids.Length; i++)
@@ -129,58 +129,5 @@ public sealed class ExportWriterTests : IDisposable
         using var writer = EmbeddingWriter.Create(ExportFormat.Npy, _dir, "x", 3);
         Assert.Throws<ArgumentException>(() => writer.Write(Ids.AsSpan(0, 2), Values.AsSpan(0, 4), Labels[..2]));
         Assert.Contains("Valid formats: projector, npy, word2vec-text, csv", Assert.Throws<ArgumentException>(() => EmbeddingWriter.ParseFormat("parquet")).Message, StringComparison.Ordinal);
-    }
-
-    /// <summary>An RFC 4180 reader: quoted fields may hold commas, doubled quotes and line breaks.</summary>
-    internal static List<List<string>> ParseCsv(string text)
-    {
-        var records = new List<List<string>>();
-        var record = new List<string>();
-        var field = new System.Text.StringBuilder();
-        bool quoted = false;
-        for (int i = 0; i < text.Length; i++)
-        {
-            char c = text[i];
-            if (quoted)
-            {
-                if (c == '"' && i + 1 < text.Length && text[i + 1] == '"')
-                {
-                    field.Append('"');
-                    i++;
-                }
-                else if (c == '"')
-                {
-                    quoted = false;
-                }
-                else
-                {
-                    field.Append(c);
-                }
-            }
-            else if (c == '"' && field.Length == 0)
-            {
-                quoted = true;
-            }
-            else if (c == ',')
-            {
-                record.Add(field.ToString());
-                field.Clear();
-            }
-            else if (c == '\n')
-            {
-                record.Add(field.ToString());
-                field.Clear();
-                records.Add(record);
-                record = [];
-            }
-            else
-            {
-                Assert.NotEqual('"', c);
-                field.Append(c);
-            }
-        }
-
-        Assert.Equal(0, field.Length + record.Count);
-        return records;
     }
 }

@@ -152,6 +152,11 @@ public sealed class VectorTextReader
             }
         }
 
+        if (vectorLines == 0)
+        {
+            throw new DataFormatException(Path, 0, "has no vectors.");
+        }
+
         if (headerCount is { } count && count != vectorLines)
         {
             string what = $"the header (line 1) says {count:N0} vectors but the file has {vectorLines:N0}.";
@@ -165,7 +170,7 @@ public sealed class VectorTextReader
 
         if (seen.Count == 0)
         {
-            throw new DataFormatException(Path, 0, vectorLines == 0 ? "has no vectors." : $"has no valid vector: all {vectorLines:N0} vector lines are bad (first: {problems[0]}).");
+            throw new DataFormatException(Path, 0, $"has no valid vector: all {vectorLines:N0} vector lines are bad (first: {problems[0]}).");
         }
 
         return new VectorFileSummary(dim, seen.Count, bad, problems, headerCount, headerWarning);
