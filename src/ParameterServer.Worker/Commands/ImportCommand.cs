@@ -63,7 +63,7 @@ internal static class ImportCommand
 
             double seconds = Math.Max(result.Elapsed.TotalSeconds, 1e-9);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"import: {result.Rows:N0} rows of dim {result.Dim} into {(result.Created ? "new" : "existing")} table {result.Table} from {request.File} in {seconds:F1} s ({result.Rows / seconds:N0} rows/s); {result.BadLines:N0} bad lines skipped"));
+                $"import: {result.Rows:N0} rows of dim {result.Dim} into {(result.Created ? "new" : "existing")} table {result.Table} from {request.File} in {seconds:F1} s ({result.Rows / seconds:N0} rows/s; validation {result.Validation.TotalSeconds:F1} s); {result.BadLines:N0} bad lines skipped"));
             return 0;
         });
         return command;

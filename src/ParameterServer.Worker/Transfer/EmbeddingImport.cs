@@ -50,8 +50,9 @@ internal sealed record ImportPlan(ImportRequest Request, VectorTextReader Reader
 /// <param name="BadLines">Lines skipped.</param>
 /// <param name="Created">Whether the table was created (false: rows of an existing table were overwritten or added).</param>
 /// <param name="Elapsed">Wall time, validation included.</param>
+/// <param name="Validation">Wall time of the validation pass.</param>
 /// <param name="Summary">What validation found.</param>
-internal sealed record ImportResult(string Table, int Dim, long Rows, long BadLines, bool Created, TimeSpan Elapsed, VectorFileSummary Summary);
+internal sealed record ImportResult(string Table, int Dim, long Rows, long BadLines, bool Created, TimeSpan Elapsed, TimeSpan Validation, VectorFileSummary Summary);
 
 /// <summary>
 /// Imports pre-trained vectors into a table: the whole file is validated first and nothing is written unless it
@@ -109,6 +110,7 @@ internal static class EmbeddingImport
         }
 
         var summary = reader.Validate(request.SkipBadLines, (lines, f) => progress?.Report("validating", lines, f));
+        var validation = clock.Elapsed;
         cancellationToken.ThrowIfCancellationRequested();
         var table = existing ?? await client.CreateTableAsync(spec);
         var inFlight = new Queue<Task>();
@@ -126,7 +128,7 @@ internal static class EmbeddingImport
         }
 
         await Task.WhenAll(inFlight);
-        return new ImportResult(request.Table, dim, written, summary.BadLines.Count, existing is null, clock.Elapsed, summary);
+        return new ImportResult(request.Table, dim, written, summary.BadLines.Count, existing is null, clock.Elapsed, validation, summary);
     }
 
     private static async Task WriteAsync(ParameterServerClient client, TableClient table, VectorBatch batch)
