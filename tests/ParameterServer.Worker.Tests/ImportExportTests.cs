@@ -304,6 +304,31 @@ public sealed class ImportExportTests(ClusterFixture fixture) : IDisposable
     }
 
     [Fact]
+    public async Task An_empty_table_exports_zero_rows_with_its_dim()
+    {
+        string table = ClusterFixture.UniqueName("none");
+        await Client.CreateTableAsync(new ParameterServer.Abstractions.TableSpec { Name = table, Dim = 5, Shards = 3 });
+        var npy = await EmbeddingExport.RunAsync(Client, table, ExportFormat.Npy, _dir);
+        Assert.Equal(0, npy.Rows);
+        Assert.Equal([0L, 5L], NpyArray.Read(Path.Combine(_dir, $"{table}.npy")).Shape);
+        Assert.Empty(NpyArray.Read(Path.Combine(_dir, $"{table}.ids.npy")).Int64s());
+        await EmbeddingExport.RunAsync(Client, table, ExportFormat.Word2VecText, _dir);
+        Assert.Equal("0 5", File.ReadAllText(Path.Combine(_dir, $"{table}.word2vec.txt")).TrimEnd());
+    }
+
+    [Fact]
+    public async Task Wide_rows_in_batches_that_do_not_divide_the_file_arrive_whole()
+    {
+        var vectors = Vectors(40, 1500, 11);
+        string table = ClusterFixture.UniqueName("wide");
+        // Batches of 7 rows of 1,500 values: 5 full batches, then 5 rows; several in flight at once.
+        var result = await EmbeddingImport.RunAsync(Client, new ImportRequest { File = WriteFile(vectors, header: false, name: "wide.txt"), Format = VectorTextFormat.GloVe, Table = table, BatchRows = 7 });
+        Assert.Equal(40, result.Rows);
+        var rows = await Scan(await Client.OpenTableAsync(table));
+        Assert.All(vectors, v => Assert.Equal(v.Values, rows[StableHash.Of(v.Word)].Values));
+    }
+
+    [Fact]
     public async Task Export_of_an_unknown_table_or_to_an_unwritable_place_is_refused_and_writes_nothing()
     {
         string missing = ClusterFixture.UniqueName("missing");

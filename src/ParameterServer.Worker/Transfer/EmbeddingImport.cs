@@ -33,7 +33,7 @@ internal sealed record ImportRequest
     /// <summary>Skip and count bad lines instead of stopping at the first.</summary>
     public bool SkipBadLines { get; init; }
 
-    /// <summary>Rows per write (and per label call).</summary>
+    /// <summary>Most rows per write (and per label call); fewer for wide rows, so that a batch holds at most <see cref="EmbeddingImport.MaxBatchBytes"/> of values.</summary>
     public int BatchRows { get; init; } = 4096;
 }
 
@@ -64,6 +64,9 @@ internal static class EmbeddingImport
 {
     /// <summary>Batches written concurrently.</summary>
     public const int MaxBatchesInFlight = 4;
+
+    /// <summary>Most bytes of values in one batch: 4 MiB (4,096 rows up to dim 256, 1,024 rows at dim 1,024).</summary>
+    public const int MaxBatchBytes = 4 << 20;
 
     /// <summary>
     /// Checks what can be checked without the cluster: the table name, the settings of a new table and the file's
@@ -115,7 +118,8 @@ internal static class EmbeddingImport
         var table = existing ?? await client.CreateTableAsync(spec);
         var inFlight = new Queue<Task>();
         long written = 0;
-        foreach (var batch in reader.ReadBatches(summary, request.BatchRows, (rows, f) => progress?.Report("writing", rows, f)))
+        int batchRows = Math.Min(request.BatchRows, Math.Max(1, MaxBatchBytes / (dim * sizeof(float))));
+        foreach (var batch in reader.ReadBatches(summary, batchRows, (rows, f) => progress?.Report("writing", rows, f)))
         {
             cancellationToken.ThrowIfCancellationRequested();
             if (inFlight.Count >= MaxBatchesInFlight)
