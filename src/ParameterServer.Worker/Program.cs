@@ -23,6 +23,8 @@ public static class Program
             TablesCommand.Create(),
             BenchCommand.Create(),
             PlotCommand.Create(),
+            ImportCommand.Create(),
+            ExportCommand.Create(),
         };
         try
         {
