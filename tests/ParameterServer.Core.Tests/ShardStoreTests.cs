@@ -68,6 +68,22 @@ public class ShardStoreTests
         Assert.Equal(new float[] { 5, 5 }, PullAll(store, [1]));
     }
 
+    [Theory]
+    [InlineData(1_000)]
+    [InlineData(124_173)]
+    [InlineData(200_000)]
+    public void ResidentRowsCostAtMostATenthAboveTheirValuesAndStateFloor(int rows)
+    {
+        // Floor: dim 64 values + 64 Adagrad accumulators = 512 bytes. On top: id, step count, norm, index entry and
+        // the arenas' growth slack.
+        var store = new ShardStore(64, Normal, Settings(OptimizerKind.Adagrad));
+        var ids = Enumerable.Range(0, rows).Select(i => (long)i * 7919).ToArray();
+        store.Pull(ids, new float[rows * 64]);
+        Assert.Equal(rows, store.Count);
+        double perRow = (double)store.Bytes / rows;
+        Assert.True(perRow <= 1.1 * 512, $"{perRow:F1} bytes per row at {rows} rows");
+    }
+
     [Fact]
     public void RowsAreLazyAndDeterministicBySeed()
     {

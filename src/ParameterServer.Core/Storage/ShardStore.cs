@@ -19,7 +19,9 @@ public sealed class ShardStore
     private long[] _ids;
     private float[] _values;
     private float[] _state;
-    private long[] _steps;
+    // Per-row update counts as int (saturating at int.MaxValue): 4 bytes less per row, and a row is very unlikely
+    // to see two billion updates; Adam's bias correction has long converged by then.
+    private int[] _steps;
     private float[] _norms;
     private string?[]? _labels;
     private int _capacity;
@@ -38,7 +40,7 @@ public sealed class ShardStore
         _ids = new long[_capacity];
         _values = new float[(long)_capacity * dim];
         _state = new float[(long)_capacity * dim * _slots];
-        _steps = new long[_capacity];
+        _steps = new int[_capacity];
         _norms = new float[_capacity];
     }
 
@@ -55,7 +57,7 @@ public sealed class ShardStore
     public int Count => _index.Count;
 
     /// <summary>Bytes held by values, optimizer state, ids, step counts and the index.</summary>
-    public long Bytes => (((long)_values.Length + _state.Length + _norms.Length) * sizeof(float)) + (_ids.LongLength * sizeof(long)) + (_steps.LongLength * sizeof(long)) + _index.Bytes;
+    public long Bytes => (((long)_values.Length + _state.Length + _norms.Length) * sizeof(float)) + (_ids.LongLength * sizeof(long)) + (_steps.LongLength * sizeof(int)) + _index.Bytes;
 
     /// <summary>Total optimizer steps applied to rows (one per row per push).</summary>
     public long TotalSteps { get; private set; }
@@ -70,7 +72,7 @@ public sealed class ShardStore
     public ReadOnlySpan<long> Ids => _ids.AsSpan(0, Count);
 
     /// <summary>How many optimizer steps every resident row has had, slot by slot.</summary>
-    public ReadOnlySpan<long> Steps => _steps.AsSpan(0, Count);
+    public ReadOnlySpan<int> Steps => _steps.AsSpan(0, Count);
 
     /// <summary>The L2 norm of every resident row, slot by slot, as of its last change.</summary>
     public ReadOnlySpan<float> Norms => _norms.AsSpan(0, Count);
@@ -145,7 +147,7 @@ public sealed class ShardStore
             for (int i = 0; i < ids.Length; i++)
             {
                 int slot = slots[i];
-                long step = ++_steps[slot];
+                long step = _steps[slot] = _steps[slot] == int.MaxValue ? int.MaxValue : _steps[slot] + 1;
                 Optimizer.Apply(MutableRow(slot), _state.AsSpan(slot * Dim * _slots, Dim * _slots), gradients.Slice(i * Dim, Dim), step);
                 _norms[slot] = TensorPrimitives.Norm(Row(slot));
             }
@@ -207,7 +209,11 @@ public sealed class ShardStore
 
         _ids.AsSpan(offset, n).CopyTo(ids);
         _values.AsSpan(offset * Dim, n * Dim).CopyTo(values);
-        _steps.AsSpan(offset, n).CopyTo(steps);
+        for (int i = 0; i < n; i++)
+        {
+            steps[i] = _steps[offset + i];
+        }
+
         if (_labels is null)
         {
             labels[..n].Clear();
@@ -299,7 +305,13 @@ public sealed class ShardStore
     public Snapshot TakeSnapshot()
     {
         int n = Count;
-        return new Snapshot(_ids.AsSpan(0, n).ToArray(), _values.AsSpan(0, n * Dim).ToArray(), _state.AsSpan(0, n * Dim * _slots).ToArray(), _steps.AsSpan(0, n).ToArray(), _labels?.AsSpan(0, n).ToArray(), TotalSteps);
+        var steps = new long[n];
+        for (int i = 0; i < n; i++)
+        {
+            steps[i] = _steps[i];
+        }
+
+        return new Snapshot(_ids.AsSpan(0, n).ToArray(), _values.AsSpan(0, n * Dim).ToArray(), _state.AsSpan(0, n * Dim * _slots).ToArray(), steps, _labels?.AsSpan(0, n).ToArray(), TotalSteps);
     }
 
     /// <summary>Replaces every row with those of <paramref name="snapshot"/>.</summary>
@@ -323,7 +335,11 @@ public sealed class ShardStore
 
         snapshot.Values.CopyTo(_values.AsSpan());
         snapshot.State.CopyTo(_state.AsSpan());
-        snapshot.Steps.CopyTo(_steps.AsSpan());
+        for (int slot = 0; slot < n; slot++)
+        {
+            _steps[slot] = (int)Math.Clamp(snapshot.Steps[slot], 0, int.MaxValue);
+        }
+
         for (int slot = 0; slot < n; slot++)
         {
             _norms[slot] = TensorPrimitives.Norm(Row(slot));
@@ -364,7 +380,7 @@ public sealed class ShardStore
         int i = 0;
         for (; i < slots.Length; i++)
         {
-            ref long s = ref _steps[slots[i]];
+            ref int s = ref _steps[slots[i]];
             if (s < 0)
             {
                 dup = i;
@@ -376,7 +392,7 @@ public sealed class ShardStore
 
         for (int j = 0; j < i; j++)
         {
-            ref long s = ref _steps[slots[j]];
+            ref int s = ref _steps[slots[j]];
             s = ~s;
         }
 
@@ -393,9 +409,10 @@ public sealed class ShardStore
             return;
         }
 
-        // Grow by a sixteenth (at least a chunk): the arenas stay within ~1.06x of the rows they hold, for about
-        // sixteen copies of the final size over a shard's growth. A restore knows its size and allocates it exactly.
-        int next = exact ? rows : Math.Max(rows, _capacity + Math.Max(MinCapacity, _capacity / 16));
+        // Grow by a thirty-second (at least a chunk): the arenas stay within ~1.03x of the rows they hold, so a row costs
+        // at most a tenth above its values and state, for about 32 copies of the final size spread over a shard's
+        // growth (memory bandwidth, not allocation per row). A restore knows its size and allocates it exactly.
+        int next = exact ? rows : Math.Max(rows, _capacity + Math.Max(MinCapacity, _capacity / 32));
         Array.Resize(ref _ids, next);
         Array.Resize(ref _values, next * Dim);
         Array.Resize(ref _state, next * Dim * _slots);
