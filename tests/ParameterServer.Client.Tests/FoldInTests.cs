@@ -94,7 +94,7 @@ public sealed class FoldInTests(ClusterFixture fixture)
         await Refused<KeyNotFoundException>([items[0], 999_999], [4f, 3f], $"movie 999999 is not in table {prefix}.items");
         await Refused<ArgumentException>([items[0], items[1]], [4f, tables.Model.Max + 1], "outside the model's range");
         await Refused<ArgumentException>([], [], "No ratings");
-        await Refused<ArgumentException>([items[0], items[1], items[0]], [4f, 3f, 2f], $"Movie {items[0]} is rated twice (ratings 1 and 3)");
+        await Refused<ArgumentException>([items[0], items[1], items[0]], [4f, 3f, 2f], $"Movie {items[0]} is rated twice (entries 1 and 3)");
         await Refused<ArgumentException>([items[0]], [4f], "--steps 0", new FoldInOptions { Steps = 0 });
 
         // A movie that has a row only because of its title (embed train --items) was never trained.

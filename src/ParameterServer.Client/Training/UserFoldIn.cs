@@ -54,7 +54,7 @@ public static class UserFoldIn
             if (!(ratings[k] >= model.Min && ratings[k] <= model.Max))
             {
                 throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
-                    $"Rating {ratings[k]} of movie {items[k]} (rating {k + 1} of {ratings.Count}) is outside the model's range [{model.Min}, {model.Max}] (its training ratings' range)."));
+                    $"Rating {ratings[k]} of movie {items[k]} (entry {k + 1} of {ratings.Count}) is outside the model's range [{model.Min}, {model.Max}] (its training ratings' range)."));
             }
         }
 
@@ -143,7 +143,7 @@ public static class UserFoldIn
         {
             if (!first.TryAdd(items[k], k))
             {
-                throw new ArgumentException($"Movie {items[k]} is rated twice (ratings {first[items[k]] + 1} and {k + 1}); give each movie once.");
+                throw new ArgumentException($"Movie {items[k]} is rated twice (entries {first[items[k]] + 1} and {k + 1}); give each movie once.");
             }
         }
     }
