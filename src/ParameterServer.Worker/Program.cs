@@ -17,6 +17,7 @@ public static class Program
             PredictCommand.Create(),
             QueryCommand.Create(),
             RecommendCommand.Create(),
+            FoldInCommand.Create(),
             WatchCommand.Create(),
             CheckpointCommand.Create(),
             GenerateCommand.Create(),

@@ -68,6 +68,9 @@ public sealed class RatingTrainer
         var (mean, min, max) = train.Summary();
         var model = new RatingModel(o.Model, min, max, mean);
         var tables = await RatingTables.CreateAsync(_ps, o, model);
+        // A row's weight decay applies once per step that touches it; fold-in needs the steps of an epoch to match it.
+        long batches = Enumerable.Range(0, o.Workers).Sum(w => ((((long)train.Count * (w + 1) / o.Workers) - ((long)train.Count * w / o.Workers)) + o.BatchSize - 1) / o.BatchSize);
+        await _ps.SetNumberAsync(tables.Items.Spec.Name, UserFoldIn.BatchesPerEpochKey, batches);
         var stepsBefore = await StepsPerShardAsync(tables);
 
         var epochs = new List<EpochReport>();

@@ -23,7 +23,7 @@ internal static class PlotCommand
             SaveCurve(r, p.GetValue(output)!.FullName, p.GetValue(width), p.GetValue(height), Console.Out);
             return 0;
         });
-        return new Command("plot", "Draw a finished job's figures from its --report file.") { curve };
+        return new Command("plot", "Draw pictures: a finished job's training curve from its --report file, or a table's rows (pca, heatmap).") { curve, PlotTableCommands.Pca(), PlotTableCommands.Heatmap() };
     }
 
     /// <summary>Writes the curve PNG, says where on <paramref name="human"/>, and warns on stderr when no font is there to draw its text.</summary>

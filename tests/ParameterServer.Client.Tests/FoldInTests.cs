@@ -1,0 +1,154 @@
+using ParameterServer.Abstractions;
+using ParameterServer.Client.Query;
+using ParameterServer.Client.Training;
+using ParameterServer.Core.Data;
+using ParameterServer.Core.Models;
+using ParameterServer.Core.Optimizers;
+using ParameterServer.Tests.Shared;
+
+namespace ParameterServer.Client.Tests;
+
+[Collection(ClusterCollection.Name)]
+public sealed class FoldInTests(ClusterFixture fixture)
+{
+    [Fact]
+    public async Task A_user_held_out_of_training_and_folded_in_predicts_their_other_ratings_better_than_the_mean()
+    {
+        // Planted data; user 1 (about 150 ratings) is left out of training entirely. Pairs are drawn at random, so an item
+        // may come twice: the user keeps the first.
+        var data = SyntheticRatings.Generate(new SyntheticSettings(Users: 400, Items: 300, Count: 60_000, LatentDim: 8, Noise: 0.5f, Clusters: 8, Seed: 11)).Data;
+        const long user = 1;
+        int[] mine = [.. Enumerable.Range(0, data.Count).Where(i => data.Users[i] == user).DistinctBy(i => data.Items[i])];
+        Assert.True(mine.Length >= 50, $"user {user} has {mine.Length} ratings");
+        var rest = data.Select([.. Enumerable.Range(0, data.Count).Where(i => data.Users[i] != user)]);
+        var (train, valid) = rest.Split(0.1, 11);
+        const string prefix = "foldin-mf";
+        var options = new TrainingOptions
+        {
+            Model = RatingModelKind.Mf, Dim = 8, Epochs = 12, BatchSize = 512, Optimizer = OptimizerKind.Adam, LearningRate = 0.01f,
+            WeightDecay = 0.05f, Workers = 2, Seed = 11, TablePrefix = prefix, Shards = 4,
+        };
+        await new RatingTrainer(fixture.Client, options).TrainAsync(train, valid);
+        var tables = await RatingTables.OpenAsync(fixture.Client, prefix);
+        var query = new QueryClient(fixture.Client);
+        await Assert.ThrowsAsync<KeyNotFoundException>(() => query.RowAsync(tables.Users.Spec.Name, user));
+
+        // Fold in from the first 80 % of the user's ratings (already in random order).
+        int cut = (int)(mine.Length * 0.8);
+        long[] items = [.. mine[..cut].Select(i => data.Items[i])];
+        float[] ratings = [.. mine[..cut].Select(i => data.Values[i])];
+        var itemsBefore = await PeekAsync(tables.Items.Spec.Name, items);
+        var result = await UserFoldIn.FoldInAsync(fixture.Client, prefix, user, items, ratings);
+        Assert.False(result.Replaced);
+        Assert.Equal(cut, result.Ratings);
+
+        // The default L2 weight matches the weight decay: decay × the expected steps (of B an epoch) holding one of n ratings.
+        long b = ((train.Count / 2) + 511) / 512 + ((train.Count - (train.Count / 2)) + 511) / 512;
+        Assert.Equal(0.05 * b * (1 - Math.Pow(1 - (1.0 / b), cut)), result.Lambda, 4);
+
+        // Items are frozen: not a value changed.
+        Assert.Equal(itemsBefore, await PeekAsync(tables.Items.Spec.Name, items));
+
+        // The stored rows are the ridge solution of the normal equations, solved apart in double.
+        var v = new float[items.Length * 8];
+        var bi = new float[items.Length];
+        await tables.Items.PullAsync(items, v);
+        await tables.ItemBias!.PullAsync(items, bi);
+        var rows = Enumerable.Range(0, items.Length).Select(k => v.Skip(k * 8).Take(8).Select(x => (double)x).Append(1.0).ToArray()).ToList();
+        var y = Enumerable.Range(0, items.Length).Select(k => (double)ratings[k] - tables.Model.Mean - bi[k]).ToList();
+        double[] w = DenseReference.Ridge(rows, y, result.Lambda);
+        var (stored, _) = await query.RowAsync(tables.Users.Spec.Name, user);
+        var (storedBias, _) = await query.RowAsync(tables.UserBias!.Spec.Name, user);
+        for (int j = 0; j < 8; j++)
+        {
+            Assert.Equal(w[j], stored[j], 5);
+        }
+
+        Assert.Equal(w[8], storedBias[0], 5);
+
+        // The test: on the other 20 %, the folded-in user beats the global mean by far, and nears the noise (0.5).
+        var held = data.Select(mine[cut..]);
+        double rmse = await RatingTrainer.EvaluateAsync(tables, held);
+        double meanRmse = Math.Sqrt(held.Values.Average(r => (r - tables.Model.Mean) * (r - tables.Model.Mean)));
+        Assert.True(rmse < 0.5 * meanRmse && rmse < 1.3 * 0.5, $"fold-in RMSE {rmse:F4}, global mean {meanRmse:F4}, noise 0.5");
+
+        // Recommend answers for the new user, leaving out what they rated.
+        var rec = await Recommender.RecommendAsync(fixture.Client, prefix, user, 10, items);
+        Assert.Equal(10, rec.Hits.Length);
+        Assert.DoesNotContain(rec.Hits, h => items.Contains(h.Id));
+
+        await Refusals_change_no_row(prefix, tables, items, ratings);
+    }
+
+    private async Task Refusals_change_no_row(string prefix, RatingTables tables, long[] items, float[] ratings)
+    {
+        const long fresh = 100_000;
+        async Task Refused<T>(long[] it, float[] r, string expected, FoldInOptions? o = null)
+            where T : Exception
+        {
+            var e = await Assert.ThrowsAsync<T>(() => UserFoldIn.FoldInAsync(fixture.Client, prefix, fresh, it, r, o));
+            Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+            Assert.False((await PeekFoundAsync(tables.Users.Spec.Name, fresh)) || (await PeekFoundAsync(tables.UserBias!.Spec.Name, fresh)), $"a row of user {fresh} after: {e.Message}");
+        }
+
+        await Refused<KeyNotFoundException>([items[0], 999_999], [4f, 3f], $"movie 999999 is not in table {prefix}.items");
+        await Refused<ArgumentException>([items[0], items[1]], [4f, tables.Model.Max + 1], "outside the model's range");
+        await Refused<ArgumentException>([], [], "No ratings");
+        await Refused<ArgumentException>([items[0], items[1], items[0]], [4f, 3f, 2f], $"Movie {items[0]} is rated twice (entries 1 and 3)");
+        await Refused<ArgumentException>([items[0]], [4f], "--steps 0", new FoldInOptions { Steps = 0 });
+
+        // A movie that has a row only because of its title (embed train --items) was never trained.
+        await fixture.Client.SetLabelsAsync(tables.Items, new Dictionary<long, string> { [5_000] = "Never Rated (2001)" });
+        await Refused<KeyNotFoundException>([items[0], 5_000], [4f, 3f], $"movie 5000 has a row in table {prefix}.items (a title) but no trained bias");
+        var skipped = await UserFoldIn.FoldInAsync(fixture.Client, prefix, fresh + 1, [items[0], items[1], 5_000], [4f, 3f, 2f], new FoldInOptions { SkipUnknown = true });
+        Assert.Equal([5_000L], skipped.Skipped);
+        Assert.Equal(2, skipped.Ratings);
+
+        // A trained user is refused without --overwrite, and the row stays as it was; with it, it is replaced.
+        const long trained = 2;
+        var before = await PeekAsync(tables.Users.Spec.Name, [trained]);
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => UserFoldIn.FoldInAsync(fixture.Client, prefix, trained, items, ratings));
+        Assert.Contains($"User {trained} already has a row in table {prefix}.users", e.Message, StringComparison.Ordinal);
+        Assert.Equal(before, await PeekAsync(tables.Users.Spec.Name, [trained]));
+        var replaced = await UserFoldIn.FoldInAsync(fixture.Client, prefix, trained, items, ratings, new FoldInOptions { Overwrite = true });
+        Assert.True(replaced.Replaced);
+        Assert.Equal(replaced.Vector, await PeekAsync(tables.Users.Spec.Name, [trained]));
+    }
+
+    [Fact]
+    public async Task Dot_bias_fold_in_recovers_a_planted_user_through_the_sigmoid()
+    {
+        // Tables of a dot-bias model with planted item rows (no training): ratings of a known user, without noise.
+        const string prefix = "foldin-dotbias";
+        const int dim = 4, n = 40;
+        var model = new RatingModel(RatingModelKind.DotBias, 0.5f, 5f, 3.5f);
+        var tables = await RatingTables.CreateAsync(fixture.Client, new TrainingOptions { Model = RatingModelKind.DotBias, Dim = dim, TablePrefix = prefix, Shards = 3, WeightDecay = 0.1f }, model);
+        var rng = new Random(9);
+        long[] items = [.. Enumerable.Range(0, n).Select(i => 10L + (7 * i))];
+        float[] v = [.. Enumerable.Range(0, n * dim).Select(_ => (float)((rng.NextDouble() * 2) - 1))];
+        float[] bi = [.. Enumerable.Range(0, n).Select(_ => (float)((rng.NextDouble() - 0.5) * 0.6))];
+        await tables.Items.WriteAsync(items, v);
+        await tables.ItemBias!.WriteAsync(items, bi);
+        float[] u = [0.7f, -0.4f, 0.2f, 0.5f];
+        const float bu = -0.3f;
+        float[] ratings = [.. Enumerable.Range(0, n).Select(k => model.Predict(u, v.AsSpan(k * dim, dim), bu, bi[k]))];
+
+        var result = await UserFoldIn.FoldInAsync(fixture.Client, prefix, 77, items, ratings, new FoldInOptions { L2 = 1e-9, Steps = 50 });
+
+        var stored = await PeekAsync(tables.Users.Spec.Name, [77]);
+        for (int j = 0; j < dim; j++)
+        {
+            Assert.Equal(u[j], stored[j], 3);
+        }
+
+        Assert.Equal(bu, (await PeekAsync(tables.UserBias!.Spec.Name, [77]))[0], 3);
+        Assert.True(result.TrainRmse < 1e-3, $"train RMSE {result.TrainRmse}");
+        Assert.InRange(result.Iterations, 2, 50);
+    }
+
+    private async Task<float[]> PeekAsync(string table, long[] ids) =>
+        (await fixture.Client.Grains.GetGrain<IQueryGrain>(0).Peek(table, ids)).Rows.Values.ToArray();
+
+    private async Task<bool> PeekFoundAsync(string table, long id) =>
+        (await fixture.Client.Grains.GetGrain<IQueryGrain>(0).Peek(table, [id])).Found[0];
+}
