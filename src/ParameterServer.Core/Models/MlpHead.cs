@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using ParameterServer.Core.Kernels;
 
 namespace ParameterServer.Core.Models;
 
@@ -7,8 +8,8 @@ namespace ParameterServer.Core.Models;
 /// maps <see cref="FanIn"/>(l) inputs to <see cref="FanOut"/>(l) outputs; its weights are stored input-major
 /// (row j holds the weights from input j to every output, so a row has <see cref="FanOut"/> values), followed, after
 /// every layer's weights, by one bias row of <see cref="BiasStride"/> values per layer (the first
-/// <see cref="FanOut"/>(l) used). Both passes run on spans with <see cref="TensorPrimitives"/> over rows of
-/// <see cref="FanOut"/> values and allocate nothing.
+/// <see cref="FanOut"/>(l) used). Both passes run on spans with the Vector256 kernels of <see cref="DenseLayer"/>
+/// and <see cref="TensorPrimitives"/>, and allocate nothing.
 /// </summary>
 public sealed class MlpHead
 {
@@ -92,16 +93,7 @@ public sealed class MlpHead
             int fi = FanIn(l), fo = Hidden[l];
             var h = activations.Slice(_activationOffsets[l], fo);
             p.Slice(BiasOffset(l), fo).CopyTo(h);
-            var w = p.Slice(_weightOffsets[l], fi * fo);
-            for (int j = 0; j < fi; j++)
-            {
-                float xj = input[j];
-                if (xj != 0f)
-                {
-                    TensorPrimitives.MultiplyAdd(w.Slice(j * fo, fo), xj, h, h);
-                }
-            }
-
+            DenseLayer.Forward(input[..fi], p.Slice(_weightOffsets[l], fi * fo), h);
             TensorPrimitives.Max(h, 0f, h);
             input = h;
         }
@@ -146,26 +138,19 @@ public sealed class MlpHead
         for (int l = last - 1; l >= 0; l--)
         {
             int fi = FanIn(l), fo = Hidden[l];
-            var w = p.Slice(_weightOffsets[l], fi * fo);
-            var gw = grad.Slice(_weightOffsets[l], fi * fo);
             var d = deltas.Slice(_activationOffsets[l], fo);
             var gb = grad.Slice(BiasOffset(l), fo);
             TensorPrimitives.Add(gb, d, gb);
-            ReadOnlySpan<float> input = l == 0 ? x : activations.Slice(_activationOffsets[l - 1], fi);
-            Span<float> below = l == 0 ? dx[..fi] : deltas.Slice(_activationOffsets[l - 1], fi);
-            for (int j = 0; j < fi; j++)
-            {
-                float ij = input[j];
-                if (ij != 0f)
-                {
-                    var gRow = gw.Slice(j * fo, fo);
-                    TensorPrimitives.MultiplyAdd(d, ij, gRow, gRow);
-                }
 
-                // Below the first layer the input is the data (any sign); above it a ReLU output, whose unit passes
-                // the gradient only where it was active.
-                below[j] = l == 0 || ij > 0f ? TensorPrimitives.Dot(w.Slice(j * fo, fo), d) : 0f;
-            }
+            // Below the first layer the input is the data (any sign); above it a ReLU output, whose unit passes
+            // the gradient only where it was active.
+            DenseLayer.Backward(
+                l == 0 ? x[..fi] : activations.Slice(_activationOffsets[l - 1], fi),
+                d,
+                p.Slice(_weightOffsets[l], fi * fo),
+                grad.Slice(_weightOffsets[l], fi * fo),
+                l == 0 ? dx[..fi] : deltas.Slice(_activationOffsets[l - 1], fi),
+                relu: l > 0);
         }
     }
 

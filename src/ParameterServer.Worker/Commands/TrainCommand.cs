@@ -13,7 +13,7 @@ internal static class TrainCommand
 {
     public static Command Create()
     {
-        var ratings = new Option<FileInfo>("--ratings") { Description = "Ratings file: MovieLens ratings.csv (userId,movieId,rating,timestamp) or any delimited triples file (see --user-column etc.).", Required = true };
+        var ratings = new Option<FileInfo>("--ratings") { Description = "Ratings file: MovieLens ratings.csv (userId,movieId,rating,timestamp) or any delimited triples file (see --user-column etc.). Required by the rating models (dot, dot-bias, mf)." };
         var items = new Option<FileInfo?>("--items") { Description = "MovieLens movies.csv: titles become the labels of the item table's rows." };
         var validationFile = new Option<FileInfo?>("--validation-file") { Description = "Explicit validation ratings (same format); replaces the random split." };
         var validation = new Option<double>("--validation") { Description = "Fraction of the ratings held out for validation by a seeded random split.", DefaultValueFactory = _ => 0.2 };
@@ -49,9 +49,16 @@ internal static class TrainCommand
         };
         var telemetry = CommonOptions.Telemetry();
         telemetry.AddTo(command);
+        TabularTrainOptions.AddTo(command);
         command.SetAction(async (p, ct) =>
         {
-            var kind = RatingModel.ParseKind(p.GetValue(model)!);
+            if (TabularTrainOptions.Handles(p.GetValue(model)!))
+            {
+                return await TabularTrainOptions.RunAsync(p, telemetry, ct);
+            }
+
+            var kind = RatingModel.ParseKind(p.GetValue(model)!, [TabularTrainer.ModelName]);
+            var ratingsFile = p.GetValue(ratings) ?? throw new ArgumentException($"--ratings is required for model {RatingModel.NameOf(kind)}.");
             var opt = OptimizerSettings.ParseKind(p.GetValue(optimizer)!);
             var readerOptions = new RatingsReaderOptions
             {
@@ -88,7 +95,7 @@ internal static class TrainCommand
                 CurvePlot.CheckTarget(plotTarget.FullName);
             }
 
-            var data = RatingsReader.Read(p.GetValue(ratings)!.FullName, readerOptions);
+            var data = RatingsReader.Read(ratingsFile.FullName, readerOptions);
             Ratings train, valid;
             if (p.GetValue(validationFile) is { } vf)
             {
