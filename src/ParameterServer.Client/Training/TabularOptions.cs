@@ -45,7 +45,7 @@ public sealed record TabularOptions
             TableSpec.ValidateName(table);
             if (!names.TryAdd(table, what))
             {
-                throw new ArgumentException($"{what} and {names[table]} would both be table '{table}'; rename a column or choose another --table-prefix.");
+                throw new ArgumentException($"{names[table]} and {what} would both be table '{table}'; rename a column or choose another --table-prefix.");
             }
         }
     }

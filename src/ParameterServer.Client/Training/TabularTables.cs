@@ -29,8 +29,9 @@ public sealed class TabularTables
     private readonly long[][] _layerRows;
     private readonly long[] _biasRows;
 
-    private TabularTables(TableClient[] columns, TableClient[] layers, TableClient bias, TabularModel model, float targetMin, float targetMax)
+    private TabularTables(TableClient[] columns, TableClient[] layers, TableClient bias, TabularModel model, NumericScaling scaling, float targetMin, float targetMax)
     {
+        Scaling = scaling;
         Columns = columns;
         Layers = layers;
         Bias = bias;
@@ -52,6 +53,9 @@ public sealed class TabularTables
 
     /// <summary>The model over these tables.</summary>
     public TabularModel Model { get; }
+
+    /// <summary>How the model standardizes its numeric columns (the training split's moments).</summary>
+    public NumericScaling Scaling { get; }
 
     /// <summary>Lowest training target: regression predictions are clipped to [<see cref="TargetMin"/>, <see cref="TargetMax"/>].</summary>
     public float TargetMin { get; }
@@ -142,7 +146,44 @@ public sealed class TabularTables
         await ps.SetNumberAsync(meta, "offset", model.Offset);
         await ps.SetNumberAsync(meta, "min", targetMin);
         await ps.SetNumberAsync(meta, "max", targetMax);
-        return new TabularTables(columns, layers, bias, model, targetMin, targetMax);
+        return new TabularTables(columns, layers, bias, model, scaling, targetMin, targetMax);
+    }
+
+    /// <summary>Opens the tables of a trained tabular model; the model comes from the bias table's metadata.</summary>
+    public static async Task<TabularTables> OpenAsync(ParameterServerClient ps, string prefix)
+    {
+        ArgumentNullException.ThrowIfNull(ps);
+        var bias = await ps.OpenTableAsync(BiasTable(prefix));
+        var meta = await ps.Grains.GetGrain<ITableGrain>(bias.Spec.Name).GetMetadata();
+        if (!meta.TryGetValue("model", out string? name) || name != TabularTrainer.ModelName)
+        {
+            throw new InvalidOperationException($"Table '{bias.Spec.Name}' records no tabular model; was it trained by embed train --model tabular?");
+        }
+
+        static float[] Numbers(string text) => text.Length == 0 ? [] : [.. text.Split(',').Select(v => float.Parse(v, CultureInfo.InvariantCulture))];
+        float Number(string key) => float.Parse(meta[key], CultureInfo.InvariantCulture);
+        var schema = new TabularSchema
+        {
+            Categorical = TabularSchema.ParseCategorical(meta["categorical"], 1),
+            Numeric = TabularSchema.ParseNumeric(meta["numeric"]),
+            Target = meta["target"],
+            Task = TabularSchema.ParseTask(meta["task"]),
+        };
+        var model = new TabularModel(schema, TabularModel.ParseHidden(meta["hidden"]), Number("offset"));
+        var columns = new TableClient[schema.Categorical.Count];
+        for (int c = 0; c < columns.Length; c++)
+        {
+            columns[c] = await ps.OpenTableAsync(ColumnTable(prefix, schema.Categorical[c].Name));
+        }
+
+        var layers = new TableClient[model.Head.Layers];
+        for (int l = 0; l < layers.Length; l++)
+        {
+            layers[l] = await ps.OpenTableAsync(LayerTable(prefix, l));
+        }
+
+        var scaling = new NumericScaling(Numbers(meta["numeric_mean"]), Numbers(meta["numeric_std"]));
+        return new TabularTables(columns, layers, bias, model, scaling, Number("min"), Number("max"));
     }
 
     /// <summary>Pulls the whole head into <paramref name="head"/> (laid out as <see cref="MlpHead"/> says).</summary>

@@ -80,30 +80,35 @@ public sealed class TabularTrainer : Trainer
     }
 
     /// <summary>
-    /// The validation figures of the tables on <paramref name="data"/> (numeric columns already standardized):
+    /// The validation figures of the tables on <paramref name="standardized"/> (numeric columns standardized):
     /// RMSE for regression; log loss, accuracy, AUC and the RMSE of the probabilities for a binary task.
     /// </summary>
-    internal static async Task<ValidationFigures> EvaluateAsync(TabularTables tables, TabularData data, int batchSize = 4096)
+    internal static async Task<ValidationFigures> EvaluateAsync(TabularTables tables, TabularData standardized, int batchSize = 4096)
     {
-        var outputs = await PredictAsync(tables, data, batchSize);
-        double rmse = RmseAccumulator.Between(outputs, data.Targets);
-
+        var outputs = await PredictStandardizedAsync(tables, standardized, batchSize);
+        double rmse = RmseAccumulator.Between(outputs, standardized.Targets);
         if (tables.Model.Task != TabularTask.Binary)
         {
             return new ValidationFigures(rmse);
         }
 
-        return new ValidationFigures(rmse, BinaryMetrics.LogLoss(outputs, data.Targets), BinaryMetrics.Accuracy(outputs, data.Targets), BinaryMetrics.Auc(outputs, data.Targets));
+        return new ValidationFigures(rmse, BinaryMetrics.LogLoss(outputs, standardized.Targets), BinaryMetrics.Accuracy(outputs, standardized.Targets), BinaryMetrics.Auc(outputs, standardized.Targets));
     }
 
     /// <summary>
-    /// The model's outputs for every row of <paramref name="data"/> (numeric columns already standardized):
-    /// predictions clipped to the training targets' range (regression) or probabilities of 1 (binary).
+    /// The model's outputs for every row of <paramref name="data"/> (its numeric columns as read; the tables'
+    /// <see cref="TabularTables.Scaling"/> standardizes them): predictions clipped to the training targets' range
+    /// (regression) or probabilities of 1 (binary).
     /// </summary>
-    public static async Task<float[]> PredictAsync(TabularTables tables, TabularData data, int batchSize = 4096)
+    public static Task<float[]> PredictAsync(TabularTables tables, TabularData data, int batchSize = 4096)
     {
         ArgumentNullException.ThrowIfNull(tables);
         ArgumentNullException.ThrowIfNull(data);
+        return PredictStandardizedAsync(tables, data.Standardized(tables.Scaling), batchSize);
+    }
+
+    private static async Task<float[]> PredictStandardizedAsync(TabularTables tables, TabularData data, int batchSize)
+    {
         var result = new float[data.Count];
         var batch = new TabularBatch(tables, data, Math.Min(batchSize, Math.Max(1, data.Count)));
         await InBatchesAsync(data.Count, batchSize, async (samples, start) =>
