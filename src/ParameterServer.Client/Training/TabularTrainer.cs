@@ -34,7 +34,7 @@ public sealed class TabularTrainer : Trainer
         ArgumentNullException.ThrowIfNull(validation);
         var schema = train.Schema;
         _tabular.Validate(schema, Options.TablePrefix);
-        if (!ReferenceEquals(validation.Schema, schema) && validation.Schema != schema)
+        if (validation.Schema != schema)
         {
             throw new ArgumentException("The training and validation sets have different columns.");
         }
