@@ -64,7 +64,7 @@ public sealed class LinkCommandTests : IDisposable
     }
 
     [Theory]
-    [InlineData(new[] { "--model", "bogus", "--ratings", "x.csv" }, "Unknown model 'bogus'. Valid models: dot, dot-bias, mf, link.")]
+    [InlineData(new[] { "--model", "bogus", "--ratings", "x.csv" }, "Unknown model 'bogus'. Valid models: dot, dot-bias, mf, link, tabular.")]
     [InlineData(new[] { "--model", "mf" }, "--ratings is required for model mf.")]
     [InlineData(new[] { "--model", "link" }, "--pairs is required for model link.")]
     [InlineData(new[] { "--model", "link", "--pairs", "x.csv", "--freeze", "both" }, "--freeze 'both' must be entities or links.")]

@@ -65,6 +65,25 @@ public sealed class TrainingViewTests
             text.Split('\n', StringSplitOptions.RemoveEmptyEntries));
     }
 
+    [Fact]
+    public async Task A_binary_jobs_lines_add_log_loss_accuracy_and_auc()
+    {
+        var writer = new StringWriter(CultureInfo.InvariantCulture);
+        var view = new TrainingView(Console(writer, interactive: false), TrainingOutput.Plain, noiseFloor: null);
+        var epochs = Reports.Epochs(2).Select((e, i) => e with { ValidationLogLoss = 0.4 - (0.1 * i), ValidationAccuracy = 0.8 + (0.05 * i), ValidationAuc = 0.9 }).ToArray();
+        var report = Reports.Create(2) with { Model = "tabular", Task = "binary", Epochs = epochs, BestEpoch = 2, ValidationLogLoss = 0.3, ValidationAccuracy = 0.85, ValidationAuc = 0.9 };
+        var result = await view.RunAsync(80_000, () => TrainAsync(view, report, TimeSpan.Zero));
+        view.Summary(result, []);
+        Assert.Equal(
+            [
+                "epoch  train loss  valid RMSE   samples/s  seconds",
+                "    1      1.0000      0.9500     501,000     0.20  logloss 0.4000 accuracy 0.8000 AUC 0.9000",
+                "    2      0.5000      0.9000     502,000     0.20  logloss 0.3000 accuracy 0.8500 AUC 0.9000",
+                "best epoch 2: validation RMSE 0.9000, logloss 0.3000 accuracy 0.8500 AUC 0.9000; 503,000 samples/s; 3.5 s wall",
+            ],
+            writer.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
     [Theory]
     [InlineData(true, false, false, "Live")]
     [InlineData(true, true, false, "Plain")]

@@ -1,33 +1,24 @@
-using System.Runtime.InteropServices;
 using ParameterServer.Core.Data;
 
 namespace ParameterServer.Client.Training;
 
 /// <summary>
-/// One worker loop's reusable buffers for a minibatch: the distinct users and items, each sample's index into
-/// them, pulled rows and summed gradients. Sized once for the batch size; nothing is allocated per row.
+/// One worker loop's reusable buffers for a rating minibatch: the distinct users and items (with their bias values
+/// and gradients at the same positions), each sample's index into them and the targets. Sized once for the batch
+/// size; nothing is allocated per row.
 /// </summary>
 internal sealed class BatchBuffers
 {
-    private readonly Dictionary<long, int> _userMap;
-    private readonly Dictionary<long, int> _itemMap;
-
     public BatchBuffers(int batchSize, int dim)
     {
         Dim = dim;
-        _userMap = new Dictionary<long, int>(batchSize);
-        _itemMap = new Dictionary<long, int>(batchSize);
-        UserIds = new long[batchSize];
-        ItemIds = new long[batchSize];
+        Users = new DistinctRows(batchSize, dim);
+        Items = new DistinctRows(batchSize, dim);
         UserIndex = new int[batchSize];
         ItemIndex = new int[batchSize];
         Targets = new float[batchSize];
-        UserValues = new float[batchSize * dim];
-        ItemValues = new float[batchSize * dim];
         UserBias = new float[batchSize];
         ItemBias = new float[batchSize];
-        UserGrad = new float[batchSize * dim];
-        ItemGrad = new float[batchSize * dim];
         UserBiasGrad = new float[batchSize];
         ItemBiasGrad = new float[batchSize];
     }
@@ -36,13 +27,9 @@ internal sealed class BatchBuffers
 
     public int Count { get; private set; }
 
-    public int Users { get; private set; }
+    public DistinctRows Users { get; }
 
-    public int Items { get; private set; }
-
-    public long[] UserIds { get; }
-
-    public long[] ItemIds { get; }
+    public DistinctRows Items { get; }
 
     public int[] UserIndex { get; }
 
@@ -50,17 +37,9 @@ internal sealed class BatchBuffers
 
     public float[] Targets { get; }
 
-    public float[] UserValues { get; }
-
-    public float[] ItemValues { get; }
-
     public float[] UserBias { get; }
 
     public float[] ItemBias { get; }
-
-    public float[] UserGrad { get; }
-
-    public float[] ItemGrad { get; }
 
     public float[] UserBiasGrad { get; }
 
@@ -69,44 +48,25 @@ internal sealed class BatchBuffers
     /// <summary>Loads samples <c>order[start..start+count]</c> of <paramref name="data"/> and finds the distinct rows.</summary>
     public void Load(Ratings data, ReadOnlySpan<int> order)
     {
-        _userMap.Clear();
-        _itemMap.Clear();
-        int nu = 0, ni = 0;
+        Users.Clear();
+        Items.Clear();
         for (int k = 0; k < order.Length; k++)
         {
             int s = order[k];
-            long u = data.Users[s];
-            ref int ju = ref CollectionsMarshal.GetValueRefOrAddDefault(_userMap, u, out bool uExists);
-            if (!uExists)
-            {
-                ju = nu;
-                UserIds[nu++] = u;
-            }
-
-            long it = data.Items[s];
-            ref int ji = ref CollectionsMarshal.GetValueRefOrAddDefault(_itemMap, it, out bool iExists);
-            if (!iExists)
-            {
-                ji = ni;
-                ItemIds[ni++] = it;
-            }
-
-            UserIndex[k] = ju;
-            ItemIndex[k] = ji;
+            UserIndex[k] = Users.Add(data.Users[s]);
+            ItemIndex[k] = Items.Add(data.Items[s]);
             Targets[k] = data.Values[s];
         }
 
         Count = order.Length;
-        Users = nu;
-        Items = ni;
     }
 
     /// <summary>Zeroes the gradient sums of the current batch.</summary>
     public void ClearGradients()
     {
-        UserGrad.AsSpan(0, Users * Dim).Clear();
-        ItemGrad.AsSpan(0, Items * Dim).Clear();
-        UserBiasGrad.AsSpan(0, Users).Clear();
-        ItemBiasGrad.AsSpan(0, Items).Clear();
+        Users.ClearGradients();
+        Items.ClearGradients();
+        UserBiasGrad.AsSpan(0, Users.Count).Clear();
+        ItemBiasGrad.AsSpan(0, Items.Count).Clear();
     }
 }

@@ -114,8 +114,8 @@ public sealed class RatingTables
     }
 
     /// <summary>Every table copies its rows aside.</summary>
-    public Task SnapshotAsync(ParameterServerClient ps) => Task.WhenAll(All.Select(t => ps.Grains.GetGrain<ITableGrain>(t.Spec.Name).Snapshot()));
+    public Task SnapshotAsync(ParameterServerClient ps) => EpochDriver.SnapshotAsync(ps, All);
 
     /// <summary>Every table goes back to its snapshot.</summary>
-    public Task RestoreAsync(ParameterServerClient ps) => Task.WhenAll(All.Select(t => ps.Grains.GetGrain<ITableGrain>(t.Spec.Name).RestoreSnapshot()));
+    public Task RestoreAsync(ParameterServerClient ps) => EpochDriver.RestoreAsync(ps, All);
 }

@@ -2,13 +2,30 @@ using System.Text.Json.Serialization;
 
 namespace ParameterServer.Client.Training;
 
-/// <summary>Figures of one epoch.</summary>
+/// <summary>
+/// Figures of one epoch. The train loss is the mean squared error, or the mean log loss of a binary task; a binary
+/// task's validation RMSE is that of its probabilities, and it also reports log loss (which decides early stopping),
+/// accuracy and AUC.
+/// </summary>
 public sealed record EpochReport(
     [property: JsonPropertyName("epoch")] int Epoch,
     [property: JsonPropertyName("train_loss")] double TrainLoss,
     [property: JsonPropertyName("validation_rmse")] double ValidationRmse,
     [property: JsonPropertyName("samples_per_second")] double SamplesPerSecond,
-    [property: JsonPropertyName("seconds")] double Seconds);
+    [property: JsonPropertyName("seconds")] double Seconds)
+{
+    /// <summary>Mean validation log loss (binary tasks only).</summary>
+    [JsonPropertyName("validation_logloss"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? ValidationLogLoss { get; init; }
+
+    /// <summary>Validation accuracy at 0.5 (binary tasks only).</summary>
+    [JsonPropertyName("validation_accuracy"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? ValidationAccuracy { get; init; }
+
+    /// <summary>Validation area under the ROC curve (binary tasks only).</summary>
+    [JsonPropertyName("validation_auc"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? ValidationAuc { get; init; }
+}
 
 /// <summary>Seconds the worker loops spent, summed over loops, finding distinct rows, waiting for pulls, computing gradients and waiting for pushes.</summary>
 public sealed record PhaseSeconds(
@@ -21,6 +38,7 @@ public sealed record PhaseSeconds(
 public sealed record TrainingReport
 {
     [JsonPropertyName("model")] public required string Model { get; init; }
+    [JsonPropertyName("task"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Task { get; init; }
     [JsonPropertyName("dim")] public int Dim { get; init; }
     [JsonPropertyName("batch_size")] public int BatchSize { get; init; }
     [JsonPropertyName("workers")] public int Workers { get; init; }
@@ -32,6 +50,9 @@ public sealed record TrainingReport
     [JsonPropertyName("validation_samples")] public int ValidationSamples { get; init; }
     [JsonPropertyName("best_epoch")] public int BestEpoch { get; init; }
     [JsonPropertyName("validation_rmse")] public double ValidationRmse { get; init; }
+    [JsonPropertyName("validation_logloss"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public double? ValidationLogLoss { get; init; }
+    [JsonPropertyName("validation_accuracy"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public double? ValidationAccuracy { get; init; }
+    [JsonPropertyName("validation_auc"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public double? ValidationAuc { get; init; }
     [JsonPropertyName("samples_per_second")] public double SamplesPerSecond { get; init; }
     [JsonPropertyName("wall_seconds")] public double WallSeconds { get; init; }
     [JsonPropertyName("mean_outstanding_pushes")] public double MeanOutstandingPushes { get; init; }

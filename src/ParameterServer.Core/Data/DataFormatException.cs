@@ -16,4 +16,29 @@ public sealed class DataFormatException : FormatException
 
     /// <summary>The 1-based line number, or 0 when the problem is the whole file.</summary>
     public long Line { get; }
+
+    /// <summary>
+    /// What a reader does with a line whose parse found <paramref name="problem"/> (null: none): true keeps it; a
+    /// malformed line is counted in <paramref name="skipped"/> and passed over (false) when
+    /// <paramref name="skipBadRows"/>, else it stops the read naming file and line.
+    /// </summary>
+    public static bool KeepLine(string? problem, bool skipBadRows, string path, long line, ref int skipped)
+    {
+        if (problem is null)
+        {
+            return true;
+        }
+
+        if (skipBadRows)
+        {
+            skipped++;
+            return false;
+        }
+
+        throw new DataFormatException(path, line, problem + " (use --skip-bad-rows to skip and count such lines)");
+    }
+
+    /// <summary>The error of a file that yielded no row.</summary>
+    public static DataFormatException NoRows(string path, int skipped) =>
+        new(path, 0, skipped > 0 ? $"no valid rows ({skipped} malformed rows skipped)." : "the file holds no rows.");
 }

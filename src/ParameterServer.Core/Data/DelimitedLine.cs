@@ -59,4 +59,23 @@ public static class DelimitedLine
         fields.Add(sb.ToString());
         return !quoted;
     }
+
+    /// <summary>
+    /// The remaining non-empty lines of <paramref name="reader"/> with their 1-based numbers, counting on from
+    /// <paramref name="linesRead"/> lines already read (a header).
+    /// </summary>
+    public static IEnumerable<(long Number, string Text)> NonEmptyLines(TextReader reader, long linesRead)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        long number = linesRead;
+        string? line;
+        while ((line = reader.ReadLine()) is not null)
+        {
+            number++;
+            if (line.Length > 0)
+            {
+                yield return (number, line);
+            }
+        }
+    }
 }

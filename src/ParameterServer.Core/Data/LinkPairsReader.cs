@@ -153,13 +153,13 @@ public static class LinkPairsReader
             }
 
             DelimitedLine.TrySplit(header.TrimStart('\uFEFF'), o.Delimiter, fields);
-            ecol = RatingsReader.Resolve(o.EntityColumn, fields, path, "entity");
-            lcol = RatingsReader.Resolve(o.LinkColumn, fields, path, "link");
+            ecol = DelimitedHeader.Resolve(o.EntityColumn, fields, path, "entity");
+            lcol = DelimitedHeader.Resolve(o.LinkColumn, fields, path, "link");
         }
         else
         {
-            ecol = RatingsReader.Resolve(o.EntityColumn, null, path, "entity");
-            lcol = RatingsReader.Resolve(o.LinkColumn, null, path, "link");
+            ecol = DelimitedHeader.Resolve(o.EntityColumn, null, path, "entity");
+            lcol = DelimitedHeader.Resolve(o.LinkColumn, null, path, "link");
         }
 
         int needed = Math.Max(ecol, lcol) + 1;

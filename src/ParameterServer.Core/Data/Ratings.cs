@@ -49,44 +49,12 @@ public sealed class Ratings
     }
 
     /// <summary>Mean, lowest and highest rating (0 when empty).</summary>
-    public (float Mean, float Min, float Max) Summary()
-    {
-        if (Count == 0)
-        {
-            return (0f, 0f, 0f);
-        }
+    public (float Mean, float Min, float Max) Summary() => ValueSummary.Of(Values);
 
-        double sum = 0;
-        float min = float.MaxValue, max = float.MinValue;
-        foreach (float v in Values)
-        {
-            sum += v;
-            min = Math.Min(min, v);
-            max = Math.Max(max, v);
-        }
-
-        return ((float)(sum / Count), min, max);
-    }
-
-    /// <summary>
-    /// A seeded random split: a Fisher-Yates permutation of the rows with <see cref="Random"/>(seed); the first
-    /// <c>(1 − validationFraction)</c> train, the rest validate.
-    /// </summary>
+    /// <summary>A seeded random split of the triples (<see cref="SeededSplit"/>).</summary>
     public (Ratings Train, Ratings Validation) Split(double validationFraction, int seed)
     {
-        if (!(validationFraction > 0 && validationFraction < 1))
-        {
-            throw new ArgumentOutOfRangeException(nameof(validationFraction), validationFraction, "The validation fraction must be in (0, 1).");
-        }
-
-        int[] perm = new int[Count];
-        for (int i = 0; i < perm.Length; i++)
-        {
-            perm[i] = i;
-        }
-
-        new Random(seed).Shuffle(perm);
-        int nTrain = (int)((1 - validationFraction) * Count);
-        return (Select(perm.AsSpan(0, nTrain)), Select(perm.AsSpan(nTrain)));
+        var (train, validation) = SeededSplit.Indexes(Count, validationFraction, seed);
+        return (Select(train), Select(validation));
     }
 }

@@ -41,28 +41,22 @@ public static class RatingsReader
         }
 
         using var reader = new StreamReader(path, System.Text.Encoding.UTF8, true, 1 << 16);
-        long lineNo = 0;
+        long linesRead = 0;
         int ucol, icol, rcol;
         var fields = new List<string>();
         if (options.HasHeader)
         {
-            string? header = reader.ReadLine();
-            lineNo++;
-            if (header is null)
-            {
-                throw new DataFormatException(path, 0, "the file is empty; expected a header line naming the columns.");
-            }
-
-            DelimitedLine.TrySplit(header.TrimStart('\uFEFF'), options.Delimiter, fields);
-            ucol = Resolve(options.UserColumn, fields, path, "user");
-            icol = Resolve(options.ItemColumn, fields, path, "item");
-            rcol = Resolve(options.RatingColumn, fields, path, "rating");
+            DelimitedHeader.Read(reader, path, options.Delimiter, fields);
+            linesRead++;
+            ucol = DelimitedHeader.Resolve(options.UserColumn, fields, path, "user");
+            icol = DelimitedHeader.Resolve(options.ItemColumn, fields, path, "item");
+            rcol = DelimitedHeader.Resolve(options.RatingColumn, fields, path, "rating");
         }
         else
         {
-            ucol = Resolve(options.UserColumn, null, path, "user");
-            icol = Resolve(options.ItemColumn, null, path, "item");
-            rcol = Resolve(options.RatingColumn, null, path, "rating");
+            ucol = DelimitedHeader.Resolve(options.UserColumn, null, path, "user");
+            icol = DelimitedHeader.Resolve(options.ItemColumn, null, path, "item");
+            rcol = DelimitedHeader.Resolve(options.RatingColumn, null, path, "rating");
         }
 
         int needed = Math.Max(ucol, Math.Max(icol, rcol)) + 1;
@@ -70,25 +64,11 @@ public static class RatingsReader
         var items = new List<long>(1 << 16);
         var values = new List<float>(1 << 16);
         int skipped = 0;
-        string? line;
-        while ((line = reader.ReadLine()) is not null)
+        foreach (var (lineNo, line) in DelimitedLine.NonEmptyLines(reader, linesRead))
         {
-            lineNo++;
-            if (line.Length == 0)
+            if (!DataFormatException.KeepLine(TryParse(line, options.Delimiter, ucol, icol, rcol, needed, fields, out long u, out long it, out float r), options.SkipBadRows, path, lineNo, ref skipped))
             {
                 continue;
-            }
-
-            string? problem = TryParse(line, options.Delimiter, ucol, icol, rcol, needed, fields, out long u, out long it, out float r);
-            if (problem is not null)
-            {
-                if (options.SkipBadRows)
-                {
-                    skipped++;
-                    continue;
-                }
-
-                throw new DataFormatException(path, lineNo, problem + " (use --skip-bad-rows to skip and count such lines)");
             }
 
             users.Add(u);
@@ -98,30 +78,10 @@ public static class RatingsReader
 
         if (users.Count == 0)
         {
-            throw new DataFormatException(path, 0, skipped > 0 ? $"no valid rows ({skipped} malformed rows skipped)." : "the file holds no rows.");
+            throw DataFormatException.NoRows(path, skipped);
         }
 
         return new Ratings([.. users], [.. items], [.. values]) { SkippedRows = skipped };
-    }
-
-    internal static int Resolve(string column, List<string>? header, string path, string role)
-    {
-        if (header is not null)
-        {
-            int at = header.FindIndex(h => string.Equals(h.Trim(), column, StringComparison.OrdinalIgnoreCase));
-            if (at >= 0)
-            {
-                return at;
-            }
-        }
-
-        if (int.TryParse(column, NumberStyles.None, CultureInfo.InvariantCulture, out int index))
-        {
-            return index;
-        }
-
-        string known = header is null ? "the file has no header, so give a 0-based column index" : $"the header has: {string.Join(", ", header)}";
-        throw new DataFormatException(path, header is null ? 0 : 1, $"no {role} column '{column}'; {known}.");
     }
 
     private static string? TryParse(string line, char delimiter, int ucol, int icol, int rcol, int needed, List<string> fields, out long user, out long item, out float rating)

@@ -28,4 +28,22 @@ public struct RmseAccumulator
 
     /// <summary>Root mean squared error (NaN when empty).</summary>
     public readonly double Rmse => Math.Sqrt(Mse);
+
+    /// <summary>The root mean squared error of <paramref name="predictions"/> against <paramref name="targets"/>.</summary>
+    public static double Between(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets)
+    {
+        if (predictions.Length != targets.Length)
+        {
+            throw new ArgumentException($"{predictions.Length} predictions for {targets.Length} targets.");
+        }
+
+        var acc = default(RmseAccumulator);
+        for (int k = 0; k < predictions.Length; k++)
+        {
+            float e = predictions[k] - targets[k];
+            acc.Add(e * e);
+        }
+
+        return acc.Rmse;
+    }
 }

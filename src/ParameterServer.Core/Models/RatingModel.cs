@@ -31,13 +31,16 @@ public readonly record struct RatingModel(RatingModelKind Kind, float Min, float
     /// <summary>Whether the model uses the user and item bias tables.</summary>
     public bool HasBiases => Kind != RatingModelKind.Dot;
 
-    /// <summary>Parses a model name; an unknown name gets an error that lists the valid ones.</summary>
-    public static RatingModelKind ParseKind(string name) => name?.Trim().ToLowerInvariant() switch
+    /// <summary>
+    /// Parses a model name; an unknown name gets an error that lists the valid ones, with
+    /// <paramref name="otherModels"/> (models of other kinds the caller also accepts) after the rating models.
+    /// </summary>
+    public static RatingModelKind ParseKind(string name, IEnumerable<string>? otherModels = null) => name?.Trim().ToLowerInvariant() switch
     {
         "dot" => RatingModelKind.Dot,
         "dot-bias" or "dotbias" => RatingModelKind.DotBias,
         "mf" => RatingModelKind.Mf,
-        _ => throw new ArgumentException($"Unknown model '{name}'. Valid models: {string.Join(", ", KindNames)}."),
+        _ => throw new ArgumentException($"Unknown model '{name}'. Valid models: {string.Join(", ", KindNames.Concat(otherModels ?? []))}."),
     };
 
     /// <summary>The canonical name of <paramref name="kind"/>.</summary>

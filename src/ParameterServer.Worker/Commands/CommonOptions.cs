@@ -18,7 +18,7 @@ internal static class CommonOptions
 
     public static Option<string> Model(string defaultValue) => new("--model")
     {
-        Description = "Rating model: dot (u·v), dot-bias (sigmoid(u·v+b_u+b_i)·(max−min)+min) or mf (mu+b_u+b_i+u·v).",
+        Description = "Model: dot (u·v), dot-bias (sigmoid(u·v+b_u+b_i)·(max−min)+min) or mf (mu+b_u+b_i+u·v) on --ratings, or tabular (embeddings of --categorical columns and --numeric columns into a dense head) on --data.",
         DefaultValueFactory = _ => defaultValue,
     };
 

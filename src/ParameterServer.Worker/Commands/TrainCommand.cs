@@ -8,18 +8,18 @@ using ParameterServer.Worker.Plots;
 
 namespace ParameterServer.Worker.Commands;
 
-/// <summary><c>embed train</c>: trains a rating model on a ratings file through the parameter server.</summary>
+/// <summary><c>embed train</c>: trains a rating, link or tabular model through the parameter server.</summary>
 internal static class TrainCommand
 {
     public static Command Create()
     {
-        var ratings = new Option<FileInfo?>("--ratings") { Description = "Ratings file (models dot, dot-bias, mf): MovieLens ratings.csv (userId,movieId,rating,timestamp) or any delimited triples file (see --user-column etc.)." };
+        var ratings = new Option<FileInfo?>("--ratings") { Description = "Ratings file (required by models dot, dot-bias, mf): MovieLens ratings.csv (userId,movieId,rating,timestamp) or any delimited triples file (see --user-column etc.)." };
         var items = new Option<FileInfo?>("--items") { Description = "MovieLens movies.csv: titles become the labels of the item table's rows (mf, dot, dot-bias) or of numeric entities (link)." };
         var validationFile = new Option<FileInfo?>("--validation-file") { Description = "Explicit validation ratings (same format); replaces the random split." };
         var shared = new TrainOptions();
         var model = new Option<string>("--model")
         {
-            Description = "Model: dot (u·v), dot-bias (sigmoid(u·v+b_u+b_i)·(max−min)+min) or mf (mu+b_u+b_i+u·v) on --ratings; link (entity and link embeddings with negative sampling) on --pairs.",
+            Description = "Model: dot (u·v), dot-bias (sigmoid(u·v+b_u+b_i)·(max−min)+min) or mf (mu+b_u+b_i+u·v) on --ratings; link (entity and link embeddings with negative sampling) on --pairs; tabular (entity embeddings of categorical columns with a dense head) on --data.",
             DefaultValueFactory = _ => "mf",
         };
         var userCol = new Option<string>("--user-column") { Description = "User column: header name or 0-based index.", DefaultValueFactory = _ => "userId" };
@@ -27,13 +27,14 @@ internal static class TrainCommand
         var ratingCol = new Option<string>("--rating-column") { Description = "Rating column: header name or 0-based index.", DefaultValueFactory = _ => "rating" };
         var plot = new Option<FileInfo?>("--plot") { Description = "Draw the training curve (train MSE and validation RMSE per epoch) to this PNG file." };
 
-        var command = new Command("train", "Train a model through the parameter server: a rating model (dot, dot-bias, mf) on a ratings file, reporting validation RMSE, or link embeddings on (entity, link) pairs, reporting AUC and recall@k.")
+        var command = new Command("train", "Train a model through the parameter server: a rating model (dot, dot-bias, mf) on a ratings file, reporting validation RMSE, link embeddings on (entity, link) pairs, reporting AUC and recall@k, or a tabular model on categorical and numeric columns, reporting validation loss.")
         {
             ratings, items, validationFile, model, userCol, itemCol, ratingCol, plot,
         };
         shared.AddTo(command);
         var link = new LinkTrainCommand();
         link.AddTo(command);
+        TabularTrainOptions.AddTo(command);
         var dim = shared.Dim;
         var epochs = shared.Epochs;
         var batch = shared.BatchSize;
@@ -63,15 +64,12 @@ internal static class TrainCommand
                 return await link.RunAsync(p, shared, items, ct);
             }
 
-            var kind = RatingModelKind.Mf;
-            try
+            if (TabularTrainOptions.Handles(modelName))
             {
-                kind = RatingModel.ParseKind(modelName);
+                return await TabularTrainOptions.RunAsync(p, telemetry, ct);
             }
-            catch (ArgumentException)
-            {
-                throw new ArgumentException($"Unknown model '{p.GetValue(model)}'. Valid models: {string.Join(", ", RatingModel.KindNames)}, link.");
-            }
+
+            var kind = RatingModel.ParseKind(modelName, ["link", TabularTrainer.ModelName]);
 
             var ratingsFile = p.GetValue(ratings) ?? throw new ArgumentException($"--ratings is required for model {RatingModel.NameOf(kind)}.");
             var opt = OptimizerSettings.ParseKind(p.GetValue(optimizer)!);

@@ -33,7 +33,7 @@ internal sealed class TrainingView
     private readonly string _floor;
     private readonly EpochMeter _meter = new();
     private readonly ConcurrentQueue<EpochReport> _finished = new();
-    private double _bestRmse = double.PositiveInfinity;
+    private double _best = double.PositiveInfinity;
 
     /// <summary>A view writing to <paramref name="console"/> (plain lines go straight to its writer).</summary>
     public TrainingView(IAnsiConsole console, TrainingOutput output, double? noiseFloor)
@@ -114,7 +114,7 @@ internal sealed class TrainingView
         switch (Output)
         {
             case TrainingOutput.Plain:
-                _out.WriteLine(Invariant($"best epoch {report.BestEpoch}: validation RMSE {report.ValidationRmse:F4}; {report.SamplesPerSecond:N0} samples/s; {report.WallSeconds:F1} s wall"));
+                _out.WriteLine(Invariant($"best epoch {report.BestEpoch}: validation RMSE {report.ValidationRmse:F4}{Binary(report.ValidationLogLoss, report.ValidationAccuracy, report.ValidationAuc, ", ")}; {report.SamplesPerSecond:N0} samples/s; {report.WallSeconds:F1} s wall"));
                 foreach (var t in tables)
                 {
                     _out.WriteLine(Invariant($"table {t.Name}: {t.Rows:N0} rows, {t.Bytes / 1048576.0:F1} MiB, {t.RowUpdates:N0} row updates"));
@@ -125,6 +125,11 @@ internal sealed class TrainingView
                 var job = new Table { Title = new TableTitle("training"), Border = TableBorder.Rounded };
                 job.AddColumns(new TableColumn("best epoch").RightAligned(), new TableColumn("validation RMSE").RightAligned(), new TableColumn("samples/s").RightAligned(), new TableColumn("wall seconds").RightAligned());
                 job.AddRow(Invariant($"{report.BestEpoch} of {report.Epochs.Count}"), Invariant($"[green]{report.ValidationRmse:F4}[/]"), Invariant($"{report.SamplesPerSecond:N0}"), Invariant($"{report.WallSeconds:F1}"));
+                if (report.ValidationLogLoss is not null)
+                {
+                    job.Caption = new TableTitle(Markup.Escape(Binary(report.ValidationLogLoss, report.ValidationAccuracy, report.ValidationAuc, "validation ").Trim()));
+                }
+
                 _console.Write(job);
                 if (tables.Count > 0)
                 {
@@ -145,7 +150,11 @@ internal sealed class TrainingView
     private static string Header => $"{"epoch",5} {"train loss",11} {"valid RMSE",11} {"samples/s",11} {"seconds",8}";
 
     private string EpochLine(EpochReport e) =>
-        Invariant($"{e.Epoch,5} {e.TrainLoss,11:F4} {e.ValidationRmse,11:F4} {e.SamplesPerSecond,11:N0} {e.Seconds,8:F2}{_floor}");
+        Invariant($"{e.Epoch,5} {e.TrainLoss,11:F4} {e.ValidationRmse,11:F4} {e.SamplesPerSecond,11:N0} {e.Seconds,8:F2}{_floor}{Binary(e.ValidationLogLoss, e.ValidationAccuracy, e.ValidationAuc, "  ")}");
+
+    /// <summary>A binary task's validation log loss, accuracy and AUC after <paramref name="lead"/>; empty for other models.</summary>
+    private static string Binary(double? logLoss, double? accuracy, double? auc, string lead) =>
+        logLoss is { } l ? Invariant($"{lead}logloss {l:F4} accuracy {accuracy ?? double.NaN:F4} AUC {auc ?? double.NaN:F4}") : "";
 
     /// <summary>The live loop: polls the meter, moves the bar, and turns finished epochs into lines.</summary>
     private async Task<TrainingReport> LiveAsync(ProgressContext ctx, long samplesPerEpoch, Task<TrainingReport> run)
@@ -193,11 +202,14 @@ internal sealed class TrainingView
 
     private string LiveEpochLine(EpochReport e)
     {
-        bool best = e.ValidationRmse < _bestRmse;
-        _bestRmse = Math.Min(_bestRmse, e.ValidationRmse);
+        // Green when the epoch improved what early stopping watches (a binary task's log loss, else the RMSE).
+        double criterion = e.ValidationLogLoss ?? e.ValidationRmse;
+        bool best = criterion < _best;
+        _best = Math.Min(_best, criterion);
         string rmse = Invariant($"{e.ValidationRmse,11:F4}");
         return Invariant($"{e.Epoch,5} {e.TrainLoss,11:F4} ") + (best ? "[green]" + rmse + "[/]" : "[yellow]" + rmse + "[/]")
-            + Invariant($" {e.SamplesPerSecond,11:N0} {e.Seconds,8:F2}") + (_floor.Length > 0 ? "[grey]" + Markup.Escape(_floor) + "[/]" : "");
+            + Invariant($" {e.SamplesPerSecond,11:N0} {e.Seconds,8:F2}") + (_floor.Length > 0 ? "[grey]" + Markup.Escape(_floor) + "[/]" : "")
+            + Markup.Escape(Binary(e.ValidationLogLoss, e.ValidationAccuracy, e.ValidationAuc, "  "));
     }
 
     /// <summary>The bar's description: epoch, rate, running loss and time left.</summary>

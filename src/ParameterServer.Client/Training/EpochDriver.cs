@@ -1,0 +1,333 @@
+using System.Diagnostics;
+using ParameterServer.Abstractions;
+using ParameterServer.Abstractions.Telemetry;
+
+namespace ParameterServer.Client.Training;
+
+/// <summary>One model's minibatch step, as a worker loop runs it. Each loop owns one step object and its buffers.</summary>
+internal interface IBatchStep
+{
+    /// <summary>Loads the training samples at <paramref name="samples"/> and finds their distinct rows.</summary>
+    void Load(ReadOnlySpan<int> samples);
+
+    /// <summary>Rows the loaded batch pulls (and pushes), over every table.</summary>
+    int Rows { get; }
+
+    /// <summary>Pulls the rows of the loaded batch (one call per shard per table).</summary>
+    Task PullAsync();
+
+    /// <summary>Forward and backward pass over the loaded batch, gradients summed per row; returns the summed loss.</summary>
+    double Compute();
+
+    /// <summary>Pushes the gradients; the values are copied before it returns, so the buffers may be reused at once.</summary>
+    Task PushAsync();
+}
+
+/// <summary>What an epoch's validation measured; <see cref="Criterion"/> (lower is better) decides early stopping.</summary>
+/// <param name="Rmse">Root mean squared error of the predictions (of the probabilities for a binary task).</param>
+/// <param name="LogLoss">Mean log loss (binary tasks), which then decides early stopping.</param>
+/// <param name="Accuracy">Share of correct classifications at 0.5 (binary tasks).</param>
+/// <param name="Auc">Area under the ROC curve (binary tasks).</param>
+internal readonly record struct ValidationFigures(double Rmse, double? LogLoss = null, double? Accuracy = null, double? Auc = null)
+{
+    public double Criterion => LogLoss ?? Rmse;
+}
+
+/// <summary>
+/// Runs the epochs of a training job, whatever the model: each epoch shuffles the training samples (seeded) and
+/// splits them among <see cref="JobOptions.Workers"/> loops; each loop cuts its own minibatches and runs its
+/// <see cref="IBatchStep"/> (load, pull, compute, push within its staleness window). After every epoch the
+/// validation criterion decides early stopping; the tables keep the best epoch's rows (snapshot and restore).
+/// </summary>
+internal sealed class EpochDriver(ParameterServerClient ps, TrainingOptions options, IReadOnlyList<TableClient> tables)
+{
+    private readonly KeyValuePair<string, object?> _jobTag = new(ParameterServerTelemetry.JobTag, options.TablePrefix);
+
+    /// <summary>Publishes the job's started, finished (or failed) events around <paramref name="run"/>.</summary>
+    public static async Task<TrainingReport> PublishedAsync(ParameterServerClient ps, string job, string started, Func<TrainingEventPublisher, Task<TrainingReport>> run)
+    {
+        var events = new TrainingEventPublisher(ps.Events, job);
+        await events.PublishAsync(TrainingEventKind.Started, message: started);
+        try
+        {
+            var report = await run(events);
+            await events.PublishAsync(TrainingEventKind.Finished, report.BestEpoch, report.Epochs[report.BestEpoch - 1].TrainLoss, report.ValidationRmse, report.SamplesPerSecond);
+            return report;
+        }
+        catch (Exception e)
+        {
+            await events.PublishAsync(TrainingEventKind.Failed, message: e.Message);
+            throw;
+        }
+    }
+
+    /// <summary>Every table copies its rows aside.</summary>
+    public static Task SnapshotAsync(ParameterServerClient ps, IEnumerable<TableClient> tables) =>
+        Task.WhenAll(tables.Select(t => ps.Grains.GetGrain<ITableGrain>(t.Spec.Name).Snapshot()));
+
+    /// <summary>Every table goes back to its snapshot.</summary>
+    public static Task RestoreAsync(ParameterServerClient ps, IEnumerable<TableClient> tables) =>
+        Task.WhenAll(tables.Select(t => ps.Grains.GetGrain<ITableGrain>(t.Spec.Name).RestoreSnapshot()));
+
+    /// <summary>
+    /// Trains <paramref name="trainCount"/> samples with one step per worker loop; <paramref name="validate"/> gets
+    /// the epoch's mean training loss (to stand in when there is no validation set).
+    /// </summary>
+    public async Task<DriverResult> RunAsync(
+        int trainCount,
+        IReadOnlyList<IBatchStep> steps,
+        Func<double, Task<ValidationFigures>> validate,
+        TrainingEventPublisher events,
+        Action<EpochReport>? epochFinished,
+        Action<long, double>? progress,
+        CancellationToken cancellationToken)
+    {
+        var o = options;
+        var stepsBefore = await StepsPerShardAsync();
+        var epochs = new List<EpochReport>();
+        int[] order = new int[trainCount];
+        for (int i = 0; i < order.Length; i++)
+        {
+            order[i] = i;
+        }
+
+        double best = double.PositiveInfinity;
+        int bestEpoch = 0;
+        double trainSeconds = 0;
+        long trainSamples = 0, outstanding = 0, stepCount = 0, rows = 0;
+        var stepTicks = new List<long>();
+        var phases = default(PhaseTimes);
+        for (int epoch = 1; epoch <= o.Epochs; epoch++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            // HashCode is randomized per process; a fixed mix keeps the shuffle reproducible from --seed.
+            new Random((int)Core.Hashing.Mix64.Mix(((ulong)(uint)o.Seed << 32) | (uint)epoch)).Shuffle(order);
+            using var activity = ParameterServerTelemetry.ActivitySource.StartActivity("train epoch");
+            activity?.SetTag(ParameterServerTelemetry.JobTag, o.TablePrefix);
+            activity?.SetTag("ps.epoch", epoch);
+            var sw = Stopwatch.StartNew();
+            var loops = new Task<LoopResult>[o.Workers];
+            for (int w = 0; w < o.Workers; w++)
+            {
+                var step = steps[w];
+                int from = (int)((long)order.Length * w / o.Workers);
+                int to = (int)((long)order.Length * (w + 1) / o.Workers);
+                loops[w] = Task.Run(() => RunLoopAsync(step, order.AsMemory(from, to - from), progress, cancellationToken), cancellationToken);
+            }
+
+            var results = await Task.WhenAll(loops);
+            double seconds = sw.Elapsed.TotalSeconds;
+            trainSeconds += seconds;
+            trainSamples += trainCount;
+            double loss = results.Sum(r => r.Loss) / trainCount;
+            outstanding += results.Sum(r => r.Outstanding);
+            stepCount += results.Sum(r => r.Steps);
+            rows += results.Sum(r => r.Rows);
+            foreach (var r in results)
+            {
+                phases.Add(r.Phases);
+                stepTicks.AddRange(r.StepTicks);
+            }
+
+            var v = await validate(loss);
+            var report = new EpochReport(epoch, loss, v.Rmse, trainCount / seconds, seconds)
+            {
+                ValidationLogLoss = v.LogLoss,
+                ValidationAccuracy = v.Accuracy,
+                ValidationAuc = v.Auc,
+            };
+            epochs.Add(report);
+            ParameterServerTelemetry.TrainingLoss.Record(loss, _jobTag);
+            ParameterServerTelemetry.ValidationRmse.Record(v.Rmse, _jobTag);
+            ParameterServerTelemetry.Epochs.Add(1, _jobTag);
+            epochFinished?.Invoke(report);
+            await events.PublishAsync(TrainingEventKind.EpochFinished, epoch, loss, v.Rmse, report.SamplesPerSecond);
+            if (v.Criterion < best)
+            {
+                best = v.Criterion;
+                bestEpoch = epoch;
+                if (epoch < o.Epochs)
+                {
+                    await SnapshotAsync(ps, tables);
+                }
+            }
+            else if (epoch - bestEpoch >= o.Patience)
+            {
+                break;
+            }
+        }
+
+        // Updates lost: rows whose pushes shards acknowledged but whose steps they no longer hold (a silo died
+        // after the shard's last checkpoint). Read before restoring the best epoch, which rewinds step counts.
+        var stepsAfter = await StepsPerShardAsync();
+        long lost = 0;
+        foreach (var t in tables)
+        {
+            for (int s = 0; s < t.Spec.Shards; s++)
+            {
+                lost += Math.Max(0, stepsBefore[(t.Spec.Name, s)] + t.RowsAcknowledged(s) - stepsAfter[(t.Spec.Name, s)]);
+            }
+        }
+
+        if (bestEpoch != epochs.Count)
+        {
+            await RestoreAsync(ps, tables);
+        }
+
+        return new DriverResult(epochs, bestEpoch, trainSamples / trainSeconds, stepCount == 0 ? 0 : (double)outstanding / stepCount, stepCount, phases.ToSeconds(), lost, tables)
+        {
+            Rows = rows,
+            StepP50Ms = Percentile(stepTicks, 0.50),
+            StepP99Ms = Percentile(stepTicks, 0.99),
+        };
+    }
+
+    /// <summary>The <paramref name="q"/> quantile of step durations in milliseconds (nearest rank); NaN without steps.</summary>
+    private static double Percentile(List<long> ticks, double q)
+    {
+        if (ticks.Count == 0)
+        {
+            return double.NaN;
+        }
+
+        ticks.Sort();
+        return ticks[Math.Min(ticks.Count - 1, (int)Math.Ceiling(q * ticks.Count) - 1)] * 1000.0 / Stopwatch.Frequency;
+    }
+
+    private async Task<Dictionary<(string Table, int Shard), long>> StepsPerShardAsync()
+    {
+        var steps = new Dictionary<(string, int), long>();
+        foreach (var t in tables)
+        {
+            var info = await ps.DescribeAsync(t.Spec.Name);
+            foreach (var shard in info.Shards)
+            {
+                steps[(t.Spec.Name, shard.Index)] = shard.OptimizerSteps;
+            }
+        }
+
+        return steps;
+    }
+
+    private async Task<LoopResult> RunLoopAsync(IBatchStep step, ReadOnlyMemory<int> part, Action<long, double>? progress, CancellationToken ct)
+    {
+        var o = options;
+        var window = new PushWindow(o.Staleness, o.TablePrefix);
+        var phases = default(PhaseTimes);
+        double loss = 0;
+        long rows = 0;
+        var stepTicks = new List<long>((part.Length / o.BatchSize) + 1);
+        for (int start = 0; start < part.Length; start += o.BatchSize)
+        {
+            ct.ThrowIfCancellationRequested();
+            int n = Math.Min(o.BatchSize, part.Length - start);
+            long t0 = Stopwatch.GetTimestamp();
+            step.Load(part.Span.Slice(start, n));
+            long t1 = Stopwatch.GetTimestamp();
+            await step.PullAsync();
+            long t2 = Stopwatch.GetTimestamp();
+            double batchLoss = step.Compute();
+            loss += batchLoss;
+            long t3 = Stopwatch.GetTimestamp();
+            await window.AddAsync(step.PushAsync());
+            long t4 = Stopwatch.GetTimestamp();
+            phases.Load += t1 - t0;
+            phases.Pull += t2 - t1;
+            phases.Compute += t3 - t2;
+            phases.Push += t4 - t3;
+            stepTicks.Add(t4 - t0);
+            rows += step.Rows;
+            ParameterServerTelemetry.TrainingSamples.Add(n, _jobTag);
+            progress?.Invoke(n, batchLoss / n);
+        }
+
+        long d0 = Stopwatch.GetTimestamp();
+        await window.DrainAsync();
+        phases.Push += Stopwatch.GetTimestamp() - d0;
+        return new LoopResult(loss, window.ObservedOutstanding, window.Steps, phases, rows, stepTicks);
+    }
+
+    /// <summary>A loop's figures: loss, outstanding pushes observed, steps, phase times, rows pulled (= pushed) and step durations.</summary>
+    private readonly record struct LoopResult(double Loss, long Outstanding, long Steps, PhaseTimes Phases, long Rows, List<long> StepTicks);
+
+    /// <summary>Stopwatch ticks a worker loop spent in each phase of its steps.</summary>
+    private struct PhaseTimes
+    {
+        public long Load;
+        public long Pull;
+        public long Compute;
+        public long Push;
+
+        public void Add(PhaseTimes other)
+        {
+            Load += other.Load;
+            Pull += other.Pull;
+            Compute += other.Compute;
+            Push += other.Push;
+        }
+
+        public readonly PhaseSeconds ToSeconds()
+        {
+            double f = Stopwatch.Frequency;
+            return new PhaseSeconds(Load / f, Pull / f, Compute / f, Push / f);
+        }
+    }
+}
+
+/// <summary>What <see cref="EpochDriver.RunAsync"/> measured; <see cref="ToReport"/> turns it into the job's report.</summary>
+internal sealed record DriverResult(
+    IReadOnlyList<EpochReport> Epochs,
+    int BestEpoch,
+    double SamplesPerSecond,
+    double MeanOutstandingPushes,
+    long Steps,
+    PhaseSeconds LoopSeconds,
+    long UpdatesLost,
+    IReadOnlyList<TableClient> Tables)
+{
+    /// <summary>Rows pulled over the job (each is pushed too).</summary>
+    public long Rows { get; init; }
+
+    /// <summary>Median step time (load, pull, compute, push wait), in milliseconds.</summary>
+    public double StepP50Ms { get; init; }
+
+    /// <summary>99th percentile step time, in milliseconds.</summary>
+    public double StepP99Ms { get; init; }
+
+    /// <summary>The report of the job, the best epoch's validation figures at the top.</summary>
+    public TrainingReport ToReport(string model, int dim, TrainingOptions o, int trainSamples, int validationSamples, TimeSpan wall)
+    {
+        var best = Epochs[BestEpoch - 1];
+        return new TrainingReport
+        {
+            Model = model,
+            Dim = dim,
+            BatchSize = o.BatchSize,
+            Workers = o.Workers,
+            Staleness = o.Staleness,
+            Optimizer = o.Optimizer.ToString().ToLowerInvariant(),
+            LearningRate = o.LearningRate,
+            WeightDecay = o.WeightDecay,
+            TrainSamples = trainSamples,
+            ValidationSamples = validationSamples,
+            BestEpoch = BestEpoch,
+            ValidationRmse = best.ValidationRmse,
+            ValidationLogLoss = best.ValidationLogLoss,
+            ValidationAccuracy = best.ValidationAccuracy,
+            ValidationAuc = best.ValidationAuc,
+            SamplesPerSecond = SamplesPerSecond,
+            WallSeconds = wall.TotalSeconds,
+            MeanOutstandingPushes = MeanOutstandingPushes,
+            Steps = Steps,
+            RowsPulled = Rows,
+            RowsPushed = Rows,
+            StepP50Ms = StepP50Ms,
+            StepP99Ms = StepP99Ms,
+            LoopSeconds = LoopSeconds,
+            Epochs = Epochs,
+            Retries = Tables.Sum(t => t.RetryCount),
+            UpdatesLost = UpdatesLost,
+            Recoveries = [.. Tables.SelectMany(t => t.Recoveries).OrderBy(r => r.Recovered).Select(r => new RecoveryReport(r.Table, r.Shard, r.FirstFailure, r.Recovered, r.Retries, r.Error))],
+        };
+    }
+}
