@@ -109,10 +109,10 @@ internal sealed class EpochDriver(ParameterServerClient ps, TrainingOptions opti
             var loops = new Task<LoopResult>[o.Workers];
             for (int w = 0; w < o.Workers; w++)
             {
-                var step = steps[w];
+                var (step, next) = (steps[2 * w], steps[(2 * w) + 1]);
                 int from = (int)((long)order.Length * w / o.Workers);
                 int to = (int)((long)order.Length * (w + 1) / o.Workers);
-                loops[w] = Task.Run(() => RunLoopAsync(step, order.AsMemory(from, to - from), progress, cancellationToken), cancellationToken);
+                loops[w] = Task.Run(() => RunLoopAsync(step, next, order.AsMemory(from, to - from), progress, cancellationToken), cancellationToken);
             }
 
             var results = await Task.WhenAll(loops);
@@ -209,7 +209,12 @@ internal sealed class EpochDriver(ParameterServerClient ps, TrainingOptions opti
         return steps;
     }
 
-    private async Task<LoopResult> RunLoopAsync(IBatchStep step, ReadOnlyMemory<int> part, Action<long, double>? progress, CancellationToken ct)
+    /// <summary>
+    /// One worker loop over its part of the epoch. With a staleness window (S ≥ 1) the pull of batch t+1 is issued
+    /// before batch t is computed, so it overlaps the compute of t and the pushes still in flight: batch t+1 may then
+    /// miss batch t's update, one step of staleness that the window allows. S = 0 keeps every step synchronous.
+    /// </summary>
+    private async Task<LoopResult> RunLoopAsync(IBatchStep step, IBatchStep next, ReadOnlyMemory<int> part, Action<long, double>? progress, CancellationToken ct)
     {
         var o = options;
         var window = new PushWindow(o.Staleness, o.TablePrefix);
@@ -217,28 +222,48 @@ internal sealed class EpochDriver(ParameterServerClient ps, TrainingOptions opti
         double loss = 0;
         long rows = 0;
         var stepTicks = new List<long>((part.Length / o.BatchSize) + 1);
+        bool prefetch = o.Prefetch && o.Staleness > 0;
+        Task? pulling = null;
         for (int start = 0; start < part.Length; start += o.BatchSize)
         {
             ct.ThrowIfCancellationRequested();
             int n = Math.Min(o.BatchSize, part.Length - start);
             long t0 = Stopwatch.GetTimestamp();
-            step.Load(part.Span.Slice(start, n));
+            if (pulling is null)
+            {
+                step.Load(part.Span.Slice(start, n));
+                pulling = step.PullAsync();
+            }
+
             long t1 = Stopwatch.GetTimestamp();
-            await step.PullAsync();
+            await pulling;
             long t2 = Stopwatch.GetTimestamp();
+            pulling = null;
+            int following = start + o.BatchSize;
+            if (prefetch && following < part.Length)
+            {
+                next.Load(part.Span.Slice(following, Math.Min(o.BatchSize, part.Length - following)));
+                pulling = next.PullAsync();
+            }
+
+            long t3 = Stopwatch.GetTimestamp();
             double batchLoss = step.Compute();
             loss += batchLoss;
-            long t3 = Stopwatch.GetTimestamp();
-            await window.AddAsync(step.PushAsync());
             long t4 = Stopwatch.GetTimestamp();
-            phases.Load += t1 - t0;
+            await window.AddAsync(step.PushAsync());
+            long t5 = Stopwatch.GetTimestamp();
+            phases.Load += t1 - t0 + (t3 - t2);
             phases.Pull += t2 - t1;
-            phases.Compute += t3 - t2;
-            phases.Push += t4 - t3;
-            stepTicks.Add(t4 - t0);
+            phases.Compute += t4 - t3;
+            phases.Push += t5 - t4;
+            stepTicks.Add(t5 - t0);
             rows += step.Rows;
             ParameterServerTelemetry.TrainingSamples.Add(n, _jobTag);
             progress?.Invoke(n, batchLoss / n);
+            if (prefetch)
+            {
+                (step, next) = (next, step);
+            }
         }
 
         long d0 = Stopwatch.GetTimestamp();

@@ -35,6 +35,12 @@ public abstract record JobOptions
     /// <summary>Steps whose pushes a worker loop may have outstanding (the staleness bound). Default 2.</summary>
     public int Staleness { get; init; } = 2;
 
+    /// <summary>
+    /// With a staleness window, pull the next batch while the current one computes. Default true; off, every step
+    /// pulls, computes and pushes in turn (the window still bounds outstanding pushes).
+    /// </summary>
+    public bool Prefetch { get; init; } = true;
+
     /// <summary>Seed of the split, initialization, shuffling (and negatives). Default 42.</summary>
     public int Seed { get; init; } = 42;
 

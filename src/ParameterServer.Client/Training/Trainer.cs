@@ -27,7 +27,8 @@ public abstract class Trainer
     private protected Task<DriverResult> RunEpochsAsync(IReadOnlyList<TableClient> tables, int trainCount, Func<IBatchStep> newStep, Func<double, Task<ValidationFigures>> validate, TrainingEventPublisher events, CancellationToken ct) =>
         new EpochDriver(Ps, Options, tables).RunAsync(
             trainCount,
-            [.. Enumerable.Range(0, Options.Workers).Select(_ => newStep())],
+            // Two steps per worker loop: with a staleness window, one pulls the next batch while the other computes.
+            [.. Enumerable.Range(0, Options.Workers * 2).Select(_ => newStep())],
             validate,
             events,
             e => EpochFinished?.Invoke(e),

@@ -26,18 +26,19 @@ internal static class TrainBenchCommand
         var shards = new Option<int>("--shards") { Description = "Shards per table.", DefaultValueFactory = _ => 8 };
         var seed = new Option<int>("--seed") { Description = "Seed of the data set, the split and the order.", DefaultValueFactory = _ => 1 };
         var prefix = new Option<string>("--table-prefix") { Description = "Prefix of the benchmark's tables (dropped before and after).", DefaultValueFactory = _ => "bench-train" };
+        var noPrefetch = new Option<bool>("--no-prefetch") { Description = "Pull each batch only when its turn comes, instead of while the previous one computes." };
         var json = new Option<bool>("--json") { Description = "Print one JSON line instead of text." };
         var cluster = CommonOptions.Cluster();
         var command = new Command("train", "Generate a MovieLens-like data set, train mf on it through the parameter server, and time a plain one-thread in-memory loop over the same data before and after as the reference: samples/s and their ratio, rows pulled and pushed per second, payload bytes per row, p50/p99 step time, staleness, and bytes per resident row against the floor.")
         {
-            users, items, ratings, dim, latent, popularity, optimizer, lr, workers, staleness, batch, epochs, shards, seed, prefix, json, cluster,
+            users, items, ratings, dim, latent, popularity, optimizer, lr, workers, staleness, batch, epochs, shards, seed, prefix, noPrefetch, json, cluster,
         };
         command.SetAction(async (p, ct) =>
         {
             var opt = OptimizerSettings.ParseKind(p.GetValue(optimizer)!);
             var s = new TrainBenchSettings(p.GetValue(users), p.GetValue(items), p.GetValue(ratings), p.GetValue(dim), p.GetValue(latent), p.GetValue(popularity), opt,
                 p.GetValue(lr) ?? TrainCommand.DefaultLearningRate(opt), p.GetValue(workers), p.GetValue(staleness), p.GetValue(batch), p.GetValue(epochs),
-                p.GetValue(shards), p.GetValue(seed), p.GetValue(prefix)!);
+                p.GetValue(shards), p.GetValue(seed), p.GetValue(prefix)!, !p.GetValue(noPrefetch));
             if (s.Users < 1 || s.Items < 1 || s.Ratings < 100 || s.Epochs < 1)
             {
                 throw new ArgumentException("--users and --items must be at least 1, --ratings at least 100, --epochs at least 1.");
@@ -56,6 +57,7 @@ internal static class TrainBenchCommand
                     optimizer = s.Optimizer.ToString().ToLowerInvariant(),
                     workers = s.Workers,
                     staleness = s.Staleness,
+                    prefetch = s.Prefetch,
                     batch_size = s.BatchSize,
                     epochs = s.Epochs,
                     cluster = r.Cluster,
