@@ -39,8 +39,10 @@ internal readonly record struct ValidationFigures(double Rmse, double? LogLoss =
 /// <see cref="IBatchStep"/> (load, pull, compute, push within its staleness window). After every epoch the
 /// validation criterion decides early stopping; the tables keep the best epoch's rows (snapshot and restore).
 /// </summary>
-internal sealed class EpochDriver(ParameterServerClient ps, TrainingOptions options, IReadOnlyList<TableClient> tables)
+internal sealed class EpochDriver(ParameterServerClient ps, TrainingOptions options, IReadOnlyList<TableClient> tables, IReadOnlyList<HotRowCache>? caches = null)
 {
+    private readonly IReadOnlyList<HotRowCache> _caches = caches ?? [];
+
     private readonly KeyValuePair<string, object?> _jobTag = new(ParameterServerTelemetry.JobTag, options.TablePrefix);
 
     /// <summary>Publishes the job's started, finished (or failed) events around <paramref name="run"/>.</summary>
@@ -116,6 +118,8 @@ internal sealed class EpochDriver(ParameterServerClient ps, TrainingOptions opti
             }
 
             var results = await Task.WhenAll(loops);
+            // Nothing stays in the caches across validation, a snapshot or the end: every gradient reaches the server.
+            await Task.WhenAll(_caches.Select(c => c.FlushAsync()));
             double seconds = sw.Elapsed.TotalSeconds;
             trainSeconds += seconds;
             trainSamples += trainCount;
@@ -179,6 +183,7 @@ internal sealed class EpochDriver(ParameterServerClient ps, TrainingOptions opti
             Rows = rows,
             StepP50Ms = Percentile(stepTicks, 0.50),
             StepP99Ms = Percentile(stepTicks, 0.99),
+            Caches = _caches,
         };
     }
 
@@ -319,6 +324,9 @@ internal sealed record DriverResult(
     /// <summary>99th percentile step time, in milliseconds.</summary>
     public double StepP99Ms { get; init; }
 
+    /// <summary>The hot-row caches of the job (none when off).</summary>
+    public IReadOnlyList<HotRowCache> Caches { get; init; } = [];
+
     /// <summary>The report of the job, the best epoch's validation figures at the top.</summary>
     public TrainingReport ToReport(string model, int dim, TrainingOptions o, int trainSamples, int validationSamples, TimeSpan wall)
     {
@@ -344,8 +352,11 @@ internal sealed record DriverResult(
             WallSeconds = wall.TotalSeconds,
             MeanOutstandingPushes = MeanOutstandingPushes,
             Steps = Steps,
-            RowsPulled = Rows,
-            RowsPushed = Rows,
+            RowsPulled = Rows - Caches.Sum(c => c.Hits),
+            RowsPushed = Rows - Caches.Sum(c => c.Absorbed) + Caches.Sum(c => c.WrittenBack),
+            CacheRows = Caches.Count == 0 ? 0 : Caches.Max(c => c.Count),
+            CacheStaleness = Caches.Count == 0 ? null : Caches[0].Staleness,
+            CacheHitRate = Caches.Count == 0 ? null : (double)Caches.Sum(c => c.Hits) / Math.Max(1, Caches.Sum(c => c.Needed)),
             StepP50Ms = StepP50Ms,
             StepP99Ms = StepP99Ms,
             LoopSeconds = LoopSeconds,

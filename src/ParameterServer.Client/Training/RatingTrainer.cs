@@ -44,13 +44,15 @@ public sealed class RatingTrainer : Trainer
         // A row's weight decay applies once per step that touches it; fold-in needs the steps of an epoch to match it.
         long batches = Enumerable.Range(0, o.Workers).Sum(w => ((((long)train.Count * (w + 1) / o.Workers) - ((long)train.Count * w / o.Workers)) + o.BatchSize - 1) / o.BatchSize);
         await Ps.SetNumberAsync(tables.Items.Spec.Name, UserFoldIn.BatchesPerEpochKey, batches);
+        var caches = RatingCaches.Create(tables, train, o);
         var result = await RunEpochsAsync(
             [.. tables.All],
             train.Count,
-            () => new RatingStep(tables, train, new BatchBuffers(o.BatchSize, o.Dim)),
+            () => new RatingStep(tables, caches, train, new BatchBuffers(o.BatchSize, o.Dim)),
             async loss => new ValidationFigures(validation.Count > 0 ? await EvaluateAsync(tables, validation, Math.Max(o.BatchSize, 4096)) : Math.Sqrt(loss)),
             events,
-            cancellationToken);
+            cancellationToken,
+            caches.All);
         return result.ToReport(RatingModel.NameOf(o.Model), o.Dim, o, train.Count, validation.Count, wall.Elapsed);
     }
 
@@ -88,29 +90,29 @@ public sealed class RatingTrainer : Trainer
         }
     }
 
-    /// <summary>Pulls the distinct rows of the loaded batch from every table at once.</summary>
-    internal static Task PullAsync(RatingTables t, BatchBuffers b)
+    /// <summary>Pulls the distinct rows of the loaded batch from every table at once, through the hot-row caches of <paramref name="c"/> if any.</summary>
+    internal static Task PullAsync(RatingTables t, BatchBuffers b, RatingCaches? c = null)
     {
-        var users = b.Users.PullAsync(t.Users);
-        var items = b.Items.PullAsync(t.Items);
+        var users = RatingCaches.PullAsync(t.Users, c?.Users, b.Users.Ids.AsMemory(0, b.Users.Count), b.Users.Values);
+        var items = RatingCaches.PullAsync(t.Items, c?.Items, b.Items.Ids.AsMemory(0, b.Items.Count), b.Items.Values);
         if (t.UserBias is null || t.ItemBias is null)
         {
             return Task.WhenAll(users, items);
         }
 
-        var ub = t.UserBias.PullAsync(b.Users.Ids.AsMemory(0, b.Users.Count), b.UserBias);
-        var ib = t.ItemBias.PullAsync(b.Items.Ids.AsMemory(0, b.Items.Count), b.ItemBias);
+        var ub = RatingCaches.PullAsync(t.UserBias, c?.UserBias, b.Users.Ids.AsMemory(0, b.Users.Count), b.UserBias);
+        var ib = RatingCaches.PullAsync(t.ItemBias, c?.ItemBias, b.Items.Ids.AsMemory(0, b.Items.Count), b.ItemBias);
         return Task.WhenAll(users, items, ub, ib);
     }
 
     /// <summary>A worker loop's step of a rating model.</summary>
-    private sealed class RatingStep(RatingTables t, Ratings train, BatchBuffers b) : IBatchStep
+    private sealed class RatingStep(RatingTables t, RatingCaches c, Ratings train, BatchBuffers b) : IBatchStep
     {
         public void Load(ReadOnlySpan<int> samples) => b.Load(train, samples);
 
         public int Rows => (b.Users.Count + b.Items.Count) * (t.Model.HasBiases ? 2 : 1);
 
-        public Task PullAsync() => RatingTrainer.PullAsync(t, b);
+        public Task PullAsync() => RatingTrainer.PullAsync(t, b, c);
 
         public double Compute()
         {
@@ -135,15 +137,15 @@ public sealed class RatingTrainer : Trainer
 
         public Task PushAsync()
         {
-            var users = b.Users.PushAsync(t.Users);
-            var items = b.Items.PushAsync(t.Items);
+            var users = RatingCaches.PushAsync(t.Users, c.Users, b.Users.Ids.AsMemory(0, b.Users.Count), b.Users.Gradients.AsMemory(0, b.Users.Count * b.Dim));
+            var items = RatingCaches.PushAsync(t.Items, c.Items, b.Items.Ids.AsMemory(0, b.Items.Count), b.Items.Gradients.AsMemory(0, b.Items.Count * b.Dim));
             if (t.UserBias is null || t.ItemBias is null)
             {
                 return Task.WhenAll(users, items);
             }
 
-            var ub = t.UserBias.PushAsync(b.Users.Ids.AsMemory(0, b.Users.Count), b.UserBiasGrad.AsMemory(0, b.Users.Count));
-            var ib = t.ItemBias.PushAsync(b.Items.Ids.AsMemory(0, b.Items.Count), b.ItemBiasGrad.AsMemory(0, b.Items.Count));
+            var ub = RatingCaches.PushAsync(t.UserBias, c.UserBias, b.Users.Ids.AsMemory(0, b.Users.Count), b.UserBiasGrad.AsMemory(0, b.Users.Count));
+            var ib = RatingCaches.PushAsync(t.ItemBias, c.ItemBias, b.Items.Ids.AsMemory(0, b.Items.Count), b.ItemBiasGrad.AsMemory(0, b.Items.Count));
             return Task.WhenAll(users, items, ub, ib);
         }
     }

@@ -23,9 +23,12 @@ public abstract class Trainer
 
     private protected TrainingOptions Options { get; }
 
-    /// <summary>Runs the epochs over <paramref name="tables"/>, each worker loop with a step made by <paramref name="newStep"/>.</summary>
-    private protected Task<DriverResult> RunEpochsAsync(IReadOnlyList<TableClient> tables, int trainCount, Func<IBatchStep> newStep, Func<double, Task<ValidationFigures>> validate, TrainingEventPublisher events, CancellationToken ct) =>
-        new EpochDriver(Ps, Options, tables).RunAsync(
+    /// <summary>
+    /// Runs the epochs over <paramref name="tables"/>, each worker loop with a step made by <paramref name="newStep"/>;
+    /// the hot-row <paramref name="caches"/> the steps share are written back after every epoch's loops.
+    /// </summary>
+    private protected Task<DriverResult> RunEpochsAsync(IReadOnlyList<TableClient> tables, int trainCount, Func<IBatchStep> newStep, Func<double, Task<ValidationFigures>> validate, TrainingEventPublisher events, CancellationToken ct, IReadOnlyList<HotRowCache>? caches = null) =>
+        new EpochDriver(Ps, Options, tables, caches).RunAsync(
             trainCount,
             // Two steps per worker loop: with a staleness window, one pulls the next batch while the other computes.
             [.. Enumerable.Range(0, Options.Workers * 2).Select(_ => newStep())],

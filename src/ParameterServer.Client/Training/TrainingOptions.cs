@@ -21,10 +21,18 @@ public sealed record TrainingOptions : JobOptions
     /// <summary>Prefix of the table names (<c>{prefix}.users</c>, <c>.items</c>, <c>.user_bias</c>, <c>.item_bias</c>). Default "ratings".</summary>
     public string TablePrefix { get; init; } = "ratings";
 
+    /// <summary>Hot rows per table (the most frequent users and items of the training set) cached by the worker process; 0 (default) = off.</summary>
+    public int CacheRows { get; init; }
+
+    /// <summary>Steps a cached hot row may be older than the step that reads it; also the write-back period. Default 8.</summary>
+    public int CacheStaleness { get; init; } = 8;
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first option out of range.</summary>
     public void Validate()
     {
         ValidateShared(1 << 20);
+        Check(CacheRows >= 0, $"--cache-rows {CacheRows} must be at least 0");
+        Check(CacheStaleness >= 1 && CacheStaleness <= 1024, $"--cache-staleness {CacheStaleness} must be in 1..1024");
         Abstractions.TableSpec.ValidateName(TablePrefix + ".user_bias");
     }
 }

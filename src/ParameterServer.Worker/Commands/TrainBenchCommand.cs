@@ -27,18 +27,20 @@ internal static class TrainBenchCommand
         var seed = new Option<int>("--seed") { Description = "Seed of the data set, the split and the order.", DefaultValueFactory = _ => 1 };
         var prefix = new Option<string>("--table-prefix") { Description = "Prefix of the benchmark's tables (dropped before and after).", DefaultValueFactory = _ => "bench-train" };
         var noPrefetch = new Option<bool>("--no-prefetch") { Description = "Pull each batch only when its turn comes, instead of while the previous one computes." };
+        var cacheRows = new Option<int>("--cache-rows") { Description = "Hot users and items (the most frequent) cached by the worker process (0 = off); see embed train --cache-rows.", DefaultValueFactory = _ => 0 };
+        var cacheStaleness = new Option<int>("--cache-staleness") { Description = "Steps a cached hot row may be older than the step that reads it.", DefaultValueFactory = _ => 8 };
         var json = new Option<bool>("--json") { Description = "Print one JSON line instead of text." };
         var cluster = CommonOptions.Cluster();
         var command = new Command("train", "Generate a MovieLens-like data set, train mf on it through the parameter server, and time a plain one-thread in-memory loop over the same data before and after as the reference: samples/s and their ratio, rows pulled and pushed per second, payload bytes per row, p50/p99 step time, staleness, and bytes per resident row against the floor.")
         {
-            users, items, ratings, dim, latent, popularity, optimizer, lr, workers, staleness, batch, epochs, shards, seed, prefix, noPrefetch, json, cluster,
+            users, items, ratings, dim, latent, popularity, optimizer, lr, workers, staleness, batch, epochs, shards, seed, prefix, noPrefetch, cacheRows, cacheStaleness, json, cluster,
         };
         command.SetAction(async (p, ct) =>
         {
             var opt = OptimizerSettings.ParseKind(p.GetValue(optimizer)!);
             var s = new TrainBenchSettings(p.GetValue(users), p.GetValue(items), p.GetValue(ratings), p.GetValue(dim), p.GetValue(latent), p.GetValue(popularity), opt,
                 p.GetValue(lr) ?? TrainCommand.DefaultLearningRate(opt), p.GetValue(workers), p.GetValue(staleness), p.GetValue(batch), p.GetValue(epochs),
-                p.GetValue(shards), p.GetValue(seed), p.GetValue(prefix)!, !p.GetValue(noPrefetch));
+                p.GetValue(shards), p.GetValue(seed), p.GetValue(prefix)!, !p.GetValue(noPrefetch), p.GetValue(cacheRows), p.GetValue(cacheStaleness));
             if (s.Users < 1 || s.Items < 1 || s.Ratings < 100 || s.Epochs < 1)
             {
                 throw new ArgumentException("--users and --items must be at least 1, --ratings at least 100, --epochs at least 1.");
@@ -58,6 +60,9 @@ internal static class TrainBenchCommand
                     workers = s.Workers,
                     staleness = s.Staleness,
                     prefetch = s.Prefetch,
+                    cache_rows = s.CacheRows,
+                    cache_staleness = s.CacheStaleness,
+                    cache_hit_rate = r.Job.CacheHitRate,
                     batch_size = s.BatchSize,
                     epochs = s.Epochs,
                     cluster = r.Cluster,
@@ -85,6 +90,11 @@ internal static class TrainBenchCommand
             Console.WriteLine(string.Create(c, $"in-memory reference  {r.ReferenceSamplesPerSecond,12:N0} samples/s   validation RMSE {r.ReferenceRmse:F4}   (one thread, mean of a run before and after)"));
             Console.WriteLine(string.Create(c, $"ratio                {r.Ratio,12:F3}"));
             Console.WriteLine(string.Create(c, $"rows pulled {r.RowsPulledPerSecond:N0}/s, pushed {r.RowsPushedPerSecond:N0}/s; payload {r.PullBytesPerRow} bytes per row each way; step p50 {r.Job.StepP50Ms:F2} ms, p99 {r.Job.StepP99Ms:F2} ms; {r.Job.MeanOutstandingPushes:F2} pushes outstanding per step"));
+            if (r.Job.CacheHitRate is { } hitRate)
+            {
+                Console.WriteLine(string.Create(c, $"cache {s.CacheRows:N0} hot rows per table, staleness {s.CacheStaleness}: hit rate {hitRate:P1}, {(double)r.Job.RowsPulled / Math.Max(1, r.Job.Steps):F0} rows pulled per step"));
+            }
+
             foreach (var m in r.Memory)
             {
                 Console.WriteLine(string.Create(c, $"table {m.Table,-24} {m.Rows,10:N0} rows  {m.BytesPerRow,8:F1} bytes/row  floor {m.FloorBytesPerRow} ({m.BytesPerRow / m.FloorBytesPerRow:F2}x)"));

@@ -25,11 +25,13 @@ internal static class TrainCommand
         var userCol = new Option<string>("--user-column") { Description = "User column: header name or 0-based index.", DefaultValueFactory = _ => "userId" };
         var itemCol = new Option<string>("--item-column") { Description = "Item column: header name or 0-based index.", DefaultValueFactory = _ => "movieId" };
         var ratingCol = new Option<string>("--rating-column") { Description = "Rating column: header name or 0-based index.", DefaultValueFactory = _ => "rating" };
+        var cacheRows = new Option<int>("--cache-rows") { Description = "Cache the N most frequent users and items (and their biases) in the worker process: hot rows are served from it at most --cache-staleness steps old and their gradients are summed and written back (rating models; 0 = off).", DefaultValueFactory = _ => 0 };
+        var cacheStaleness = new Option<int>("--cache-staleness") { Description = "Steps a cached hot row may be older than the step that reads it; also how often the cache writes its summed gradients back.", DefaultValueFactory = _ => 8 };
         var plot = new Option<FileInfo?>("--plot") { Description = "Draw the training curve (train MSE and validation RMSE per epoch) to this PNG file." };
 
         var command = new Command("train", "Train a model through the parameter server: a rating model (dot, dot-bias, mf) on a ratings file, reporting validation RMSE, link embeddings on (entity, link) pairs, reporting AUC and recall@k, or a tabular model on categorical and numeric columns, reporting validation loss.")
         {
-            ratings, items, validationFile, model, userCol, itemCol, ratingCol, plot,
+            ratings, items, validationFile, model, userCol, itemCol, ratingCol, cacheRows, cacheStaleness, plot,
         };
         shared.AddTo(command);
         var link = new LinkTrainCommand();
@@ -98,6 +100,8 @@ internal static class TrainCommand
                 Patience = p.GetValue(patience),
                 Shards = p.GetValue(shards),
                 TablePrefix = p.GetValue(prefix)!,
+                CacheRows = p.GetValue(cacheRows),
+                CacheStaleness = p.GetValue(cacheStaleness),
             };
             options.Validate();
             bool asJson = p.GetValue(json);
@@ -127,7 +131,7 @@ internal static class TrainCommand
                 human.WriteLine($"telemetry: {served}");
             }
 
-            human.WriteLine($"cluster: {connection.Description}; model {RatingModel.NameOf(kind)}, dim {options.Dim}, {opt.ToString().ToLowerInvariant()} lr {options.LearningRate.ToString(CultureInfo.InvariantCulture)}, weight decay {options.WeightDecay.ToString(CultureInfo.InvariantCulture)}, batch {options.BatchSize}, workers {options.Workers}, staleness {options.Staleness}");
+            human.WriteLine($"cluster: {connection.Description}; model {RatingModel.NameOf(kind)}, dim {options.Dim}, {opt.ToString().ToLowerInvariant()} lr {options.LearningRate.ToString(CultureInfo.InvariantCulture)}, weight decay {options.WeightDecay.ToString(CultureInfo.InvariantCulture)}, batch {options.BatchSize}, workers {options.Workers}, staleness {options.Staleness}{(options.CacheRows > 0 ? $", cache {options.CacheRows} rows/table, {options.CacheStaleness} steps" : "")}");
             var result = await TrainingConsole.RunAsync(connection, options, train, valid, TrainingView.ForStdout(asJson, noiseFloor: null), ct);
             if (p.GetValue(items) is { } itemsFile)
             {
@@ -138,6 +142,11 @@ internal static class TrainCommand
             }
 
             result = result with { Cluster = connection.Description };
+            if (result.CacheHitRate is { } hitRate)
+            {
+                human.WriteLine(string.Create(CultureInfo.InvariantCulture, $"cache: {result.CacheRows:N0} hot rows per table, hit rate {hitRate:P1}; rows pulled {result.RowsPulled:N0}, pushed {result.RowsPushed:N0} ({(double)result.RowsPulled / Math.Max(1, result.Steps):F0} pulled per step)"));
+            }
+
             if (p.GetValue(report) is { } reportFile)
             {
                 await File.WriteAllTextAsync(reportFile.FullName, ReportJson.Serialize(result, indented: true), ct);
