@@ -87,11 +87,19 @@ internal sealed class EpochDriver(ParameterServerClient ps, TrainingOptions opti
         var o = options;
         var stepsBefore = await StepsPerShardAsync();
         var epochs = new List<EpochReport>();
-        int[] order = new int[trainCount];
+        // This process's share of the samples when several worker processes train the job together.
+        int[] order = new int[(trainCount - o.WorkerIndex + o.WorkerCount - 1) / o.WorkerCount];
         for (int i = 0; i < order.Length; i++)
         {
-            order[i] = i;
+            order[i] = o.WorkerIndex + (i * o.WorkerCount);
         }
+
+        if (order.Length == 0)
+        {
+            throw new ArgumentException($"Worker process {o.WorkerIndex} of {o.WorkerCount} has no training samples: there are only {trainCount}.");
+        }
+
+        bool rollback = o.WorkerCount == 1;
 
         double best = double.PositiveInfinity;
         int bestEpoch = 0;
@@ -122,8 +130,8 @@ internal sealed class EpochDriver(ParameterServerClient ps, TrainingOptions opti
             await Task.WhenAll(_caches.Select(c => c.FlushAsync()));
             double seconds = sw.Elapsed.TotalSeconds;
             trainSeconds += seconds;
-            trainSamples += trainCount;
-            double loss = results.Sum(r => r.Loss) / trainCount;
+            trainSamples += order.Length;
+            double loss = results.Sum(r => r.Loss) / order.Length;
             outstanding += results.Sum(r => r.Outstanding);
             stepCount += results.Sum(r => r.Steps);
             rows += results.Sum(r => r.Rows);
@@ -134,7 +142,7 @@ internal sealed class EpochDriver(ParameterServerClient ps, TrainingOptions opti
             }
 
             var v = await validate(loss);
-            var report = new EpochReport(epoch, loss, v.Rmse, trainCount / seconds, seconds)
+            var report = new EpochReport(epoch, loss, v.Rmse, order.Length / seconds, seconds)
             {
                 ValidationLogLoss = v.LogLoss,
                 ValidationAccuracy = v.Accuracy,
@@ -150,7 +158,7 @@ internal sealed class EpochDriver(ParameterServerClient ps, TrainingOptions opti
             {
                 best = v.Criterion;
                 bestEpoch = epoch;
-                if (epoch < o.Epochs)
+                if (epoch < o.Epochs && rollback)
                 {
                     await SnapshotAsync(ps, tables);
                 }
@@ -173,9 +181,15 @@ internal sealed class EpochDriver(ParameterServerClient ps, TrainingOptions opti
             }
         }
 
-        if (bestEpoch != epochs.Count)
+        if (bestEpoch != epochs.Count && rollback)
         {
             await RestoreAsync(ps, tables);
+        }
+
+        // Without a rollback the tables hold the last epoch's rows (and other processes' updates): report that one.
+        if (!rollback)
+        {
+            bestEpoch = epochs.Count;
         }
 
         return new DriverResult(epochs, bestEpoch, trainSamples / trainSeconds, stepCount == 0 ? 0 : (double)outstanding / stepCount, stepCount, phases.ToSeconds(), lost, tables)

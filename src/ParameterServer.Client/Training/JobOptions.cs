@@ -41,6 +41,19 @@ public abstract record JobOptions
     /// </summary>
     public bool Prefetch { get; init; } = true;
 
+    /// <summary>
+    /// This process's number among <see cref="WorkerCount"/> worker processes training one job together: it trains
+    /// the samples whose index modulo the count equals it (every process reads and splits the data alike). Default 0.
+    /// </summary>
+    public int WorkerIndex { get; init; }
+
+    /// <summary>
+    /// Worker processes training one job on the same tables, asynchronously (each with its own loops and staleness
+    /// window). With more than one, no process rolls the tables back to its best epoch, since the others may still be
+    /// training: the tables keep the last updates. Default 1.
+    /// </summary>
+    public int WorkerCount { get; init; } = 1;
+
     /// <summary>Seed of the split, initialization, shuffling (and negatives). Default 42.</summary>
     public int Seed { get; init; } = 42;
 
@@ -60,6 +73,7 @@ public abstract record JobOptions
         Check(Staleness >= 0 && Staleness <= 1024, $"--staleness {Staleness} must be in 0..1024");
         Check(Patience >= 1, $"--patience {Patience} must be at least 1");
         Check(InitScale >= 0 && InitScale <= Abstractions.TableSpec.MaxInitScale, $"--init-scale {InitScale} must be in [0, {Abstractions.TableSpec.MaxInitScale}]");
+        Check(WorkerCount >= 1 && WorkerCount <= 1024 && WorkerIndex >= 0 && WorkerIndex < WorkerCount, $"--worker-index {WorkerIndex} must be in 0..{WorkerCount - 1} and --worker-count {WorkerCount} in 1..1024");
         new OptimizerSettings(Optimizer, LearningRate, WeightDecay).Validate();
     }
 

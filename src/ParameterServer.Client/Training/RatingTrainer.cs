@@ -42,7 +42,8 @@ public sealed class RatingTrainer : Trainer
         var model = new RatingModel(o.Model, min, max, mean);
         var tables = await RatingTables.CreateAsync(Ps, o, model);
         // A row's weight decay applies once per step that touches it; fold-in needs the steps of an epoch to match it.
-        long batches = Enumerable.Range(0, o.Workers).Sum(w => ((((long)train.Count * (w + 1) / o.Workers) - ((long)train.Count * w / o.Workers)) + o.BatchSize - 1) / o.BatchSize);
+        long share = (train.Count + o.WorkerCount - 1) / o.WorkerCount;
+        long batches = o.WorkerCount * Enumerable.Range(0, o.Workers).Sum(w => (((share * (w + 1) / o.Workers) - (share * w / o.Workers)) + o.BatchSize - 1) / o.BatchSize);
         await Ps.SetNumberAsync(tables.Items.Spec.Name, UserFoldIn.BatchesPerEpochKey, batches);
         var caches = RatingCaches.Create(tables, train, o);
         var result = await RunEpochsAsync(

@@ -64,6 +64,7 @@ internal sealed class LinkTrainCommand
             InitScale = p.GetValue(shared.InitScale),
             Workers = p.GetValue(shared.Workers),
             Staleness = p.GetValue(shared.Staleness),
+            WorkerCount = p.GetValue(shared.WorkerCount),
             Seed = p.GetValue(shared.Seed),
             Patience = p.GetValue(shared.Patience),
             Shards = p.GetValue(shared.Shards),

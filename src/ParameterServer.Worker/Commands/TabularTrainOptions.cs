@@ -85,6 +85,8 @@ internal static class TabularTrainOptions
             InitScale = Given(p, "--init-scale") ? p.GetValue<float>("--init-scale") : DefaultInitScale,
             Workers = p.GetValue<int>("--workers"),
             Staleness = p.GetValue<int>("--staleness"),
+            WorkerIndex = p.GetValue<int>("--worker-index"),
+            WorkerCount = p.GetValue<int>("--worker-count"),
             Seed = p.GetValue<int>("--seed"),
             Patience = p.GetValue<int>("--patience"),
             Shards = p.GetValue<int>("--shards"),

@@ -96,6 +96,8 @@ internal static class TrainCommand
                 InitScale = p.GetValue(initScale),
                 Workers = p.GetValue(workers),
                 Staleness = p.GetValue(staleness),
+                WorkerIndex = p.GetValue(shared.WorkerIndex),
+                WorkerCount = p.GetValue(shared.WorkerCount),
                 Seed = p.GetValue(seed),
                 Patience = p.GetValue(patience),
                 Shards = p.GetValue(shards),

@@ -23,6 +23,10 @@ internal sealed class TrainOptions
 
     public Option<int> Staleness { get; } = new("--staleness") { Description = "Steps whose pushes a worker loop may have outstanding (0 = synchronous).", DefaultValueFactory = _ => 2 };
 
+    public Option<int> WorkerIndex { get; } = new("--worker-index") { Description = "This process's number (0-based) among --worker-count processes training one job on the same tables: it trains every n-th sample from its index. Give every process the same data, --seed and --table-prefix.", DefaultValueFactory = _ => 0 };
+
+    public Option<int> WorkerCount { get; } = new("--worker-count") { Description = "Worker processes training this job together (asynchronously, each with its --workers loops). With more than one, the tables keep the last epoch's updates instead of rolling back to a best epoch.", DefaultValueFactory = _ => 1 };
+
     public Option<int> Seed { get; } = new("--seed") { Description = "Seed of the split, the initialization, the shuffling and the negatives.", DefaultValueFactory = _ => 42 };
 
     public Option<int> Patience { get; } = new("--patience") { Description = "Epochs without a better validation figure (RMSE, or AUC for link) before stopping; the best epoch's rows are kept.", DefaultValueFactory = _ => 3 };
@@ -50,7 +54,7 @@ internal sealed class TrainOptions
     /// <summary>Adds every shared option to <paramref name="command"/>.</summary>
     public void AddTo(Command command)
     {
-        Option[] all = [Dim, Epochs, BatchSize, Optimizer, LearningRate, WeightDecay, InitScale, Workers, Staleness, Seed, Patience, Shards, TablePrefix, Cluster, Report, Delimiter, NoHeader, SkipBadRows, Json, Validation];
+        Option[] all = [Dim, Epochs, BatchSize, Optimizer, LearningRate, WeightDecay, InitScale, Workers, Staleness, WorkerIndex, WorkerCount, Seed, Patience, Shards, TablePrefix, Cluster, Report, Delimiter, NoHeader, SkipBadRows, Json, Validation];
         foreach (var option in all)
         {
             command.Options.Add(option);
