@@ -120,6 +120,13 @@ for job in find("Job"):
     help_text = subprocess.run(["dotnet", embed_dll, *command, "--help"], capture_output=True, text=True, check=True).stdout
     unknown = [a for a in args if a.startswith("--") and not re.search(rf"(^|[ ,]){re.escape(a)}([ ,]|$)", help_text, re.M)]
     check(not unknown, f"worker Job args use only options of 'embed {' '.join(command)}'{': unknown ' + str(unknown) if unknown else ''}")
+    job_ports = {p["name"]: p["containerPort"] for p in worker.get("ports", [])}
+    if "--metrics-port" in args:
+        port = int(args[args.index("--metrics-port") + 1])
+        annotations = job["spec"]["template"]["metadata"].get("annotations", {})
+        check(job_ports.get("metrics") == port and args[args.index("--metrics-address") + 1] == "0.0.0.0",
+              f"worker Job serves /metrics on 0.0.0.0:{port}, its container port named metrics ({job_ports.get('metrics')})")
+        check(annotations.get("prometheus.io/port", str(port)) == str(port), f"worker Job's scrape annotation names port {annotations.get('prometheus.io/port')}")
     started = subprocess.run(["dotnet", embed_dll, *args, "--help"], capture_output=True, text=True)
     check(started.returncode == 0, f"the console starts with the Job's args ({' '.join(args)})")
 
