@@ -22,8 +22,13 @@ public interface ITableGrain : IGrainWithStringKey
     [Alias("Create")]
     Task<TableSpec> Create(TableSpec spec);
 
-    /// <summary>The spec, or null when the table does not exist.</summary>
+    /// <summary>
+    /// The spec, or null when the table does not exist. Interleaves with the table's other calls: a shard that
+    /// activates asks for the spec, possibly while this grain awaits that very shard in a fan-out (describe,
+    /// snapshot, checkpoint), which would otherwise deadlock until the response timeout.
+    /// </summary>
     [Alias("Get")]
+    [Orleans.Concurrency.AlwaysInterleave]
     Task<TableSpec?> Get();
 
     /// <summary>Spec, rows, bytes and per-shard figures. Unknown table: <see cref="KeyNotFoundException"/>.</summary>
