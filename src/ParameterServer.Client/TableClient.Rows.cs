@@ -59,17 +59,7 @@ public sealed partial class TableClient
             throw new ArgumentException($"Write to table '{Spec.Name}' refused: {values.Length} values for {ids.Length} rows of dim {Dim}. No row was changed.", nameof(values));
         }
 
-        int bad = FiniteCheck.IndexOfNonFinite(values.Span);
-        if (bad >= 0)
-        {
-            throw new ArgumentException($"Write to table '{Spec.Name}' refused: value of row id {ids.Span[bad / Dim]} (position {bad / Dim}, component {bad % Dim}) is {values.Span[bad]}; NaN and infinity are not accepted. No row was changed.");
-        }
-
-        int repeat = RepeatFinder.FirstRepeat(ids.Span);
-        if (repeat >= 0)
-        {
-            throw new ArgumentException($"Write to table '{Spec.Name}' refused: row id {ids.Span[repeat]} appears more than once (again at position {repeat}). No row was changed.");
-        }
+        CheckRows(ids.Span, values.Span, "Write", "value", "");
 
         if (ids.Length == 0)
         {
@@ -83,14 +73,7 @@ public sealed partial class TableClient
             var v = values.Span;
             foreach (var call in plan.Calls)
             {
-                var data = new byte[call.Ids.Length * Dim * sizeof(float)];
-                var dst = MemoryMarshal.Cast<byte, float>(data.AsSpan());
-                for (int r = 0; r < call.Ids.Length; r++)
-                {
-                    v.Slice(plan.Positions[call.Start + r] * Dim, Dim).CopyTo(dst.Slice(r * Dim, Dim));
-                }
-
-                calls.Add(WriteShardAsync(call.Shard, new WriteRequest(call.Ids, new RowBlock(call.Ids.Length, Dim, data))));
+                calls.Add(WriteShardAsync(call.Shard, new WriteRequest(call.Ids, Gather(v, plan, call))));
             }
         }
         finally
@@ -104,18 +87,14 @@ public sealed partial class TableClient
 
     private async Task WriteShardAsync(int shard, WriteRequest request)
     {
-        var call = WithResult(_shards[shard].Write(request));
+        var call = _shards[shard].Write(request);
         try
         {
             await call;
         }
         catch (Exception e) when (RetryPolicy.IsTransient(e) && Retry.MaxAttempts > 0)
         {
-            await RetryAsync(shard, call, async () =>
-            {
-                await _shards[shard].Write(request);
-                return true;
-            });
+            await RetryAsync(shard, call, () => _shards[shard].Write(request));
         }
     }
 }

@@ -169,14 +169,7 @@ public sealed partial class TableClient
             for (int c = 0; c < calls.Length; c++)
             {
                 var call = plan.Calls[c];
-                var data = new byte[call.Ids.Length * Dim * sizeof(float)];
-                var dst = MemoryMarshal.Cast<byte, float>(data.AsSpan());
-                for (int r = 0; r < call.Ids.Length; r++)
-                {
-                    g.Slice(plan.Positions[call.Start + r] * Dim, Dim).CopyTo(dst.Slice(r * Dim, Dim));
-                }
-
-                requests[c] = new PushRequest(call.Ids, new RowBlock(call.Ids.Length, Dim, data));
+                requests[c] = new PushRequest(call.Ids, Gather(g, plan, call));
                 shardOf[c] = call.Shard;
                 calls[c] = _shards[call.Shard].Push(requests[c]);
             }
@@ -190,21 +183,38 @@ public sealed partial class TableClient
         }
     }
 
-    private void CheckPush(ReadOnlySpan<long> ids, ReadOnlySpan<float> gradients)
+    private void CheckPush(ReadOnlySpan<long> ids, ReadOnlySpan<float> gradients) =>
+        CheckRows(ids, gradients, "Push", "gradient", "; sum its gradients before pushing", reason => PushesRefused.Add(1, _tableTag, new KeyValuePair<string, object?>(ReasonTag, reason)));
+
+    /// <summary>Refuses a push or write holding a NaN or infinity, or a repeated id, before any shard sees it.</summary>
+    private void CheckRows(ReadOnlySpan<long> ids, ReadOnlySpan<float> values, string verb, string noun, string repeatHint, Action<string>? refused = null)
     {
-        int bad = FiniteCheck.IndexOfNonFinite(gradients);
+        int bad = FiniteCheck.IndexOfNonFinite(values);
         if (bad >= 0)
         {
-            PushesRefused.Add(1, _tableTag, new KeyValuePair<string, object?>(ReasonTag, "non_finite"));
-            throw new ArgumentException($"Push to table '{Spec.Name}' refused: gradient of row id {ids[bad / Dim]} (position {bad / Dim}, component {bad % Dim}) is {gradients[bad]}; NaN and infinity are not accepted. No row was changed.");
+            refused?.Invoke("non_finite");
+            throw new ArgumentException($"{verb} to table '{Spec.Name}' refused: {noun} of row id {ids[bad / Dim]} (position {bad / Dim}, component {bad % Dim}) is {values[bad]}; NaN and infinity are not accepted. No row was changed.");
         }
 
         int repeat = RepeatFinder.FirstRepeat(ids);
         if (repeat >= 0)
         {
-            PushesRefused.Add(1, _tableTag, new KeyValuePair<string, object?>(ReasonTag, "duplicate"));
-            throw new ArgumentException($"Push to table '{Spec.Name}' refused: row id {ids[repeat]} appears more than once (again at position {repeat}); sum its gradients before pushing. No row was changed.");
+            refused?.Invoke("duplicate");
+            throw new ArgumentException($"{verb} to table '{Spec.Name}' refused: row id {ids[repeat]} appears more than once (again at position {repeat}){repeatHint}. No row was changed.");
         }
+    }
+
+    /// <summary>The values of <paramref name="call"/>'s rows, gathered from <paramref name="values"/> into one block.</summary>
+    private RowBlock Gather(ReadOnlySpan<float> values, CallPlan plan, ShardCall call)
+    {
+        var data = new byte[call.Ids.Length * Dim * sizeof(float)];
+        var dst = MemoryMarshal.Cast<byte, float>(data.AsSpan());
+        for (int r = 0; r < call.Ids.Length; r++)
+        {
+            values.Slice(plan.Positions[call.Start + r] * Dim, Dim).CopyTo(dst.Slice(r * Dim, Dim));
+        }
+
+        return new RowBlock(call.Ids.Length, Dim, data);
     }
 
     private async Task CompletePushAsync(Task[] calls, PushRequest[] requests, int[] shardOf, long start)
@@ -223,11 +233,7 @@ public sealed partial class TableClient
                 {
                     var request = requests[c];
                     int shard = shardOf[c];
-                    await RetryAsync(shard, WithResult(calls[c]), async () =>
-                    {
-                        await _shards[shard].Push(request);
-                        return true;
-                    });
+                    await RetryAsync(shard, calls[c], () => _shards[shard].Push(request));
                 }
             }
         }
@@ -240,7 +246,15 @@ public sealed partial class TableClient
         ClientDuration.Record(SecondsSince(start), _tableTag, PushTag);
     }
 
-    private static async Task<bool> WithResult(Task task)
+    /// <summary>Retries a shard call that returns nothing after <paramref name="failed"/> failed, within <see cref="Retry"/>.</summary>
+    private Task RetryAsync(int shard, Task failed, Func<Task> call) =>
+        RetryAsync(shard, AsBool(failed), async () =>
+        {
+            await call();
+            return true;
+        });
+
+    private static async Task<bool> AsBool(Task task)
     {
         await task;
         return true;

@@ -15,6 +15,15 @@ public static class ParameterServerSilo
     public const string DefaultClusterId = "parameter-server";
 
     /// <summary>
+    /// How long a call waits for its answer unless configured (Orleans' own default is 30 s). A call to a silo that
+    /// died is answered by nothing, so this also bounds how long a worker waits before retrying elsewhere.
+    /// </summary>
+    public static readonly TimeSpan DefaultResponseTimeout = TimeSpan.FromSeconds(20);
+
+    /// <summary>Whether <paramref name="timeout"/> is an acceptable response timeout: 1 s to 10 min.</summary>
+    public static bool IsValidResponseTimeout(TimeSpan timeout) => timeout >= TimeSpan.FromSeconds(1) && timeout <= TimeSpan.FromMinutes(10);
+
+    /// <summary>
     /// Adds what the grains need: the metadata storage (memory unless one named <see cref="MetadataStorage"/> is
     /// already registered), the training-events memory stream, checkpoints (off unless <paramref name="checkpoints"/>
     /// names a directory) and message limits. Call on every silo.
@@ -33,7 +42,7 @@ public static class ParameterServerSilo
 
         builder.AddMemoryGrainStorage(TrainingEvents.PubSubStorage);
         builder.AddMemoryStreams(TrainingEvents.StreamProvider);
-        builder.Services.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(20));
+        builder.Services.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = DefaultResponseTimeout);
         return builder;
     }
 }

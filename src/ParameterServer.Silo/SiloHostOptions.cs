@@ -40,7 +40,7 @@ public sealed class SiloHostOptions
     /// answered by nothing, so this is also how long a worker's call to a dead silo waits before it is retried
     /// elsewhere. Default 20 s; whole-table calls (checkpoint, drop) have 5 minutes of their own.
     /// </summary>
-    public TimeSpan ResponseTimeout { get; set; } = TimeSpan.FromSeconds(20);
+    public TimeSpan ResponseTimeout { get; set; } = Grains.ParameterServerSilo.DefaultResponseTimeout;
 
     /// <summary>Membership probe timeout (<c>Orleans:Membership:ProbeTimeout</c>). Default: Orleans' own (5 s).</summary>
     public TimeSpan? ProbeTimeout { get; set; }
@@ -133,7 +133,7 @@ public sealed class SiloHostOptions
             throw new ArgumentException($"Orleans:AdvertisedIP = '{AdvertisedAddress}' is neither an IP address nor a host name.");
         }
 
-        if (ResponseTimeout < TimeSpan.FromSeconds(1) || ResponseTimeout > TimeSpan.FromMinutes(10))
+        if (!Grains.ParameterServerSilo.IsValidResponseTimeout(ResponseTimeout))
         {
             throw new ArgumentException($"Orleans:Messaging:ResponseTimeout = {ResponseTimeout} is out of range (00:00:01 to 00:10:00).");
         }

@@ -123,10 +123,10 @@ public sealed class ClusterConnection : IAsyncDisposable
     {
         if (string.IsNullOrWhiteSpace(setting))
         {
-            return TimeSpan.FromSeconds(20);
+            return ParameterServerSilo.DefaultResponseTimeout;
         }
 
-        return TimeSpan.TryParse(setting, System.Globalization.CultureInfo.InvariantCulture, out var t) && t >= TimeSpan.FromSeconds(1) && t <= TimeSpan.FromMinutes(10) ? t
+        return TimeSpan.TryParse(setting, System.Globalization.CultureInfo.InvariantCulture, out var t) && ParameterServerSilo.IsValidResponseTimeout(t) ? t
             : throw new ArgumentException($"Orleans__Messaging__ResponseTimeout = '{setting}' is not a time span from 00:00:01 to 00:10:00.");
     }
 

@@ -94,28 +94,16 @@ public static class ParameterServerTelemetry
     public static readonly Counter<long> Epochs = Meter.CreateCounter<long>("ps.training.epochs", "{epoch}", "Training epochs finished.");
 
     /// <summary>
-    /// Whether an instrument of Orleans' meter is worth exporting: every observable instrument (read only when
-    /// scraped, so free on the hot path) and those in <see cref="KeptOrleansInstruments"/>. Orleans' per-message
-    /// instruments cost a quarter of training throughput on a 2-core machine once a listener enables them all, so
-    /// exporters drop them; everything outside <c>Microsoft.Orleans</c> is kept.
+    /// Whether an instrument is worth exporting: everything outside <c>Microsoft.Orleans</c>, and Orleans' observable
+    /// instruments (read only when scraped, so free on the hot path). Orleans' synchronous instruments are recorded per
+    /// message and cost a quarter of training throughput on a 2-core machine once a listener enables them all, so
+    /// exporters drop them.
     /// </summary>
     public static bool KeepInstrument(Instrument instrument)
     {
         ArgumentNullException.ThrowIfNull(instrument);
-        if (instrument.Meter.Name != "Microsoft.Orleans" || instrument.IsObservable)
-        {
-            return true;
-        }
-
-        string name = instrument.Name.Replace('-', '.').Replace('_', '.');
-        return KeptOrleansInstruments.Contains(name);
+        return instrument.Meter.Name != "Microsoft.Orleans" || instrument.IsObservable;
     }
-
-    /// <summary>
-    /// Orleans' synchronous instruments that exporters keep (names with dots). Empty by default: each one is
-    /// recorded per message, and together they cost about a tenth of training throughput on 2 cores.
-    /// </summary>
-    public static readonly HashSet<string> KeptOrleansInstruments = new(StringComparer.Ordinal);
 
     /// <summary>A tag pair for a table.</summary>
     public static KeyValuePair<string, object?> Table(string table) => new(TableTag, table);

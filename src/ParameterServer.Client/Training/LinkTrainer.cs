@@ -197,13 +197,23 @@ public sealed class LinkTrainer
         };
     }
 
-    private Task SnapshotAsync(TableClient entities, TableClient links) => Task.WhenAll(
-        _options.FreezeEntities ? Task.CompletedTask : _ps.Grains.GetGrain<ITableGrain>(entities.Spec.Name).Snapshot(),
-        _options.FreezeLinks ? Task.CompletedTask : _ps.Grains.GetGrain<ITableGrain>(links.Spec.Name).Snapshot());
+    private Task SnapshotAsync(TableClient entities, TableClient links) => EpochDriver.SnapshotAsync(_ps, Trained(entities, links));
 
-    private Task RestoreAsync(TableClient entities, TableClient links) => Task.WhenAll(
-        _options.FreezeEntities ? Task.CompletedTask : _ps.Grains.GetGrain<ITableGrain>(entities.Spec.Name).RestoreSnapshot(),
-        _options.FreezeLinks ? Task.CompletedTask : _ps.Grains.GetGrain<ITableGrain>(links.Spec.Name).RestoreSnapshot());
+    private Task RestoreAsync(TableClient entities, TableClient links) => EpochDriver.RestoreAsync(_ps, Trained(entities, links));
+
+    /// <summary>The tables this job pushes to (a frozen one keeps its rows, so it needs no snapshot).</summary>
+    private IEnumerable<TableClient> Trained(TableClient entities, TableClient links)
+    {
+        if (!_options.FreezeEntities)
+        {
+            yield return entities;
+        }
+
+        if (!_options.FreezeLinks)
+        {
+            yield return links;
+        }
+    }
 
     private async Task<(double Loss, long Samples)> RunLoopAsync(TableClient entities, TableClient links, LinkPairs train, NegativeSampler sampler, LinkBatch b, ReadOnlyMemory<int> part, Random random, CancellationToken ct)
     {

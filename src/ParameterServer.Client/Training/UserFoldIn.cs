@@ -91,12 +91,30 @@ public static class UserFoldIn
                 throw new KeyNotFoundException(UnknownItems(unknown, itemRows.Found, ids, tables) + " No rated movie is left to fit.");
             }
 
-            int[] keep = [.. Enumerable.Range(0, ids.Length).Where(k => trained[k])];
-            int d = tables.Items.Dim;
-            ids = [.. keep.Select(k => ids[k])];
-            values = [.. keep.Select(k => values[k])];
-            itemRows = ([.. keep.SelectMany(k => itemRows.Values.AsSpan(k * d, d).ToArray())], [.. keep.Select(_ => true)]);
-            itemBiases = itemBiases.Length == 0 ? [] : [.. keep.Select(k => itemBiases[k])];
+            // Compact the trained items to the front, in place, and trim.
+            int d = tables.Items.Dim, w = 0;
+            for (int k = 0; k < ids.Length; k++)
+            {
+                if (!trained[k])
+                {
+                    continue;
+                }
+
+                ids[w] = ids[k];
+                values[w] = values[k];
+                itemRows.Values.AsSpan(k * d, d).CopyTo(itemRows.Values.AsSpan(w * d, d));
+                if (itemBiases.Length > 0)
+                {
+                    itemBiases[w] = itemBiases[k];
+                }
+
+                w++;
+            }
+
+            ids = ids[..w];
+            values = values[..w];
+            itemRows = (itemRows.Values[..(w * d)], itemRows.Found);
+            itemBiases = itemBiases.Length == 0 ? [] : itemBiases[..w];
         }
 
         double lambda = o.L2 ?? FoldInSolver.MatchingL2(tables.Users.Spec.WeightDecay, ids.Length, await ps.GetNumberAsync(tables.Items.Spec.Name, BatchesPerEpochKey));

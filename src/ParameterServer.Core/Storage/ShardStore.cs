@@ -124,16 +124,7 @@ public sealed class ShardStore
     /// </summary>
     public void Push(ReadOnlySpan<long> ids, ReadOnlySpan<float> gradients, string where = "shard")
     {
-        if (gradients.Length != ids.Length * Dim)
-        {
-            throw Refused("length", $"Push to {where} refused: {gradients.Length} gradient values for {ids.Length} rows of dim {Dim} (expected {(long)ids.Length * Dim}). No row was changed.");
-        }
-
-        int bad = FiniteCheck.IndexOfNonFinite(gradients);
-        if (bad >= 0)
-        {
-            throw Refused("non_finite", $"Push to {where} refused: gradient of row id {ids[bad / Dim]} (position {bad / Dim}, component {bad % Dim}) is {gradients[bad]}; NaN and infinity are not accepted. No row was changed.");
-        }
+        CheckRows(ids, gradients, "Push", "gradient", where);
 
         int[] slots = ArrayPool<int>.Shared.Rent(ids.Length);
         try
@@ -167,16 +158,7 @@ public sealed class ShardStore
     /// </summary>
     public void Write(ReadOnlySpan<long> ids, ReadOnlySpan<float> values, string where = "shard")
     {
-        if (values.Length != ids.Length * Dim)
-        {
-            throw Refused("length", $"Write to {where} refused: {values.Length} values for {ids.Length} rows of dim {Dim} (expected {(long)ids.Length * Dim}). No row was changed.");
-        }
-
-        int bad = FiniteCheck.IndexOfNonFinite(values);
-        if (bad >= 0)
-        {
-            throw Refused("non_finite", $"Write to {where} refused: value of row id {ids[bad / Dim]} (position {bad / Dim}, component {bad % Dim}) is {values[bad]}; NaN and infinity are not accepted. No row was changed.");
-        }
+        CheckRows(ids, values, "Write", "value", where);
 
         int repeat = RepeatFinder.FirstRepeat(ids);
         if (repeat >= 0)
@@ -186,7 +168,14 @@ public sealed class ShardStore
 
         for (int i = 0; i < ids.Length; i++)
         {
-            int slot = GetOrCreate(ids[i]);
+            // Not GetOrCreate: a new row's initial values, state and norm would all be overwritten below.
+            int slot = _index.GetOrAdd(ids[i], _ids, out bool added);
+            if (added)
+            {
+                EnsureCapacity(slot + 1);
+                _ids[slot] = ids[i];
+            }
+
             values.Slice(i * Dim, Dim).CopyTo(MutableRow(slot));
             _state.AsSpan(slot * Dim * _slots, Dim * _slots).Clear();
             _steps[slot] = 0;
@@ -209,10 +198,7 @@ public sealed class ShardStore
 
         _ids.AsSpan(offset, n).CopyTo(ids);
         _values.AsSpan(offset * Dim, n * Dim).CopyTo(values);
-        for (int i = 0; i < n; i++)
-        {
-            steps[i] = _steps[offset + i];
-        }
+        TensorPrimitives.ConvertChecked<int, long>(_steps.AsSpan(offset, n), steps);
 
         if (_labels is null)
         {
@@ -306,10 +292,7 @@ public sealed class ShardStore
     {
         int n = Count;
         var steps = new long[n];
-        for (int i = 0; i < n; i++)
-        {
-            steps[i] = _steps[i];
-        }
+        TensorPrimitives.ConvertChecked<int, long>(_steps.AsSpan(0, n), steps);
 
         return new Snapshot(_ids.AsSpan(0, n).ToArray(), _values.AsSpan(0, n * Dim).ToArray(), _state.AsSpan(0, n * Dim * _slots).ToArray(), steps, _labels?.AsSpan(0, n).ToArray(), TotalSteps);
     }
@@ -369,6 +352,22 @@ public sealed class ShardStore
         var e = new ArgumentException(message);
         e.Data[RefusalReasonKey] = reason;
         return e;
+    }
+
+    /// <summary>Refuses rows whose values are not <c>ids × dim</c> long or hold a NaN or infinity (a push's or a write's).</summary>
+    private void CheckRows(ReadOnlySpan<long> ids, ReadOnlySpan<float> values, string verb, string noun, string where)
+    {
+        if (values.Length != ids.Length * Dim)
+        {
+            string what = noun == "value" ? "values" : noun + " values";
+            throw Refused("length", $"{verb} to {where} refused: {values.Length} {what} for {ids.Length} rows of dim {Dim} (expected {(long)ids.Length * Dim}). No row was changed.");
+        }
+
+        int bad = FiniteCheck.IndexOfNonFinite(values);
+        if (bad >= 0)
+        {
+            throw Refused("non_finite", $"{verb} to {where} refused: {noun} of row id {ids[bad / Dim]} (position {bad / Dim}, component {bad % Dim}) is {values[bad]}; NaN and infinity are not accepted. No row was changed.");
+        }
     }
 
     private Span<float> MutableRow(int slot) => _values.AsSpan(slot * Dim, Dim);
