@@ -26,9 +26,11 @@ public static class ParameterServerSilo
     /// <summary>
     /// Adds what the grains need: the metadata storage (memory unless one named <see cref="MetadataStorage"/> is
     /// already registered), the training-events memory stream, checkpoints (off unless <paramref name="checkpoints"/>
-    /// names a directory) and message limits. Call on every silo.
+    /// names a directory), message limits and the transport's block size (<see cref="TransportBlockSize"/>, default
+    /// 64 KiB). Call on every silo.
     /// </summary>
-    public static ISiloBuilder AddParameterServer(this ISiloBuilder builder, bool memoryMetadata = true, CheckpointOptions? checkpoints = null)
+    public static ISiloBuilder AddParameterServer(this ISiloBuilder builder, bool memoryMetadata = true, CheckpointOptions? checkpoints = null,
+        int transportBlockSize = TransportBlockSize.Default)
     {
         ArgumentNullException.ThrowIfNull(builder);
         checkpoints ??= new CheckpointOptions();
@@ -43,6 +45,7 @@ public static class ParameterServerSilo
         builder.AddMemoryGrainStorage(TrainingEvents.PubSubStorage);
         builder.AddMemoryStreams(TrainingEvents.StreamProvider);
         builder.Services.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = DefaultResponseTimeout);
+        Networking.LargeBlockTransport.Apply(builder.Services, transportBlockSize);
         return builder;
     }
 }

@@ -44,6 +44,7 @@ public static class SiloHost
         o.AdvertisedAddress = orleans.GetValue("AdvertisedIP", o.AdvertisedAddress)!;
         o.ListenOnAnyHostAddress = orleans.GetValue("ListenOnAnyHostAddress", o.ListenOnAnyHostAddress);
         o.ResponseTimeout = orleans.GetValue("Messaging:ResponseTimeout", o.ResponseTimeout);
+        o.TransportBlockSize = orleans.GetValue("Messaging:TransportBlockSize", o.TransportBlockSize);
         o.ProbeTimeout = orleans.GetValue<TimeSpan?>("Membership:ProbeTimeout");
         o.NumMissedProbesLimit = orleans.GetValue<int?>("Membership:NumMissedProbesLimit");
         o.NumVotesForDeathDeclaration = orleans.GetValue<int?>("Membership:NumVotesForDeathDeclaration");
@@ -130,13 +131,13 @@ public static class SiloHost
                         r.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(redis);
                         r.GrainStorageSerializer = new Orleans.Storage.OrleansGrainStorageSerializer(serializer);
                     }));
-                silo.AddParameterServer(memoryMetadata: false, o.Checkpoints);
+                silo.AddParameterServer(memoryMetadata: false, o.Checkpoints, o.TransportBlockSize);
             }
             else
             {
                 silo.UseLocalhostClustering(o.SiloPort, o.GatewayPort, new IPEndPoint(IPAddress.Loopback, o.PrimarySiloPort ?? o.SiloPort), o.ClusterId, o.ClusterId);
                 silo.Configure<EndpointOptions>(e => e.AdvertisedIPAddress = advertised);
-                silo.AddParameterServer(checkpoints: o.Checkpoints);
+                silo.AddParameterServer(checkpoints: o.Checkpoints, transportBlockSize: o.TransportBlockSize);
             }
 
             // How fast a dead silo is noticed (Orleans' defaults when not set), and how long calls wait for answers.

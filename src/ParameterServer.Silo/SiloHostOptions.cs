@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 
 namespace ParameterServer.Silo;
@@ -41,6 +42,13 @@ public sealed class SiloHostOptions
     /// elsewhere. Default 20 s; whole-table calls (checkpoint, drop) have 5 minutes of their own.
     /// </summary>
     public TimeSpan ResponseTimeout { get; set; } = Grains.ParameterServerSilo.DefaultResponseTimeout;
+
+    /// <summary>
+    /// Bytes per buffer block of the socket transport (<c>Orleans:Messaging:TransportBlockSize</c>): a socket is read
+    /// into one block at a time, so larger blocks mean fewer receive calls for the same pushes. Default 64 KiB; 4096
+    /// keeps Orleans' own pool. Accepted: a multiple of 4096 up to 1 MiB.
+    /// </summary>
+    public int TransportBlockSize { get; set; } = Abstractions.TransportBlockSize.Default;
 
     /// <summary>Membership probe timeout (<c>Orleans:Membership:ProbeTimeout</c>). Default: Orleans' own (5 s).</summary>
     public TimeSpan? ProbeTimeout { get; set; }
@@ -136,6 +144,11 @@ public sealed class SiloHostOptions
         if (!Grains.ParameterServerSilo.IsValidResponseTimeout(ResponseTimeout))
         {
             throw new ArgumentException($"Orleans:Messaging:ResponseTimeout = {ResponseTimeout} is out of range (00:00:01 to 00:10:00).");
+        }
+
+        if (!Abstractions.TransportBlockSize.IsValid(TransportBlockSize))
+        {
+            throw new ArgumentException(Abstractions.TransportBlockSize.Refusal("Orleans:Messaging:TransportBlockSize", TransportBlockSize.ToString(CultureInfo.InvariantCulture)));
         }
 
         if (ProbeTimeout is { } probe && (probe < TimeSpan.FromMilliseconds(100) || probe > TimeSpan.FromMinutes(5)))

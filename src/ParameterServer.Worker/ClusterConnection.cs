@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 using Orleans.Configuration;
+using ParameterServer.Abstractions;
 using ParameterServer.Client;
 using ParameterServer.Grains;
 
@@ -72,7 +73,7 @@ public sealed class ClusterConnection : IAsyncDisposable
                     client.UseRedisClustering(redis);
                 }
 
-                client.AddParameterServerClient();
+                client.AddParameterServerClient(TransportBlock(Environment.GetEnvironmentVariable("Orleans__Messaging__TransportBlockSize")));
                 // The silos' Orleans:ClusterId; the environment (Orleans__ClusterId) overrides the default.
                 string clusterId = Environment.GetEnvironmentVariable("Orleans__ClusterId") is { Length: > 0 } id ? id : ParameterServerSilo.DefaultClusterId;
                 client.Configure<ClusterOptions>(o =>
@@ -128,6 +129,18 @@ public sealed class ClusterConnection : IAsyncDisposable
 
         return TimeSpan.TryParse(setting, System.Globalization.CultureInfo.InvariantCulture, out var t) && ParameterServerSilo.IsValidResponseTimeout(t) ? t
             : throw new ArgumentException($"Orleans__Messaging__ResponseTimeout = '{setting}' is not a time span from 00:00:01 to 00:10:00.");
+    }
+
+    /// <summary>The client's transport block size: 64 KiB, or <paramref name="setting"/> (bytes, a multiple of 4096 up to 1 MiB).</summary>
+    public static int TransportBlock(string? setting)
+    {
+        if (string.IsNullOrWhiteSpace(setting))
+        {
+            return TransportBlockSize.Default;
+        }
+
+        return int.TryParse(setting, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int bytes) && TransportBlockSize.IsValid(bytes) ? bytes
+            : throw new ArgumentException(TransportBlockSize.Refusal("Orleans__Messaging__TransportBlockSize", setting));
     }
 
     /// <summary>Parses "host:port[,host:port...]"; a bare host gets port 30000.</summary>

@@ -81,6 +81,8 @@ public sealed class SiloHostTests
     [InlineData("--Orleans:AdvertisedIP=no-such-host.invalid", "Orleans:AdvertisedIP = 'no-such-host.invalid' does not resolve")]
     [InlineData("--Orleans:Messaging:ResponseTimeout=00:00:00.5", "Orleans:Messaging:ResponseTimeout = 00:00:00.5000000 is out of range")]
     [InlineData("--Orleans:Membership:NumMissedProbesLimit=0", "NumMissedProbesLimit (0)")]
+    [InlineData("--Orleans:Messaging:TransportBlockSize=1000", "Orleans:Messaging:TransportBlockSize = '1000' is not a block size")]
+    [InlineData("--Orleans:Messaging:TransportBlockSize=2097152", "Orleans:Messaging:TransportBlockSize = '2097152' is not a block size")]
     public void Bad_settings_are_refused_with_the_setting_named(string arg, string expected)
     {
         var e = Assert.Throws<ArgumentException>(() => SiloHost.Build([arg]));
@@ -92,9 +94,9 @@ public sealed class SiloHostTests
     {
         var check = SiloHost.CheckConfiguration(["--Orleans:Clustering:ProviderType=Redis", "--Orleans:Clustering:ConnectionString=redis:6379,password=hush",
             "--Orleans:AdvertisedIP=10.1.2.3", "--Orleans:Messaging:ResponseTimeout=00:00:05", "--Orleans:Membership:ProbeTimeout=00:00:02",
-            "--Checkpoints:Directory=/checkpoints", "--Orleans:GatwayPort=30001", "--Http:Dashbord=false", "--Logging:LogLevel:Default=Debug"]);
+            "--Orleans:Messaging:TransportBlockSize=131072", "--Checkpoints:Directory=/checkpoints", "--Orleans:GatwayPort=30001", "--Http:Dashbord=false", "--Logging:LogLevel:Default=Debug"]);
         foreach (string key in new[] { "Orleans:SiloPort", "Orleans:GatewayPort", "Orleans:Clustering:ConnectionString", "Orleans:AdvertisedIP",
-            "Orleans:ListenOnAnyHostAddress", "Orleans:Messaging:ResponseTimeout", "Orleans:Membership:ProbeTimeout", "Http:Port", "Http:Address",
+            "Orleans:ListenOnAnyHostAddress", "Orleans:Messaging:ResponseTimeout", "Orleans:Messaging:TransportBlockSize", "Orleans:Membership:ProbeTimeout", "Http:Port", "Http:Address",
             "Http:DashboardUser", "Http:DashboardPassword", "Checkpoints:Directory", "Checkpoints:Interval", "Checkpoints:Keep", "Otlp:Endpoint" })
         {
             Assert.Contains(key, check.KeysRead, StringComparer.OrdinalIgnoreCase);
@@ -106,6 +108,7 @@ public sealed class SiloHostTests
         Assert.Equal("10.1.2.3", check.Options.AdvertisedAddress);
         Assert.Equal(TimeSpan.FromSeconds(5), check.Options.ResponseTimeout);
         Assert.Equal(TimeSpan.FromSeconds(2), check.Options.ProbeTimeout);
+        Assert.Equal(131072, check.Options.TransportBlockSize);
         Assert.Equal("redis:6379,password=***", check.Options.Redacted().ClusteringConnectionString);
     }
 

@@ -42,4 +42,24 @@ public sealed class ClusterConnectionTests
         var e = Assert.Throws<ArgumentException>(() => ClusterConnection.ResponseTimeout(setting));
         Assert.Contains($"Orleans__Messaging__ResponseTimeout = '{setting}'", e.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData(null, 65536)]
+    [InlineData("4096", 4096)]
+    [InlineData("262144", 262144)]
+    public void Transport_block_defaults_to_64_KiB_and_reads_the_setting(string? setting, int bytes)
+    {
+        Assert.Equal(bytes, ClusterConnection.TransportBlock(setting));
+    }
+
+    [Theory]
+    [InlineData("64k")]
+    [InlineData("1000")]
+    [InlineData("-4096")]
+    [InlineData("2097152")]
+    public void Transport_block_out_of_range_is_refused(string setting)
+    {
+        var e = Assert.Throws<ArgumentException>(() => ClusterConnection.TransportBlock(setting));
+        Assert.Contains($"Orleans__Messaging__TransportBlockSize = '{setting}' is not a block size", e.Message, StringComparison.Ordinal);
+    }
 }
