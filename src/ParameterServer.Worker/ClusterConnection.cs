@@ -44,6 +44,10 @@ public sealed class ClusterConnection : IAsyncDisposable
         // Logs go to stderr: stdout carries the command's output (embed train --json prints one JSON line there).
         builder.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         builder.Logging.AddFilter("Orleans", LogLevel.Error);
+        // The training-events memory stream's pulling agent logs a canceled queue read as an error when the embedded
+        // silo stops after a long job; the stream only feeds `embed watch`, so only its critical errors are shown.
+        builder.Logging.AddFilter("Orleans.Streams", LogLevel.Critical);
+        builder.Logging.AddFilter("Orleans.Providers.MemoryAdapterReceiver", LogLevel.Critical);
         string description;
         if (string.IsNullOrWhiteSpace(cluster))
         {
