@@ -303,6 +303,49 @@ public class ShardStoreTests
     }
 
     [Fact]
+    public void BatchedLookupsMatchOneRowAtATimeAcrossIndexGrowthWithinABatch()
+    {
+        // Pull and Push resolve a whole batch (warming the index first); a batch of mostly new rows grows the index
+        // and the arenas several times mid-batch, which must not change any slot, value or step.
+        const int dim = 7;
+        var settings = Settings(OptimizerKind.Adagrad);
+        var batched = new ShardStore(dim, Normal, settings, initialCapacity: 16);
+        var single = new ShardStore(dim, Normal, settings, initialCapacity: 16);
+        var reference = new ReferenceTable(dim, Normal, settings);
+        var rng = new Random(23);
+        long[] old = Enumerable.Range(0, 300).Select(_ => rng.NextInt64()).Distinct().ToArray();
+        batched.Pull(old, new float[old.Length * dim]);
+        foreach (long id in old)
+        {
+            single.GetOrCreate(id);
+        }
+
+        long[] batch = old.Concat(Enumerable.Range(0, 5_000).Select(_ => rng.NextInt64())).Distinct().OrderBy(_ => rng.Next()).ToArray();
+        float[] pulled = PullAll(batched, batch);
+        var expected = new float[batch.Length * dim];
+        for (int i = 0; i < batch.Length; i++)
+        {
+            int slot = single.GetOrCreate(batch[i]);
+            Assert.Equal(slot, batched.Find(batch[i]));
+            single.Row(slot).CopyTo(expected.AsSpan(i * dim, dim));
+        }
+
+        Assert.Equal(expected, pulled);
+
+        long[] fresh = batch.Take(100).Concat(Enumerable.Range(0, 3_000).Select(_ => rng.NextInt64())).Distinct().ToArray();
+        float[] g = Gradients(rng, fresh.Length * dim);
+        batched.Push(fresh, g);
+        reference.Push(fresh, g);
+        foreach (long id in fresh)
+        {
+            int slot = batched.Find(id);
+            Assert.Equal(id, batched.IdAt(slot));
+            Assert.Equal(1, batched.StepsAt(slot));
+            ScalarReference.AssertClose(reference.Row(id), batched.Row(slot), 1e-5, $"row {id}");
+        }
+    }
+
+    [Fact]
     public void RowIndexMatchesDictionary()
     {
         var index = new RowIndex(4);

@@ -78,6 +78,34 @@ public sealed class RowIndex
         }
     }
 
+    /// <summary>
+    /// Loads, without changing anything, the table entries and id-arena entries that looking up each of
+    /// <paramref name="ids"/> will read first, writing the candidate slot of each into <paramref name="scratch"/>.
+    /// A lookup is two dependent loads (the table, then the id of the slot found there), each usually a cache miss
+    /// in a large shard; done one id after another those misses queue up, while these two passes issue them all
+    /// independently so the memory system serves them together. Returns a value derived from the loads so they are kept.
+    /// </summary>
+    public long Warm(ReadOnlySpan<long> ids, ReadOnlySpan<long> arena, Span<int> scratch)
+    {
+        int[] table = _slots;
+        for (int i = 0; i < ids.Length; i++)
+        {
+            scratch[i] = table[Home(ids[i])];
+        }
+
+        long sink = 0;
+        for (int i = 0; i < ids.Length; i++)
+        {
+            int slot = scratch[i];
+            if ((uint)slot < (uint)arena.Length)
+            {
+                sink ^= arena[slot];
+            }
+        }
+
+        return sink;
+    }
+
     /// <summary>Removes every row.</summary>
     public void Clear()
     {
