@@ -6,7 +6,8 @@ namespace ParameterServer.Abstractions;
 /// Rows travelling as one bulk byte block (<c>rows x dim</c> little-endian floats, row-major), never as
 /// <c>float[]</c> element by element. Immutable once sent: neither side writes to <see cref="Data"/> afterwards.
 /// </summary>
-[GenerateSerializer, Immutable, Alias("ps.RowBlock")]
+// Serialized by RowBlockCodec (WireCodecs.cs): the values are copied in bulk and read into an uninitialized array.
+[Immutable, Alias("ps.RowBlock")]
 public sealed class RowBlock
 {
     /// <summary>Creates a block over <paramref name="data"/>.</summary>
@@ -18,13 +19,13 @@ public sealed class RowBlock
     }
 
     /// <summary>Number of rows.</summary>
-    [Id(0)] public int Rows { get; }
+    public int Rows { get; }
 
     /// <summary>Values per row.</summary>
-    [Id(1)] public int Dim { get; }
+    public int Dim { get; }
 
     /// <summary>The values as bytes.</summary>
-    [Id(2)] public byte[] Data { get; }
+    public byte[] Data { get; }
 
     /// <summary>The values as floats.</summary>
     public ReadOnlySpan<float> Values => MemoryMarshal.Cast<byte, float>(Data);
@@ -32,22 +33,24 @@ public sealed class RowBlock
     /// <summary>Copies <paramref name="values"/> into a new block.</summary>
     public static RowBlock From(ReadOnlySpan<float> values, int rows, int dim)
     {
-        var data = new byte[values.Length * sizeof(float)];
+        var data = GC.AllocateUninitializedArray<byte>(values.Length * sizeof(float));
         MemoryMarshal.AsBytes(values).CopyTo(data);
         return new RowBlock(rows, dim, data);
     }
 }
 
 /// <summary>A pull of rows by id from one shard. Missing rows are created with their deterministic initial values.</summary>
-[GenerateSerializer, Immutable, Alias("ps.PullRequest")]
-public sealed record PullRequest([property: Id(0)] long[] Ids);
+// Serialized by PullRequestCodec (WireCodecs.cs): the ids travel as one block of raw little-endian longs.
+[Immutable, Alias("ps.PullRequest")]
+public sealed record PullRequest(long[] Ids);
 
 /// <summary>
 /// Gradients of distinct rows pushed to one shard, summed per row by the worker. The shard applies its optimizer
 /// once per row, or refuses the whole push (wrong length, NaN or infinity, a repeated id).
 /// </summary>
-[GenerateSerializer, Immutable, Alias("ps.PushRequest")]
-public sealed record PushRequest([property: Id(0)] long[] Ids, [property: Id(1)] RowBlock Gradients);
+// Serialized by PushRequestCodec (WireCodecs.cs): ids and gradients as two bulk blocks.
+[Immutable, Alias("ps.PushRequest")]
+public sealed record PushRequest(long[] Ids, RowBlock Gradients);
 
 /// <summary>Labels for rows (for example movie titles).</summary>
 [GenerateSerializer, Immutable, Alias("ps.LabelBatch")]

@@ -207,7 +207,8 @@ public sealed partial class TableClient
     /// <summary>The values of <paramref name="call"/>'s rows, gathered from <paramref name="values"/> into one block.</summary>
     private RowBlock Gather(ReadOnlySpan<float> values, CallPlan plan, ShardCall call)
     {
-        var data = new byte[call.Ids.Length * Dim * sizeof(float)];
+        // Uninitialized: every row is copied in below.
+        var data = GC.AllocateUninitializedArray<byte>(call.Ids.Length * Dim * sizeof(float));
         var dst = MemoryMarshal.Cast<byte, float>(data.AsSpan());
         for (int r = 0; r < call.Ids.Length; r++)
         {

@@ -1,0 +1,180 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+using Orleans.Serialization.Buffers;
+using Orleans.Serialization.Cloning;
+using Orleans.Serialization.Codecs;
+using Orleans.Serialization.WireProtocol;
+
+namespace ParameterServer.Abstractions;
+
+/// <summary>
+/// Codecs for the hot-path messages. Orleans' generated serializers write a <c>long[]</c> element by element as
+/// variable-length integers and read a <c>byte[]</c> into a zeroed array; these write the ids and the values as raw
+/// little-endian blocks (one copy each way) and read them into uninitialized arrays. Each message is one
+/// length-prefixed field, so a reader that does not know it can still skip it. Layouts (all integers little-endian):
+/// <list type="bullet">
+/// <item><see cref="RowBlock"/>: rows (int32), dim (int32), then the value bytes.</item>
+/// <item><see cref="PullRequest"/>: the ids (int64 each).</item>
+/// <item><see cref="PushRequest"/>: id count (int32), the ids, rows (int32), dim (int32), then the gradient bytes.</item>
+/// </list>
+/// The types are immutable, so a call inside one silo passes them by reference (see the copiers).
+/// </summary>
+internal static class WireCodecs
+{
+    internal static void WriteIds<TBufferWriter>(ref Writer<TBufferWriter> writer, long[] ids)
+        where TBufferWriter : IBufferWriter<byte> => writer.Write(MemoryMarshal.AsBytes(ids.AsSpan()));
+
+    internal static long[] ReadIds<TInput>(ref Reader<TInput> reader, uint count, string message)
+    {
+        if (count > int.MaxValue / sizeof(long))
+        {
+            throw Malformed(message, $"{count} ids");
+        }
+
+        var ids = GC.AllocateUninitializedArray<long>((int)count);
+        reader.ReadBytes(MemoryMarshal.AsBytes(ids.AsSpan()));
+        return ids;
+    }
+
+    internal static void WriteBlock<TBufferWriter>(ref Writer<TBufferWriter> writer, RowBlock block)
+        where TBufferWriter : IBufferWriter<byte>
+    {
+        writer.WriteInt32(block.Rows);
+        writer.WriteInt32(block.Dim);
+        writer.Write(block.Data);
+    }
+
+    internal static RowBlock ReadBlock<TInput>(ref Reader<TInput> reader, uint dataBytes)
+    {
+        int rows = reader.ReadInt32();
+        int dim = reader.ReadInt32();
+        var data = GC.AllocateUninitializedArray<byte>((int)dataBytes);
+        reader.ReadBytes(data);
+        return new RowBlock(rows, dim, data);
+    }
+
+    internal static InvalidOperationException Malformed(string message, string what) =>
+        new($"Malformed {message} on the wire: {what}.");
+}
+
+/// <summary>
+/// A message written as one length-prefixed field: the reference bookkeeping and the field header are here, the
+/// payload in the subclass. Payload lengths are checked by the subclass before anything is allocated.
+/// </summary>
+internal abstract class LengthPrefixedCodec<T> : IFieldCodec<T>
+    where T : class
+{
+    public void WriteField<TBufferWriter>(ref Writer<TBufferWriter> writer, uint fieldIdDelta, Type? expectedType, T? value)
+        where TBufferWriter : IBufferWriter<byte>
+    {
+        if (ReferenceCodec.TryWriteReferenceField(ref writer, fieldIdDelta, expectedType, value))
+        {
+            return;
+        }
+
+        writer.WriteFieldHeader(fieldIdDelta, expectedType, typeof(T), WireType.LengthPrefixed);
+        writer.WriteVarUInt32(PayloadBytes(value));
+        WritePayload(ref writer, value);
+    }
+
+    public T ReadValue<TInput>(ref Reader<TInput> reader, Field field)
+    {
+        if (field.WireType == WireType.Reference)
+        {
+            return ReferenceCodec.ReadReference<T, TInput>(ref reader, field)!;
+        }
+
+        field.EnsureWireType(WireType.LengthPrefixed);
+        var value = ReadPayload(ref reader, reader.ReadVarUInt32());
+        ReferenceCodec.RecordObject(reader.Session, value);
+        return value;
+    }
+
+    protected abstract uint PayloadBytes(T value);
+
+    protected abstract void WritePayload<TBufferWriter>(ref Writer<TBufferWriter> writer, T value)
+        where TBufferWriter : IBufferWriter<byte>;
+
+    protected abstract T ReadPayload<TInput>(ref Reader<TInput> reader, uint length);
+}
+
+/// <summary>Writes a <see cref="RowBlock"/>: rows, dim, values (see <see cref="WireCodecs"/>).</summary>
+[RegisterSerializer]
+internal sealed class RowBlockCodec : LengthPrefixedCodec<RowBlock>
+{
+    private const uint HeaderBytes = 2 * sizeof(int);
+
+    protected override uint PayloadBytes(RowBlock value) => HeaderBytes + (uint)value.Data.Length;
+
+    protected override void WritePayload<TBufferWriter>(ref Writer<TBufferWriter> writer, RowBlock value) => WireCodecs.WriteBlock(ref writer, value);
+
+    protected override RowBlock ReadPayload<TInput>(ref Reader<TInput> reader, uint length) => length >= HeaderBytes
+        ? WireCodecs.ReadBlock(ref reader, length - HeaderBytes)
+        : throw WireCodecs.Malformed("row block", $"{length} bytes is shorter than its {HeaderBytes}-byte header");
+}
+
+/// <summary>Writes a <see cref="PullRequest"/>: its ids as one block (see <see cref="WireCodecs"/>).</summary>
+[RegisterSerializer]
+internal sealed class PullRequestCodec : LengthPrefixedCodec<PullRequest>
+{
+    protected override uint PayloadBytes(PullRequest value) => (uint)value.Ids.Length * sizeof(long);
+
+    protected override void WritePayload<TBufferWriter>(ref Writer<TBufferWriter> writer, PullRequest value) => WireCodecs.WriteIds(ref writer, value.Ids);
+
+    protected override PullRequest ReadPayload<TInput>(ref Reader<TInput> reader, uint length) => length % sizeof(long) == 0
+        ? new PullRequest(WireCodecs.ReadIds(ref reader, length / sizeof(long), "pull request"))
+        : throw WireCodecs.Malformed("pull request", $"{length} bytes is not a whole number of 8-byte ids");
+}
+
+/// <summary>Writes a <see cref="PushRequest"/>: id count, ids, then the gradient block (see <see cref="WireCodecs"/>).</summary>
+[RegisterSerializer]
+internal sealed class PushRequestCodec : LengthPrefixedCodec<PushRequest>
+{
+    private const uint HeaderBytes = 3 * sizeof(int);
+
+    protected override uint PayloadBytes(PushRequest value) => HeaderBytes + ((uint)value.Ids.Length * sizeof(long)) + (uint)value.Gradients.Data.Length;
+
+    protected override void WritePayload<TBufferWriter>(ref Writer<TBufferWriter> writer, PushRequest value)
+    {
+        writer.WriteInt32(value.Ids.Length);
+        WireCodecs.WriteIds(ref writer, value.Ids);
+        WireCodecs.WriteBlock(ref writer, value.Gradients);
+    }
+
+    protected override PushRequest ReadPayload<TInput>(ref Reader<TInput> reader, uint length)
+    {
+        if (length < HeaderBytes)
+        {
+            throw WireCodecs.Malformed("push request", $"{length} bytes is shorter than its {HeaderBytes}-byte header");
+        }
+
+        int count = reader.ReadInt32();
+        ulong idBytes = (ulong)(uint)count * sizeof(long);
+        if (count < 0 || idBytes > length - HeaderBytes)
+        {
+            throw WireCodecs.Malformed("push request", $"{count} ids do not fit in {length} bytes");
+        }
+
+        var ids = WireCodecs.ReadIds(ref reader, (uint)count, "push request");
+        return new PushRequest(ids, WireCodecs.ReadBlock(ref reader, length - HeaderBytes - (uint)idBytes));
+    }
+}
+
+/// <summary>Copies an immutable message by handing out the message itself.</summary>
+internal abstract class ImmutableCopier<T> : IDeepCopier<T>
+    where T : class
+{
+    public T? DeepCopy(T? input, CopyContext context) => input;
+}
+
+/// <summary>Row blocks are immutable.</summary>
+[RegisterCopier]
+internal sealed class RowBlockCopier : ImmutableCopier<RowBlock>;
+
+/// <summary>Pull requests are immutable.</summary>
+[RegisterCopier]
+internal sealed class PullRequestCopier : ImmutableCopier<PullRequest>;
+
+/// <summary>Push requests are immutable.</summary>
+[RegisterCopier]
+internal sealed class PushRequestCopier : ImmutableCopier<PushRequest>;

@@ -1,0 +1,55 @@
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Serialization;
+using ParameterServer.Abstractions;
+using ParameterServer.Tests.Shared;
+
+namespace ParameterServer.Grains.Tests;
+
+/// <summary>
+/// The hot-path messages through the cluster's own serializer: ids and values come back bit for bit (NaN payloads,
+/// extreme ids, empty messages), a message costs its raw bytes plus a few header bytes rather than varint ids,
+/// and a block referenced twice in one message is read back as one object.
+/// </summary>
+[Collection(ClusterCollection.Name)]
+public sealed class WireCodecTests(ClusterFixture fixture)
+{
+    private Serializer Serializer => fixture.Cluster.Client.ServiceProvider.GetRequiredService<Serializer>();
+
+    [Theory]
+    [InlineData(0, 4)]
+    [InlineData(1, 1)]
+    [InlineData(1024, 64)]
+    public void Pull_push_and_blocks_round_trip_bit_for_bit_at_their_raw_size(int rows, int dim)
+    {
+        var rng = new Random(rows + dim);
+        long[] ids = Enumerable.Range(0, rows).Select(i => i switch { 0 => long.MinValue, 1 => long.MaxValue, 2 => -1, _ => rng.NextInt64(long.MinValue, long.MaxValue) }).ToArray();
+        var values = Enumerable.Range(0, rows * dim).Select(i => i == 3 ? BitConverter.Int32BitsToSingle(0x7FC0_1234) : (float)rng.NextDouble() - 0.5f).ToArray();
+        var block = RowBlock.From(values, rows, dim);
+
+        var pull = Serializer.Deserialize<PullRequest>(Serializer.SerializeToArray(new PullRequest(ids)))!;
+        Assert.Equal(ids, pull.Ids);
+
+        var push = Serializer.Deserialize<PushRequest>(Serializer.SerializeToArray(new PushRequest(ids, block)))!;
+        Assert.Equal(ids, push.Ids);
+        Assert.Equal((rows, dim), (push.Gradients.Rows, push.Gradients.Dim));
+        Assert.Equal(block.Data, push.Gradients.Data);
+
+        var back = Serializer.Deserialize<RowBlock>(Serializer.SerializeToArray(block))!;
+        Assert.Equal((rows, dim), (back.Rows, back.Dim));
+        Assert.Equal(block.Data, back.Data); // byte for byte, so the NaN payload survives
+
+        // Raw bytes plus a small header: 8 bytes an id, 4 a value.
+        int raw = (rows * 8) + (rows * dim * 4);
+        Assert.InRange(Serializer.SerializeToArray(new PushRequest(ids, block)).Length, raw + 12, raw + 32);
+        Assert.InRange(Serializer.SerializeToArray(new PullRequest(ids)).Length, rows * 8, (rows * 8) + 16);
+    }
+
+    [Fact]
+    public void A_block_referenced_twice_is_read_back_as_one_object()
+    {
+        var block = RowBlock.From([1f, 2f, 3f, 4f], 2, 2);
+        var pair = Serializer.Deserialize<RowBlock[]>(Serializer.SerializeToArray(new[] { block, block }))!;
+        Assert.Same(pair[0], pair[1]);
+        Assert.Equal(block.Data, pair[0].Data);
+    }
+}
