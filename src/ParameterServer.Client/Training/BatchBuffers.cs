@@ -21,7 +21,13 @@ internal sealed class BatchBuffers
         ItemBias = new float[batchSize];
         UserBiasGrad = new float[batchSize];
         ItemBiasGrad = new float[batchSize];
+        _userIds = new long[batchSize];
+        _itemIds = new long[batchSize];
     }
+
+    // The batch's user and item ids in sample order, gathered before they are deduplicated (see Load).
+    private readonly long[] _userIds;
+    private readonly long[] _itemIds;
 
     public int Dim { get; }
 
@@ -50,12 +56,22 @@ internal sealed class BatchBuffers
     {
         Users.Clear();
         Items.Clear();
+        // Gather first: the order is shuffled, so each read of the (millions long) sample arrays is a cache miss.
+        // In a loop of plain independent loads those misses overlap; inside the dictionary loop they would queue.
+        long[] users = data.Users, items = data.Items;
+        float[] values = data.Values;
         for (int k = 0; k < order.Length; k++)
         {
             int s = order[k];
-            UserIndex[k] = Users.Add(data.Users[s]);
-            ItemIndex[k] = Items.Add(data.Items[s]);
-            Targets[k] = data.Values[s];
+            _userIds[k] = users[s];
+            _itemIds[k] = items[s];
+            Targets[k] = values[s];
+        }
+
+        for (int k = 0; k < order.Length; k++)
+        {
+            UserIndex[k] = Users.Add(_userIds[k]);
+            ItemIndex[k] = Items.Add(_itemIds[k]);
         }
 
         Count = order.Length;
