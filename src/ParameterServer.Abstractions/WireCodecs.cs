@@ -24,13 +24,8 @@ internal static class WireCodecs
     internal static void WriteIds<TBufferWriter>(ref Writer<TBufferWriter> writer, long[] ids)
         where TBufferWriter : IBufferWriter<byte> => writer.Write(MemoryMarshal.AsBytes(ids.AsSpan()));
 
-    internal static long[] ReadIds<TInput>(ref Reader<TInput> reader, uint count, string message)
+    internal static long[] ReadIds<TInput>(ref Reader<TInput> reader, uint count)
     {
-        if (count > int.MaxValue / sizeof(long))
-        {
-            throw Malformed(message, $"{count} ids");
-        }
-
         var ids = GC.AllocateUninitializedArray<long>((int)count);
         reader.ReadBytes(MemoryMarshal.AsBytes(ids.AsSpan()));
         return ids;
@@ -59,7 +54,7 @@ internal static class WireCodecs
 
 /// <summary>
 /// A message written as one length-prefixed field: the reference bookkeeping and the field header are here, the
-/// payload in the subclass. Payload lengths are checked by the subclass before anything is allocated.
+/// payload in the subclass, which checks the payload's own layout.
 /// </summary>
 internal abstract class LengthPrefixedCodec<T> : IFieldCodec<T>
     where T : class
@@ -85,7 +80,11 @@ internal abstract class LengthPrefixedCodec<T> : IFieldCodec<T>
         }
 
         field.EnsureWireType(WireType.LengthPrefixed);
-        var value = ReadPayload(ref reader, reader.ReadVarUInt32());
+        uint length = reader.ReadVarUInt32();
+        // The whole payload must be in the message before anything is allocated for it: a corrupt length cannot
+        // make a reader allocate more than the message holds.
+        reader.EnsureAvailable(length);
+        var value = ReadPayload(ref reader, length);
         ReferenceCodec.RecordObject(reader.Session, value);
         return value;
     }
@@ -122,7 +121,7 @@ internal sealed class PullRequestCodec : LengthPrefixedCodec<PullRequest>
     protected override void WritePayload<TBufferWriter>(ref Writer<TBufferWriter> writer, PullRequest value) => WireCodecs.WriteIds(ref writer, value.Ids);
 
     protected override PullRequest ReadPayload<TInput>(ref Reader<TInput> reader, uint length) => length % sizeof(long) == 0
-        ? new PullRequest(WireCodecs.ReadIds(ref reader, length / sizeof(long), "pull request"))
+        ? new PullRequest(WireCodecs.ReadIds(ref reader, length / sizeof(long)))
         : throw WireCodecs.Malformed("pull request", $"{length} bytes is not a whole number of 8-byte ids");
 }
 
@@ -155,7 +154,7 @@ internal sealed class PushRequestCodec : LengthPrefixedCodec<PushRequest>
             throw WireCodecs.Malformed("push request", $"{count} ids do not fit in {length} bytes");
         }
 
-        var ids = WireCodecs.ReadIds(ref reader, (uint)count, "push request");
+        var ids = WireCodecs.ReadIds(ref reader, (uint)count);
         return new PushRequest(ids, WireCodecs.ReadBlock(ref reader, length - HeaderBytes - (uint)idBytes));
     }
 }

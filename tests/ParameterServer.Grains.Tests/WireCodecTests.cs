@@ -52,4 +52,14 @@ public sealed class WireCodecTests(ClusterFixture fixture)
         Assert.Same(pair[0], pair[1]);
         Assert.Equal(block.Data, pair[0].Data);
     }
+
+    [Fact]
+    public void A_truncated_message_is_refused_rather_than_read_short()
+    {
+        long[] ids = [1, 2, 3, 4];
+        byte[] pull = Serializer.SerializeToArray(new PullRequest(ids));
+        byte[] push = Serializer.SerializeToArray(new PushRequest(ids, RowBlock.From(new float[8], 4, 2)));
+        Assert.ThrowsAny<Exception>(() => Serializer.Deserialize<PullRequest>(pull.AsSpan(0, pull.Length - 8).ToArray()));
+        Assert.ThrowsAny<Exception>(() => Serializer.Deserialize<PushRequest>(push.AsSpan(0, push.Length - 4).ToArray()));
+    }
 }

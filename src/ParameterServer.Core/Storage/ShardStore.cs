@@ -191,11 +191,12 @@ public sealed class ShardStore
         int[] slots = ArrayPool<int>.Shared.Rent(ids.Length);
         try
         {
-            CheckNoDuplicates(ids, Resolve(ids, slots), where);
-            WarmRows(slots.AsSpan(0, ids.Length), withState: true);
+            var resolved = Resolve(ids, slots);
+            CheckNoDuplicates(ids, resolved, where);
+            WarmRows(resolved, withState: true);
             for (int i = 0; i < ids.Length; i++)
             {
-                int slot = slots[i];
+                int slot = resolved[i];
                 long step = _steps[slot] = _steps[slot] == int.MaxValue ? int.MaxValue : _steps[slot] + 1;
                 Optimizer.Apply(MutableRow(slot), _state.AsSpan(slot * Dim * _slots, Dim * _slots), gradients.Slice(i * Dim, Dim), step);
                 _norms[slot] = TensorPrimitives.Norm(Row(slot));
