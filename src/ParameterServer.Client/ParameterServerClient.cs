@@ -16,6 +16,7 @@ public sealed class ParameterServerClient
     {
         Grains = grains ?? throw new ArgumentNullException(nameof(grains));
         Events = events;
+        Steps = new StepClient(grains);
     }
 
     /// <summary>
@@ -29,6 +30,9 @@ public sealed class ParameterServerClient
 
     /// <summary>The grain factory.</summary>
     public IGrainFactory Grains { get; }
+
+    /// <summary>Pulls and pushes of a whole step over several tables, one call each (see <see cref="StepClient"/>).</summary>
+    public StepClient Steps { get; }
 
     /// <summary>The training-events stream provider, or null.</summary>
     public IStreamProvider? Events { get; }

@@ -66,6 +66,14 @@ public sealed partial class TableClient
     public long Calls => Interlocked.Read(ref _calls);
 
     private long _calls;
+    private long _bytesSent;
+    private long _bytesReceived;
+
+    /// <summary>Payload bytes this client's pulls and pushes sent (ids, and gradients of pushes).</summary>
+    public long BytesSent => Interlocked.Read(ref _bytesSent);
+
+    /// <summary>Payload bytes this client's pulls received (the rows' values).</summary>
+    public long BytesReceived => Interlocked.Read(ref _bytesReceived);
 
     /// <summary>
     /// Copies the rows of <paramref name="ids"/> into <paramref name="destination"/> (row-major, <c>ids.Length x dim</c>).
@@ -95,6 +103,8 @@ public sealed partial class TableClient
             }
 
             Interlocked.Add(ref _calls, calls.Length);
+            Interlocked.Add(ref _bytesSent, ids.Length * sizeof(long));
+            Interlocked.Add(ref _bytesReceived, (long)ids.Length * Dim * sizeof(float));
             try
             {
                 await Task.WhenAll(calls);
@@ -116,18 +126,7 @@ public sealed partial class TableClient
             var dest = destination.Span;
             for (int c = 0; c < calls.Length; c++)
             {
-                var block = calls[c].Result;
-                var values = block.Values;
-                var call = plan.Calls[c];
-                if (block.Rows != call.Ids.Length || values.Length != call.Ids.Length * Dim)
-                {
-                    throw new InvalidOperationException($"Table '{Spec.Name}' shard {call.Shard} answered {block.Rows} rows of dim {block.Dim} for {call.Ids.Length} ids.");
-                }
-
-                for (int r = 0; r < call.Ids.Length; r++)
-                {
-                    values.Slice(r * Dim, Dim).CopyTo(dest.Slice(plan.Positions[call.Start + r] * Dim, Dim));
-                }
+                Scatter(plan, plan.Calls[c], calls[c].Result, dest);
             }
 
             ClientDuration.Record(SecondsSince(start), _tableTag, PullTag);
@@ -175,6 +174,7 @@ public sealed partial class TableClient
             }
 
             Interlocked.Add(ref _calls, calls.Length);
+            Interlocked.Add(ref _bytesSent, ids.Length * (sizeof(long) + ((long)Dim * sizeof(float))));
             return CompletePushAsync(calls, requests, shardOf, start);
         }
         finally
@@ -183,7 +183,28 @@ public sealed partial class TableClient
         }
     }
 
-    private void CheckPush(ReadOnlySpan<long> ids, ReadOnlySpan<float> gradients) =>
+    /// <summary>Copies the rows <paramref name="block"/> answered for <paramref name="call"/> to their positions in <paramref name="dest"/>.</summary>
+    internal void Scatter(CallPlan plan, ShardCall call, RowBlock block, Span<float> dest)
+    {
+        var values = block.Values;
+        if (block.Rows != call.Ids.Length || values.Length != call.Ids.Length * Dim)
+        {
+            throw new InvalidOperationException($"Table '{Spec.Name}' shard {call.Shard} answered {block.Rows} rows of dim {block.Dim} for {call.Ids.Length} ids.");
+        }
+
+        for (int r = 0; r < call.Ids.Length; r++)
+        {
+            values.Slice(r * Dim, Dim).CopyTo(dest.Slice(plan.Positions[call.Start + r] * Dim, Dim));
+        }
+    }
+
+    /// <summary>Counts <paramref name="rows"/> rows of a push to <paramref name="shard"/> as acknowledged.</summary>
+    internal void Acknowledge(int shard, int rows) => Interlocked.Add(ref _rowsAcknowledged[shard], rows);
+
+    /// <summary>Records a pull's or push's duration on this table's client histogram.</summary>
+    internal void RecordDuration(long start, bool push) => ClientDuration.Record(SecondsSince(start), _tableTag, push ? PushTag : PullTag);
+
+    internal void CheckPush(ReadOnlySpan<long> ids, ReadOnlySpan<float> gradients) =>
         CheckRows(ids, gradients, "Push", "gradient", "; sum its gradients before pushing", reason => PushesRefused.Add(1, _tableTag, new KeyValuePair<string, object?>(ReasonTag, reason)));
 
     /// <summary>Refuses a push or write holding a NaN or infinity, or a repeated id, before any shard sees it.</summary>
@@ -205,7 +226,7 @@ public sealed partial class TableClient
     }
 
     /// <summary>The values of <paramref name="call"/>'s rows, gathered from <paramref name="values"/> into one block.</summary>
-    private RowBlock Gather(ReadOnlySpan<float> values, CallPlan plan, ShardCall call)
+    internal RowBlock Gather(ReadOnlySpan<float> values, CallPlan plan, ShardCall call)
     {
         // Uninitialized: every row is copied in below.
         var data = GC.AllocateUninitializedArray<byte>(call.Ids.Length * Dim * sizeof(float));
@@ -245,6 +266,22 @@ public sealed partial class TableClient
         }
 
         ClientDuration.Record(SecondsSince(start), _tableTag, PushTag);
+    }
+
+    /// <summary>One shard's part of a pull, retried within <see cref="Retry"/> (the step client's fallback).</summary>
+    internal Task<RowBlock> PullPartAsync(int shard, PullRequest request)
+    {
+        Interlocked.Increment(ref _calls);
+        var call = _shards[shard].Pull(request);
+        return Retry.MaxAttempts > 0 ? RetryAsync(shard, call, () => _shards[shard].Pull(request)) : call;
+    }
+
+    /// <summary>One shard's part of a push, retried within <see cref="Retry"/> (the step client's fallback).</summary>
+    internal Task PushPartAsync(int shard, PushRequest request)
+    {
+        Interlocked.Increment(ref _calls);
+        var call = _shards[shard].Push(request);
+        return Retry.MaxAttempts > 0 ? RetryAsync(shard, call, () => _shards[shard].Push(request)) : call;
     }
 
     /// <summary>Retries a shard call that returns nothing after <paramref name="failed"/> failed, within <see cref="Retry"/>.</summary>
@@ -302,7 +339,7 @@ public sealed partial class TableClient
     private static readonly KeyValuePair<string, object?> PushTag = Operation("push");
 
     /// <summary>Groups positions of <paramref name="ids"/> by shard with a counting sort (no per-row allocation).</summary>
-    private CallPlan Plan(ReadOnlySpan<long> ids)
+    internal CallPlan Plan(ReadOnlySpan<long> ids)
     {
         int shards = _shards.Length;
         int[] shardOf = ArrayPool<int>.Shared.Rent(ids.Length);
@@ -352,9 +389,9 @@ public sealed partial class TableClient
         return new CallPlan(calls, positions);
     }
 
-    private readonly record struct ShardCall(int Shard, int Start, long[] Ids);
+    internal readonly record struct ShardCall(int Shard, int Start, long[] Ids);
 
-    private readonly record struct CallPlan(List<ShardCall> Calls, int[] Positions) : IDisposable
+    internal readonly record struct CallPlan(List<ShardCall> Calls, int[] Positions) : IDisposable
     {
         public void Dispose() => ArrayPool<int>.Shared.Return(Positions);
     }

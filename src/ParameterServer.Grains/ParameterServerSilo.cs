@@ -36,6 +36,7 @@ public static class ParameterServerSilo
         checkpoints ??= new CheckpointOptions();
         checkpoints.Validate();
         builder.Services.AddSingleton(checkpoints);
+        builder.Services.AddSingleton<LocalShards>();
         builder.Services.AddSingleton(new CheckpointStoreHolder(checkpoints.Enabled ? new DirectoryCheckpointStore(checkpoints.Directory!, checkpoints.Keep) : null));
         if (memoryMetadata)
         {

@@ -8,9 +8,14 @@ public sealed partial class ShardGrain
     /// <inheritdoc/>
     public Task<ShardInfo> Describe()
     {
-        long rows = _store?.Count ?? 0;
-        long bytes = _store?.Bytes ?? 0;
-        long steps = _store?.TotalSteps ?? 0;
+        long rows = 0, bytes = 0, steps = 0;
+        if (_store is { } store)
+        {
+            lock (store)
+            {
+                (rows, bytes, steps) = (store.Count, store.Bytes, store.TotalSteps);
+            }
+        }
         return Task.FromResult(new ShardInfo(_index, rows, bytes, steps, RuntimeIdentity));
     }
 
@@ -26,6 +31,7 @@ public sealed partial class ShardGrain
         {
         }
 
+        CloseLocal();
         _store = null;
         _snapshot = null;
         _dropped = true;
@@ -37,16 +43,31 @@ public sealed partial class ShardGrain
     /// <inheritdoc/>
     public Task Snapshot()
     {
-        _snapshot = _store?.TakeSnapshot();
+        if (_store is { } store)
+        {
+            lock (store)
+            {
+                _snapshot = store.TakeSnapshot();
+            }
+        }
+        else
+        {
+            _snapshot = null;
+        }
+
         return Task.CompletedTask;
     }
 
     /// <inheritdoc/>
     public Task RestoreSnapshot()
     {
-        if (_store is not null && _snapshot is not null)
+        if (_store is { } store && _snapshot is not null)
         {
-            _store.Restore(_snapshot);
+            lock (store)
+            {
+                store.Restore(_snapshot);
+            }
+
             _dirty = true;
         }
 

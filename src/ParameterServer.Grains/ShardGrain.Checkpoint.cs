@@ -87,8 +87,11 @@ public sealed partial class ShardGrain
 
     private (ShardCheckpoint Checkpoint, long Steps) Capture(ShardStore store)
     {
-        _dirty = false;
-        return (new ShardCheckpoint(_table, _index, store.Dim, store.Optimizer.StateSlots, store.TakeSnapshot(), DateTimeOffset.UtcNow), store.TotalSteps);
+        lock (store)
+        {
+            _dirty = false;
+            return (new ShardCheckpoint(_table, _index, store.Dim, store.Optimizer.StateSlots, store.TakeSnapshot(), DateTimeOffset.UtcNow), store.TotalSteps);
+        }
     }
 
     private async Task WriteAsync(ShardCheckpoint checkpoint, long steps)

@@ -22,12 +22,15 @@ public sealed partial class ShardGrain
         var ids = request.Ids;
         var data = new byte[ids.Length * store.Dim * sizeof(float)];
         var found = new bool[ids.Length];
-        store.Peek(ids, MemoryMarshal.Cast<byte, float>(data.AsSpan()), found);
         var labels = new string?[ids.Length];
-        for (int i = 0; i < ids.Length; i++)
+        lock (store)
         {
-            int slot = found[i] ? store.Find(ids[i]) : -1;
-            labels[i] = slot >= 0 ? store.LabelAt(slot) : null;
+            store.Peek(ids, MemoryMarshal.Cast<byte, float>(data.AsSpan()), found);
+            for (int i = 0; i < ids.Length; i++)
+            {
+                int slot = found[i] ? store.Find(ids[i]) : -1;
+                labels[i] = slot >= 0 ? store.LabelAt(slot) : null;
+            }
         }
 
         ShardDuration.Record(SecondsSince(start), _tableTag, PeekTag);
@@ -60,6 +63,21 @@ public sealed partial class ShardGrain
             Array.Sort(exclude);
         }
 
+        // The router may have added rows since the additive terms were read (rows it created meanwhile): they get 0.
+        lock (store)
+        {
+            if (additive is not null && additive.Length < store.Count)
+            {
+                Array.Resize(ref additive, store.Count);
+            }
+
+            return SearchLocked(store, request, exclude, additive, start);
+        }
+    }
+
+    private SearchResult SearchLocked(ShardStore store, ShardSearchRequest request, long[] exclude, float[]? additive, long start)
+    {
+        var queries = request.Queries;
         int q = queries.Rows;
         int stride = ShardSearch.Stride(store, request.K);
         var ids = ArrayPool<long>.Shared.Rent(Math.Max(1, q * stride));
@@ -108,7 +126,11 @@ public sealed partial class ShardGrain
         ArgumentNullException.ThrowIfNull(label);
         var store = await Store();
         List<long> exact = [], ignoringCase = [];
-        store.FindLabel(label, exact, ignoringCase);
+        lock (store)
+        {
+            store.FindLabel(label, exact, ignoringCase);
+        }
+
         return new LabelMatches([.. exact], [.. ignoringCase]);
     }
 
@@ -122,7 +144,12 @@ public sealed partial class ShardGrain
             throw new ArgumentException($"Bias table '{table}' has dim {spec.Dim}; an additive term needs dim 1.");
         }
 
-        var rowIds = store.Ids.ToArray();
+        long[] rowIds;
+        lock (store)
+        {
+            rowIds = store.Ids.ToArray();
+        }
+
         var shardOf = new int[rowIds.Length];
         var groups = new List<int>[spec.Shards];
         for (int i = 0; i < rowIds.Length; i++)

@@ -18,6 +18,14 @@ public sealed partial class ShardGrain
         }
 
         var store = await Store();
+        lock (store)
+        {
+            return ScanLocked(store, request);
+        }
+    }
+
+    private RowPage ScanLocked(ShardStore store, ScanRequest request)
+    {
         int n = Math.Max(0, Math.Min(Math.Min(request.MaxRows, RowLimits.RowsPerPage(store.Dim)), store.Count - request.Offset));
         var ids = new long[n];
         var data = new byte[n * store.Dim * sizeof(float)];
@@ -44,7 +52,11 @@ public sealed partial class ShardGrain
             throw new ArgumentException($"Write to {where} refused: {request.Values.Data.Length} bytes is above the limit of {RowLimits.MaxPageBytes} per call; split it. No row was changed.");
         }
 
-        store.Write(request.Ids, request.Values.Values, where);
+        lock (store)
+        {
+            store.Write(request.Ids, request.Values.Values, where);
+        }
+
         _dirty = true;
     }
 }

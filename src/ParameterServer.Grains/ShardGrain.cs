@@ -22,21 +22,22 @@ public sealed partial class ShardGrain : Grain, IShardGrain
     private string _table = "";
     private int _index;
     private ShardStore? _store;
+    // The store as the silo's step router sees it; every access to _store holds the store's own lock (see LocalShard).
+    private LocalShard? _local;
     private ShardStore.Snapshot? _snapshot;
     private KeyValuePair<string, object?> _tableTag;
-    private long _rowsPulled;
-    private long _rowsPushed;
-    private long _stepsApplied;
 
     private readonly CheckpointStoreHolder _checkpoints;
     private readonly CheckpointOptions _checkpointOptions;
+    private readonly LocalShards _localShards;
 
     /// <summary>Creates the grain.</summary>
-    public ShardGrain(ILogger<ShardGrain> logger, CheckpointStoreHolder checkpoints, CheckpointOptions checkpointOptions)
+    public ShardGrain(ILogger<ShardGrain> logger, CheckpointStoreHolder checkpoints, CheckpointOptions checkpointOptions, LocalShards localShards)
     {
         _logger = logger;
         _checkpoints = checkpoints;
         _checkpointOptions = checkpointOptions;
+        _localShards = localShards;
     }
 
     /// <inheritdoc/>
@@ -51,6 +52,7 @@ public sealed partial class ShardGrain : Grain, IShardGrain
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         ShardResidency.Remove(this);
+        CloseLocal();
         _checkpointTimer?.Dispose();
         await CheckpointOnDeactivation(reason);
     }
@@ -59,56 +61,41 @@ public sealed partial class ShardGrain : Grain, IShardGrain
     /// The table, rows and bytes resident here, and rows pulled, rows pushed and optimizer steps applied since the
     /// shard activated (read by the observable instruments from another thread: plain reads of longs suffice).
     /// </summary>
-    internal ShardFigures Figures => new(_table, _store?.Count ?? 0, _store?.Bytes ?? 0, Volatile.Read(ref _rowsPulled), Volatile.Read(ref _rowsPushed), Volatile.Read(ref _stepsApplied));
+    internal ShardFigures Figures => _local is { } l
+        ? new(_table, l.Store.Count, l.Store.Bytes, Volatile.Read(ref l.RowsPulled), Volatile.Read(ref l.RowsPushed), Volatile.Read(ref l.StepsApplied))
+        : new(_table, 0, 0, 0, 0, 0);
 
     /// <inheritdoc/>
     public async Task<RowBlock> Pull(PullRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var store = await Store();
-        long start = Stopwatch.GetTimestamp();
-        var ids = request.Ids;
-        // Uninitialized: Pull writes every byte, so zeroing the block first would only cost time.
-        var data = GC.AllocateUninitializedArray<byte>(ids.Length * store.Dim * sizeof(float));
-        store.Pull(ids, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(data.AsSpan()));
-        _rowsPulled += ids.Length;
-        RowsPerCall.Record(ids.Length, _tableTag, PullTag);
-        ShardDuration.Record(SecondsSince(start), _tableTag, PullTag);
-        return new RowBlock(ids.Length, store.Dim, data);
+        await Store();
+        // Not closed: the grain closes its local shard only when it deactivates or drops the store, and Store() made a new one.
+        return _local!.TryPull(request.Ids, out var block) ? block : throw Closed();
     }
 
     /// <inheritdoc/>
     public async Task Push(PushRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var store = await Store();
-        long start = Stopwatch.GetTimestamp();
-        _rowsPushed += request.Ids.Length;
-        RowsPerCall.Record(request.Ids.Length, _tableTag, PushTag);
-        if (request.Gradients.Dim != store.Dim || request.Gradients.Rows != request.Ids.Length)
+        await Store();
+        if (!_local!.TryPush(request))
         {
-            PushesRefused.Add(1, _tableTag, new KeyValuePair<string, object?>(ReasonTag, "dim"));
-            throw new ArgumentException($"Push to table '{_table}' shard {_index} refused: {request.Gradients.Rows} gradient rows of dim {request.Gradients.Dim} for {request.Ids.Length} ids; the table has dim {store.Dim}. No row was changed.");
+            throw Closed();
         }
+    }
 
-        if (request.Gradients.Data.Length % sizeof(float) != 0)
-        {
-            PushesRefused.Add(1, _tableTag, new KeyValuePair<string, object?>(ReasonTag, "length"));
-            throw new ArgumentException($"Push to table '{_table}' shard {_index} refused: {request.Gradients.Data.Length} bytes is not a whole number of floats. No row was changed.");
-        }
+    private InvalidOperationException Closed() => new($"Table '{_table}' shard {_index} is deactivating; try again.");
 
-        try
+    /// <summary>Stops the step router from using this shard's store (before a final checkpoint or a drop).</summary>
+    private void CloseLocal()
+    {
+        if (_local is { } local)
         {
-            store.Push(request.Ids, request.Gradients.Values, $"table '{_table}' shard {_index}");
+            _localShards.Remove(local);
+            local.Close();
+            _local = null;
         }
-        catch (ArgumentException e)
-        {
-            PushesRefused.Add(1, _tableTag, new KeyValuePair<string, object?>(ReasonTag, e.Data[ShardStore.RefusalReasonKey] as string ?? "invalid"));
-            throw;
-        }
-
-        _stepsApplied += request.Ids.Length;
-        ShardDuration.Record(SecondsSince(start), _tableTag, PushTag);
     }
 
     /// <inheritdoc/>
@@ -121,9 +108,12 @@ public sealed partial class ShardGrain : Grain, IShardGrain
         }
 
         var store = await Store();
-        for (int i = 0; i < labels.Ids.Length; i++)
+        lock (store)
         {
-            store.SetLabel(labels.Ids[i], labels.Labels[i]);
+            for (int i = 0; i < labels.Ids.Length; i++)
+            {
+                store.SetLabel(labels.Ids[i], labels.Labels[i]);
+            }
         }
 
         _dirty = true;
@@ -147,14 +137,14 @@ public sealed partial class ShardGrain : Grain, IShardGrain
         _dropped = false;
         await LoadCheckpointAsync(store, spec);
         _store = store;
+        _local = new LocalShard(_table, _index, store);
+        _localShards.Add(_local);
         ShardResidency.Add(this);
         PushesRefused.Add(0, _tableTag); // so dashboards show "none refused" rather than "no data"
         LogActivated(_table, _index, spec.Dim);
         return _store;
     }
 
-    private static readonly KeyValuePair<string, object?> PullTag = Operation("pull");
-    private static readonly KeyValuePair<string, object?> PushTag = Operation("push");
     private static readonly KeyValuePair<string, object?> SearchTag = Operation("search");
     private static readonly KeyValuePair<string, object?> PeekTag = Operation("peek");
 

@@ -1,0 +1,58 @@
+namespace ParameterServer.Abstractions;
+
+/// <summary>
+/// The entry point of a silo for a worker's whole step: one call carries the rows of every table and shard the step
+/// touches, and the silo hands each shard its part in process (shards it does not hold are reached with ordinary
+/// shard calls from there). A step then costs one message each way instead of one per shard per table.
+/// A stateless worker: it is activated on the silo that receives the call, several times when calls overlap.
+/// </summary>
+[Alias("ps.IStepRouter")]
+public interface IStepRouter : IGrainWithIntegerKey
+{
+    /// <summary>The rows of every part, one block per part in the order of <see cref="StepPull.Parts"/>.</summary>
+    [Alias("Pull")]
+    Task<StepRows> Pull(StepPull request);
+
+    /// <summary>
+    /// Applies every part's gradients. Each part is applied or refused on its own, as a call to its shard would be;
+    /// a refused part fails the call with that part's <see cref="ArgumentException"/> after the others were applied.
+    /// </summary>
+    [Alias("Push")]
+    Task Push(StepPush request);
+}
+
+/// <summary>Limits of a step call.</summary>
+public static class StepLimits
+{
+    /// <summary>Most parts (table and shard pairs) one step call may carry.</summary>
+    public const int MaxParts = 4096;
+}
+
+/// <summary>The ids a step needs from one shard of one table.</summary>
+/// <param name="Table">Table name.</param>
+/// <param name="Shard">Shard index.</param>
+/// <param name="Request">The ids, as a shard pull would carry them.</param>
+[GenerateSerializer, Immutable, Alias("ps.ShardPull")]
+public sealed record ShardPull([property: Id(0)] string Table, [property: Id(1)] int Shard, [property: Id(2)] PullRequest Request);
+
+/// <summary>The pulls of one step, every table and shard together.</summary>
+/// <param name="Parts">One part per table and shard.</param>
+[GenerateSerializer, Immutable, Alias("ps.StepPull")]
+public sealed record StepPull([property: Id(0)] ShardPull[] Parts);
+
+/// <summary>The rows a step pulled: one block per part, in the order of the request's parts.</summary>
+/// <param name="Blocks">One block per part.</param>
+[GenerateSerializer, Immutable, Alias("ps.StepRows")]
+public sealed record StepRows([property: Id(0)] RowBlock[] Blocks);
+
+/// <summary>The gradients a step sends to one shard of one table.</summary>
+/// <param name="Table">Table name.</param>
+/// <param name="Shard">Shard index.</param>
+/// <param name="Request">Ids and gradients, as a shard push would carry them.</param>
+[GenerateSerializer, Immutable, Alias("ps.ShardPush")]
+public sealed record ShardPush([property: Id(0)] string Table, [property: Id(1)] int Shard, [property: Id(2)] PushRequest Request);
+
+/// <summary>The pushes of one step, every table and shard together.</summary>
+/// <param name="Parts">One part per table and shard.</param>
+[GenerateSerializer, Immutable, Alias("ps.StepPush")]
+public sealed record StepPush([property: Id(0)] ShardPush[] Parts);

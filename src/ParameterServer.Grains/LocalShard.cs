@@ -1,0 +1,148 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using ParameterServer.Abstractions;
+using ParameterServer.Core.Storage;
+using static ParameterServer.Abstractions.Telemetry.ParameterServerTelemetry;
+
+namespace ParameterServer.Grains;
+
+/// <summary>
+/// The store of one active shard grain, shared with the silo's step router (<see cref="StepRouterGrain"/>) so that a
+/// step's part for this shard is served in process, without a grain call. Every access to the store, from the grain's
+/// turns or from the router, holds the lock of the <see cref="ShardStore"/> object; once <see cref="Close"/> ran (the grain deactivates or drops its
+/// rows) the router's Try methods answer false and the router calls the grain instead, so no update can land after
+/// the grain's final checkpoint.
+/// </summary>
+internal sealed class LocalShard
+{
+    private readonly KeyValuePair<string, object?> _tableTag;
+    private bool _closed;
+
+    public LocalShard(string table, int index, ShardStore store)
+    {
+        Table = table;
+        Index = index;
+        Store = store;
+        _tableTag = Table(table);
+    }
+
+    public string Table { get; }
+
+    public int Index { get; }
+
+    /// <summary>The rows; also the lock. Touch only while holding it (<c>lock (store)</c>).</summary>
+    public ShardStore Store { get; }
+
+    /// <summary>Rows returned by pulls since the shard activated.</summary>
+    public long RowsPulled;
+
+    /// <summary>Rows received in pushes, applied or refused.</summary>
+    public long RowsPushed;
+
+    /// <summary>Optimizer steps applied, one per row per accepted push.</summary>
+    public long StepsApplied;
+
+    private string Where => $"table '{Table}' shard {Index}";
+
+    /// <summary>Stops serving the router; called under no lock, takes it.</summary>
+    public void Close()
+    {
+        lock (Store)
+        {
+            _closed = true;
+        }
+    }
+
+    /// <summary>The rows of <paramref name="ids"/> (created when missing), or false when the shard was closed.</summary>
+    public bool TryPull(long[] ids, out RowBlock block)
+    {
+        lock (Store)
+        {
+            if (_closed)
+            {
+                block = null!;
+                return false;
+            }
+
+            block = PullLocked(ids);
+            return true;
+        }
+    }
+
+    /// <summary>Applies <paramref name="request"/>, or false when the shard was closed; a refused push throws.</summary>
+    public bool TryPush(PushRequest request)
+    {
+        lock (Store)
+        {
+            if (_closed)
+            {
+                return false;
+            }
+
+            PushLocked(request);
+            return true;
+        }
+    }
+
+    private RowBlock PullLocked(long[] ids)
+    {
+        long start = Stopwatch.GetTimestamp();
+        // Uninitialized: Pull writes every byte, so zeroing the block first would only cost time.
+        var data = GC.AllocateUninitializedArray<byte>(ids.Length * Store.Dim * sizeof(float));
+        Store.Pull(ids, MemoryMarshal.Cast<byte, float>(data.AsSpan()));
+        RowsPulled += ids.Length;
+        RowsPerCall.Record(ids.Length, _tableTag, PullTag);
+        ShardDuration.Record(SecondsSince(start), _tableTag, PullTag);
+        return new RowBlock(ids.Length, Store.Dim, data);
+    }
+
+    private void PushLocked(PushRequest request)
+    {
+        long start = Stopwatch.GetTimestamp();
+        RowsPushed += request.Ids.Length;
+        RowsPerCall.Record(request.Ids.Length, _tableTag, PushTag);
+        if (request.Gradients.Dim != Store.Dim || request.Gradients.Rows != request.Ids.Length)
+        {
+            PushesRefused.Add(1, _tableTag, new KeyValuePair<string, object?>(ReasonTag, "dim"));
+            throw new ArgumentException($"Push to table '{Table}' shard {Index} refused: {request.Gradients.Rows} gradient rows of dim {request.Gradients.Dim} for {request.Ids.Length} ids; the table has dim {Store.Dim}. No row was changed.");
+        }
+
+        if (request.Gradients.Data.Length % sizeof(float) != 0)
+        {
+            PushesRefused.Add(1, _tableTag, new KeyValuePair<string, object?>(ReasonTag, "length"));
+            throw new ArgumentException($"Push to table '{Table}' shard {Index} refused: {request.Gradients.Data.Length} bytes is not a whole number of floats. No row was changed.");
+        }
+
+        try
+        {
+            Store.Push(request.Ids, request.Gradients.Values, Where);
+        }
+        catch (ArgumentException e)
+        {
+            PushesRefused.Add(1, _tableTag, new KeyValuePair<string, object?>(ReasonTag, e.Data[ShardStore.RefusalReasonKey] as string ?? "invalid"));
+            throw;
+        }
+
+        StepsApplied += request.Ids.Length;
+        ShardDuration.Record(SecondsSince(start), _tableTag, PushTag);
+    }
+
+    private static readonly KeyValuePair<string, object?> PullTag = Operation("pull");
+    private static readonly KeyValuePair<string, object?> PushTag = Operation("push");
+}
+
+/// <summary>The shards active in this silo, by table and index (a singleton of the silo's services).</summary>
+public sealed class LocalShards
+{
+    private readonly ConcurrentDictionary<(string Table, int Index), LocalShard> _shards = new();
+
+    /// <summary>Shards registered now.</summary>
+    public int Count => _shards.Count;
+
+    internal void Add(LocalShard shard) => _shards[(shard.Table, shard.Index)] = shard;
+
+    internal void Remove(LocalShard shard) => _shards.TryRemove(new KeyValuePair<(string, int), LocalShard>((shard.Table, shard.Index), shard));
+
+    internal bool TryGet(string table, int index, out LocalShard shard) => _shards.TryGetValue((table, index), out shard!);
+}

@@ -1,0 +1,99 @@
+using Orleans.Concurrency;
+using ParameterServer.Abstractions;
+
+namespace ParameterServer.Grains;
+
+/// <summary>
+/// A silo's entry point for a worker's whole step (<see cref="IStepRouter"/>): every part whose shard is active in
+/// this silo is served in process through its <see cref="LocalShard"/> (under the store's lock, so it serializes with
+/// the shard grain's own turns); a part whose shard is elsewhere, not yet active or deactivating becomes an ordinary
+/// call to that shard grain, which activates it wherever placement puts it. The answer is the same either way.
+/// </summary>
+[StatelessWorker]
+public sealed class StepRouterGrain(LocalShards shards) : Grain, IStepRouter
+{
+    /// <inheritdoc/>
+    public async Task<StepRows> Pull(StepPull request)
+    {
+        var parts = Check(request?.Parts, p => p.Table, p => p.Shard, p => p.Request);
+        var blocks = new RowBlock[parts.Length];
+        List<Task>? remote = null;
+        for (int i = 0; i < parts.Length; i++)
+        {
+            var part = parts[i];
+            if (!shards.TryGet(part.Table, part.Shard, out var local) || !local.TryPull(part.Request.Ids, out blocks[i]))
+            {
+                (remote ??= []).Add(PullRemote(part, blocks, i));
+            }
+        }
+
+        if (remote is not null)
+        {
+            await Task.WhenAll(remote);
+        }
+
+        return new StepRows(blocks);
+    }
+
+    /// <inheritdoc/>
+    public async Task Push(StepPush request)
+    {
+        var parts = Check(request?.Parts, p => p.Table, p => p.Shard, p => p.Request);
+        List<Task>? remote = null;
+        ArgumentException? refused = null;
+        for (int i = 0; i < parts.Length; i++)
+        {
+            var part = parts[i];
+            try
+            {
+                if (!shards.TryGet(part.Table, part.Shard, out var local) || !local.TryPush(part.Request))
+                {
+                    (remote ??= []).Add(ShardOf(part.Table, part.Shard).Push(part.Request));
+                }
+            }
+            catch (ArgumentException e)
+            {
+                // The other parts go on, as separate shard calls would.
+                refused ??= e;
+            }
+        }
+
+        if (remote is not null)
+        {
+            await Task.WhenAll(remote);
+        }
+
+        if (refused is not null)
+        {
+            throw refused;
+        }
+    }
+
+    private async Task PullRemote(ShardPull part, RowBlock[] blocks, int i) => blocks[i] = await ShardOf(part.Table, part.Shard).Pull(part.Request);
+
+    private IShardGrain ShardOf(string table, int shard) => GrainFactory.GetGrain<IShardGrain>(ShardKey.Of(table, shard));
+
+    private static T[] Check<T>(T[]? parts, Func<T, string> table, Func<T, int> shard, Func<T, object?> body)
+        where T : class
+    {
+        if (parts is null)
+        {
+            throw new ArgumentException("Step call refused: it has no parts.");
+        }
+
+        if (parts.Length > StepLimits.MaxParts)
+        {
+            throw new ArgumentException($"Step call refused: {parts.Length} parts is above the limit of {StepLimits.MaxParts}.");
+        }
+
+        foreach (var p in parts)
+        {
+            if (p is null || body(p) is null || string.IsNullOrEmpty(table(p)) || shard(p) < 0)
+            {
+                throw new ArgumentException("Step call refused: a part lacks its table, shard or rows.");
+            }
+        }
+
+        return parts;
+    }
+}

@@ -1,0 +1,183 @@
+using ParameterServer.Abstractions;
+using ParameterServer.Client;
+using ParameterServer.Core.Optimizers;
+using ParameterServer.Tests.Shared;
+
+namespace ParameterServer.Grains.Tests;
+
+/// <summary>
+/// A step as one call (<see cref="StepClient"/> → <see cref="IStepRouter"/>) on the real two-silo cluster: it answers
+/// what per-shard calls answer, applies what they apply, reaches shards on the other silo, and refuses bad input whole.
+/// </summary>
+[Collection(ClusterCollection.Name)]
+public sealed class StepRouterTests(ClusterFixture fixture)
+{
+    private Task<TableClient> Create(string name, int dim, int shards, OptimizerKind optimizer = OptimizerKind.Sgd) => fixture.Client.CreateTableAsync(new TableSpec
+    {
+        Name = name,
+        Dim = dim,
+        Shards = shards,
+        Optimizer = optimizer,
+        LearningRate = 0.1f,
+        InitScale = 0.5f,
+        Seed = 7,
+    });
+
+    private static long[] Ids(int n, int seed)
+    {
+        var rng = new Random(seed);
+        var ids = new HashSet<long>();
+        while (ids.Count < n)
+        {
+            ids.Add(rng.NextInt64(-1_000_000_000, 1_000_000_000));
+        }
+
+        return [.. ids];
+    }
+
+    private static float[] Initial(TableClient table, long[] ids)
+    {
+        var values = new float[ids.Length * table.Dim];
+        for (int i = 0; i < ids.Length; i++)
+        {
+            table.Spec.RowInitializer.Fill(ids[i], values.AsSpan(i * table.Dim, table.Dim));
+        }
+
+        return values;
+    }
+
+    [Fact]
+    public async Task A_step_pull_of_three_tables_is_one_call_and_returns_every_rows_initial_values()
+    {
+        var tables = new[]
+        {
+            await Create(ClusterFixture.UniqueName("step-a"), 8, 16),
+            await Create(ClusterFixture.UniqueName("step-b"), 1, 3),
+            await Create(ClusterFixture.UniqueName("step-c"), 3, 1),
+        };
+        var ids = new[] { Ids(300, 1), Ids(50, 2), Ids(7, 3) };
+        var pulled = tables.Select((t, i) => new float[ids[i].Length * t.Dim]).ToArray();
+        var steps = new StepClient(fixture.Cluster.Client);
+
+        await steps.PullAsync([.. tables.Select((t, i) => new TablePull(t, ids[i], pulled[i]))]);
+
+        Assert.Equal(1, steps.Calls);
+        for (int i = 0; i < tables.Length; i++)
+        {
+            Assert.Equal(Initial(tables[i], ids[i]), pulled[i]);
+        }
+
+        Assert.Equal(ids.Sum(x => x.Length) * sizeof(long), steps.BytesSent);
+        Assert.Equal(ids.Select((x, i) => x.Length * tables[i].Dim * sizeof(float)).Sum(), steps.BytesReceived);
+    }
+
+    [Fact]
+    public async Task A_step_push_applies_what_per_shard_pushes_apply()
+    {
+        // Two tables with the same spec (so the same initial rows); one gets the step push, the other per-shard pushes.
+        var viaStep = await Create(ClusterFixture.UniqueName("step-push"), 5, 8);
+        var perShard = await Create(ClusterFixture.UniqueName("shard-push"), 5, 8);
+        var ids = Ids(200, 4);
+        var rng = new Random(5);
+        var gradients = Enumerable.Range(0, ids.Length * 5).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray();
+        var steps = new StepClient(fixture.Cluster.Client);
+
+        await steps.PushAsync([new TablePush(viaStep, ids, gradients)]);
+        await perShard.PushAsync(ids, gradients);
+
+        var a = new float[ids.Length * 5];
+        var b = new float[ids.Length * 5];
+        await viaStep.PullAsync(ids, a);
+        await perShard.PullAsync(ids, b);
+        Assert.Equal(b, a);
+        // And both are one SGD step from the initial values: w − lr·g.
+        var initial = Initial(viaStep, ids);
+        for (int j = 0; j < a.Length; j++)
+        {
+            Assert.Equal(initial[j] - (0.1f * gradients[j]), a[j], 5);
+        }
+
+        for (int s = 0; s < 8; s++)
+        {
+            Assert.Equal(perShard.RowsAcknowledged(s), viaStep.RowsAcknowledged(s));
+        }
+    }
+
+    [Fact]
+    public async Task A_step_push_with_a_NaN_is_refused_before_any_shard_changes()
+    {
+        var users = await Create(ClusterFixture.UniqueName("step-nan-u"), 4, 4);
+        var bias = await Create(ClusterFixture.UniqueName("step-nan-b"), 1, 2);
+        var ids = Ids(40, 6);
+        var good = new float[ids.Length * 4];
+        Array.Fill(good, 0.5f);
+        var bad = new float[ids.Length];
+        bad[17] = float.NaN;
+        var steps = new StepClient(fixture.Cluster.Client);
+
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => steps.PushAsync([new TablePush(users, ids, good), new TablePush(bias, ids, bad)]));
+
+        Assert.Contains(bias.Spec.Name, e.Message);
+        Assert.Contains($"row id {ids[17]}", e.Message);
+        var after = new float[ids.Length * 4];
+        await users.PullAsync(ids, after);
+        Assert.Equal(Initial(users, ids), after);
+        var info = await fixture.Client.DescribeAsync(users.Spec.Name);
+        Assert.Equal(0, info.Shards.Sum(s => s.OptimizerSteps));
+    }
+
+    [Fact]
+    public async Task A_step_on_an_unknown_table_names_it()
+    {
+        var known = await Create(ClusterFixture.UniqueName("step-known"), 2, 2);
+        var ghost = new TableClient(fixture.Cluster.Client, known.Spec with { Name = ClusterFixture.UniqueName("step-ghost") });
+        var steps = new StepClient(fixture.Cluster.Client);
+        var ids = Ids(10, 8);
+
+        var e = await Assert.ThrowsAsync<KeyNotFoundException>(() => steps.PullAsync([new TablePull(known, ids, new float[20]), new TablePull(ghost, ids, new float[20])]));
+
+        Assert.Contains($"Unknown table '{ghost.Spec.Name}'", e.Message);
+    }
+
+    [Fact]
+    public async Task A_dropped_and_recreated_table_is_served_afresh_not_from_the_old_shards_rows()
+    {
+        string name = ClusterFixture.UniqueName("step-drop");
+        var table = await Create(name, 3, 4);
+        var ids = Ids(60, 9);
+        var steps = new StepClient(fixture.Cluster.Client);
+        var ones = Enumerable.Repeat(1f, ids.Length * 3).ToArray();
+        await steps.PushAsync([new TablePush(table, ids, ones)]);
+
+        Assert.True(await fixture.Client.DropAsync(name));
+        var again = await Create(name, 3, 4);
+        var pulled = new float[ids.Length * 3];
+        await steps.PullAsync([new TablePull(again, ids, pulled)]);
+
+        Assert.Equal(Initial(again, ids), pulled);
+    }
+
+    [Fact]
+    public async Task Concurrent_step_pushes_and_snapshots_lose_no_update()
+    {
+        // Router pushes run outside the shard grains' turns; each must still land exactly once, whatever the grains do.
+        var table = await Create(ClusterFixture.UniqueName("step-race"), 2, 4);
+        var ids = Ids(64, 10);
+        var steps = new StepClient(fixture.Cluster.Client);
+        var ones = Enumerable.Repeat(1f, ids.Length * 2).ToArray();
+        var grain = fixture.Cluster.Client.GetGrain<ITableGrain>(table.Spec.Name);
+        var pushes = Enumerable.Range(0, 50).Select(_ => steps.PushAsync([new TablePush(table, ids, ones)])).ToList();
+        var snapshots = Enumerable.Range(0, 5).Select(_ => grain.Snapshot()).ToList();
+        await Task.WhenAll(pushes.Concat(snapshots));
+
+        var info = await fixture.Client.DescribeAsync(table.Spec.Name);
+        Assert.Equal(50L * ids.Length, info.Shards.Sum(s => s.OptimizerSteps));
+        var pulled = new float[ids.Length * 2];
+        await table.PullAsync(ids, pulled);
+        var initial = Initial(table, ids);
+        for (int j = 0; j < pulled.Length; j++)
+        {
+            Assert.Equal(initial[j] - (50 * 0.1), pulled[j], 1e-3); // 50 float subtractions round a little
+        }
+    }
+}
