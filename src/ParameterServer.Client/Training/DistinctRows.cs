@@ -16,6 +16,7 @@ internal sealed class DistinctRows
         Dim = dim;
         _index = new Dictionary<long, int>(capacity);
         Ids = new long[capacity];
+        Counts = new int[capacity];
         Values = new float[capacity * dim];
         Gradients = new float[capacity * dim];
     }
@@ -26,6 +27,9 @@ internal sealed class DistinctRows
     public int Count { get; private set; }
 
     public long[] Ids { get; }
+
+    /// <summary>How many times each row was added since the last <see cref="Clear"/> (its uses in the batch).</summary>
+    public int[] Counts { get; }
 
     /// <summary>Pulled values, row-major in the order of <see cref="Ids"/>.</summary>
     public float[] Values { get; }
@@ -47,9 +51,11 @@ internal sealed class DistinctRows
         if (!exists)
         {
             at = Count;
+            Counts[Count] = 0;
             Ids[Count++] = id;
         }
 
+        Counts[at]++;
         return at;
     }
 
@@ -58,6 +64,27 @@ internal sealed class DistinctRows
 
     /// <summary>The gradient sum of the row at <paramref name="at"/>.</summary>
     public Span<float> Gradient(int at) => Gradients.AsSpan(at * Dim, Dim);
+
+    /// <summary>
+    /// Turns each row's gradient sum into the mean over its uses in the batch (and <paramref name="scalars"/>, one
+    /// value per row such as a bias gradient, likewise).
+    /// </summary>
+    public void AverageGradients(Span<float> scalars)
+    {
+        for (int r = 0; r < Count; r++)
+        {
+            int n = Counts[r];
+            if (n > 1)
+            {
+                float inv = 1f / n;
+                System.Numerics.Tensors.TensorPrimitives.Multiply(Gradient(r), inv, Gradient(r));
+                if (!scalars.IsEmpty)
+                {
+                    scalars[r] *= inv;
+                }
+            }
+        }
+    }
 
     /// <summary>Zeroes the gradient sums of the current rows.</summary>
     public void ClearGradients() => Gradients.AsSpan(0, Count * Dim).Clear();

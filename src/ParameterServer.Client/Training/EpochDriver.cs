@@ -86,6 +86,7 @@ internal sealed class EpochDriver(ParameterServerClient ps, TrainingOptions opti
     {
         var o = options;
         var stepsBefore = await StepsPerShardAsync();
+        var trafficBefore = Traffic();
         var epochs = new List<EpochReport>();
         // This process's share of the samples when several worker processes train the job together.
         int[] order = new int[(trainCount - o.WorkerIndex + o.WorkerCount - 1) / o.WorkerCount];
@@ -192,14 +193,22 @@ internal sealed class EpochDriver(ParameterServerClient ps, TrainingOptions opti
             bestEpoch = epochs.Count;
         }
 
+        var trafficAfter = Traffic();
         return new DriverResult(epochs, bestEpoch, trainSamples / trainSeconds, stepCount == 0 ? 0 : (double)outstanding / stepCount, stepCount, phases.ToSeconds(), lost, tables)
         {
             Rows = rows,
+            Calls = trafficAfter.Calls - trafficBefore.Calls,
+            BytesSent = trafficAfter.Sent - trafficBefore.Sent,
+            BytesReceived = trafficAfter.Received - trafficBefore.Received,
             StepP50Ms = Percentile(stepTicks, 0.50),
             StepP99Ms = Percentile(stepTicks, 0.99),
             Caches = _caches,
         };
     }
+
+    /// <summary>Calls and payload bytes so far of this job's tables and of the step client (shared by the process's jobs).</summary>
+    private (long Calls, long Sent, long Received) Traffic() =>
+        (ps.Steps.Calls + tables.Sum(t => t.Calls), ps.Steps.BytesSent + tables.Sum(t => t.BytesSent), ps.Steps.BytesReceived + tables.Sum(t => t.BytesReceived));
 
     /// <summary>The <paramref name="q"/> quantile of step durations in milliseconds (nearest rank); NaN without steps.</summary>
     private static double Percentile(List<long> ticks, double q)
@@ -332,6 +341,15 @@ internal sealed record DriverResult(
     /// <summary>Rows pulled over the job (each is pushed too).</summary>
     public long Rows { get; init; }
 
+    /// <summary>Calls made over the job (step calls and shard calls, validation included).</summary>
+    public long Calls { get; init; }
+
+    /// <summary>Payload bytes sent over the job: ids, and ids and gradients of pushes.</summary>
+    public long BytesSent { get; init; }
+
+    /// <summary>Payload bytes received over the job: pulled values.</summary>
+    public long BytesReceived { get; init; }
+
     /// <summary>Median step time (load, pull, compute, push wait), in milliseconds.</summary>
     public double StepP50Ms { get; init; }
 
@@ -366,6 +384,9 @@ internal sealed record DriverResult(
             WallSeconds = wall.TotalSeconds,
             MeanOutstandingPushes = MeanOutstandingPushes,
             Steps = Steps,
+            Calls = Calls,
+            PayloadBytesSent = BytesSent,
+            PayloadBytesReceived = BytesReceived,
             RowsPulled = Rows - Caches.Sum(c => c.Hits),
             RowsPushed = Rows - Caches.Sum(c => c.Absorbed) + Caches.Sum(c => c.WrittenBack),
             CacheRows = Caches.Count == 0 ? 0 : Caches.Max(c => c.Count),

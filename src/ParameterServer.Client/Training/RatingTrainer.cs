@@ -49,7 +49,7 @@ public sealed class RatingTrainer : Trainer
         var result = await RunEpochsAsync(
             [.. tables.All],
             train.Count,
-            () => new RatingStep(tables, caches, train, new BatchBuffers(o.BatchSize, o.Dim)),
+            () => new RatingStep(Ps.Steps, tables, caches, train, new BatchBuffers(o.BatchSize, o.Dim)),
             async loss => new ValidationFigures(validation.Count > 0 ? await EvaluateAsync(tables, validation, Math.Max(o.BatchSize, 4096)) : Math.Sqrt(loss)),
             events,
             cancellationToken,
@@ -91,9 +91,29 @@ public sealed class RatingTrainer : Trainer
         }
     }
 
-    /// <summary>Pulls the distinct rows of the loaded batch from every table at once, through the hot-row caches of <paramref name="c"/> if any.</summary>
-    internal static Task PullAsync(RatingTables t, BatchBuffers b, RatingCaches? c = null)
+    /// <summary>
+    /// Pulls the distinct rows of the loaded batch from every table at once: in one step call through
+    /// <paramref name="steps"/> when given and no hot-row cache is on, else per table (through the caches of
+    /// <paramref name="c"/> if any).
+    /// </summary>
+    internal static Task PullAsync(RatingTables t, BatchBuffers b, RatingCaches? c = null, StepClient? steps = null)
     {
+        if (steps is not null && (c is null || c.All.Count == 0))
+        {
+            var pulls = new List<TablePull>(4)
+            {
+                new(t.Users, b.Users.Ids.AsMemory(0, b.Users.Count), b.Users.Values),
+                new(t.Items, b.Items.Ids.AsMemory(0, b.Items.Count), b.Items.Values),
+            };
+            if (t.UserBias is not null && t.ItemBias is not null)
+            {
+                pulls.Add(new(t.UserBias, b.Users.Ids.AsMemory(0, b.Users.Count), b.UserBias));
+                pulls.Add(new(t.ItemBias, b.Items.Ids.AsMemory(0, b.Items.Count), b.ItemBias));
+            }
+
+            return steps.PullAsync(pulls);
+        }
+
         var users = RatingCaches.PullAsync(t.Users, c?.Users, b.Users.Ids.AsMemory(0, b.Users.Count), b.Users.Values);
         var items = RatingCaches.PullAsync(t.Items, c?.Items, b.Items.Ids.AsMemory(0, b.Items.Count), b.Items.Values);
         if (t.UserBias is null || t.ItemBias is null)
@@ -107,13 +127,13 @@ public sealed class RatingTrainer : Trainer
     }
 
     /// <summary>A worker loop's step of a rating model.</summary>
-    private sealed class RatingStep(RatingTables t, RatingCaches c, Ratings train, BatchBuffers b) : IBatchStep
+    private sealed class RatingStep(StepClient steps, RatingTables t, RatingCaches c, Ratings train, BatchBuffers b) : IBatchStep
     {
         public void Load(ReadOnlySpan<int> samples) => b.Load(train, samples);
 
         public int Rows => (b.Users.Count + b.Items.Count) * (t.Model.HasBiases ? 2 : 1);
 
-        public Task PullAsync() => RatingTrainer.PullAsync(t, b, c);
+        public Task PullAsync() => RatingTrainer.PullAsync(t, b, c, steps);
 
         public double Compute()
         {
@@ -133,11 +153,36 @@ public sealed class RatingTrainer : Trainer
                     users.Gradient(ju), items.Gradient(ji), ref b.UserBiasGrad[ju], ref b.ItemBiasGrad[ji]);
             }
 
+            if (t.Users.Spec.Optimizer == Core.Optimizers.OptimizerKind.Sgd)
+            {
+                // SGD's step grows with the gradient: a hot item used 100 times in a batch would take 100 steps' worth
+                // at once and diverge on skewed data. A row's gradient is therefore its mean over its uses in the batch
+                // (adagrad and adam normalise their step size themselves and keep the sum). At batch size 1 both agree.
+                users.AverageGradients(b.UserBiasGrad.AsSpan(0, users.Count));
+                items.AverageGradients(b.ItemBiasGrad.AsSpan(0, items.Count));
+            }
+
             return batchError;
         }
 
         public Task PushAsync()
         {
+            if (c.All.Count == 0)
+            {
+                var pushes = new List<TablePush>(4)
+                {
+                    new(t.Users, b.Users.Ids.AsMemory(0, b.Users.Count), b.Users.Gradients.AsMemory(0, b.Users.Count * b.Dim)),
+                    new(t.Items, b.Items.Ids.AsMemory(0, b.Items.Count), b.Items.Gradients.AsMemory(0, b.Items.Count * b.Dim)),
+                };
+                if (t.UserBias is not null && t.ItemBias is not null)
+                {
+                    pushes.Add(new(t.UserBias, b.Users.Ids.AsMemory(0, b.Users.Count), b.UserBiasGrad.AsMemory(0, b.Users.Count)));
+                    pushes.Add(new(t.ItemBias, b.Items.Ids.AsMemory(0, b.Items.Count), b.ItemBiasGrad.AsMemory(0, b.Items.Count)));
+                }
+
+                return steps.PushAsync(pushes);
+            }
+
             var users = RatingCaches.PushAsync(t.Users, c.Users, b.Users.Ids.AsMemory(0, b.Users.Count), b.Users.Gradients.AsMemory(0, b.Users.Count * b.Dim));
             var items = RatingCaches.PushAsync(t.Items, c.Items, b.Items.Ids.AsMemory(0, b.Items.Count), b.Items.Gradients.AsMemory(0, b.Items.Count * b.Dim));
             if (t.UserBias is null || t.ItemBias is null)

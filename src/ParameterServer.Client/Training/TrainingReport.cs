@@ -59,6 +59,9 @@ public sealed record TrainingReport
     [JsonPropertyName("steps")] public long Steps { get; init; }
     [JsonPropertyName("rows_pulled")] public long RowsPulled { get; init; }
     [JsonPropertyName("rows_pushed")] public long RowsPushed { get; init; }
+    [JsonPropertyName("calls")] public long Calls { get; init; }
+    [JsonPropertyName("payload_bytes_sent")] public long PayloadBytesSent { get; init; }
+    [JsonPropertyName("payload_bytes_received")] public long PayloadBytesReceived { get; init; }
     [JsonPropertyName("cache_rows")] public int CacheRows { get; init; }
     [JsonPropertyName("cache_staleness"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? CacheStaleness { get; init; }
     [JsonPropertyName("cache_hit_rate"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public double? CacheHitRate { get; init; }
