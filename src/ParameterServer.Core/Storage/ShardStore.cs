@@ -23,6 +23,9 @@ public sealed class ShardStore
     // to see two billion updates; Adam's bias correction has long converged by then.
     private int[] _steps;
     private float[] _norms;
+    // Pushes leave the norms stale instead of computing one per row per push (a second pass over every pushed row);
+    // Norms recomputes them all on the next read, which only a cosine search makes, and it scans every row anyway.
+    private bool _normsStale;
     private string?[]? _labels;
     private int _capacity;
     // Receives the values of the warming loads (Resolve, WarmRows) so the JIT cannot drop them; never read.
@@ -76,8 +79,24 @@ public sealed class ShardStore
     /// <summary>How many optimizer steps every resident row has had, slot by slot.</summary>
     public ReadOnlySpan<int> Steps => _steps.AsSpan(0, Count);
 
-    /// <summary>The L2 norm of every resident row, slot by slot, as of its last change.</summary>
-    public ReadOnlySpan<float> Norms => _norms.AsSpan(0, Count);
+    /// <summary>The L2 norm of every resident row, slot by slot (recomputed here when pushes changed rows since the last read).</summary>
+    public ReadOnlySpan<float> Norms
+    {
+        get
+        {
+            if (_normsStale)
+            {
+                for (int slot = 0; slot < Count; slot++)
+                {
+                    _norms[slot] = TensorPrimitives.Norm(Row(slot));
+                }
+
+                _normsStale = false;
+            }
+
+            return _norms.AsSpan(0, Count);
+        }
+    }
 
     /// <summary>The id of the row in <paramref name="slot"/>.</summary>
     public long IdAt(int slot) => _ids[slot];
@@ -199,8 +218,9 @@ public sealed class ShardStore
                 int slot = resolved[i];
                 long step = _steps[slot] = _steps[slot] == int.MaxValue ? int.MaxValue : _steps[slot] + 1;
                 Optimizer.Apply(MutableRow(slot), _state.AsSpan(slot * Dim * _slots, Dim * _slots), gradients.Slice(i * Dim, Dim), step);
-                _norms[slot] = TensorPrimitives.Norm(Row(slot));
             }
+
+            _normsStale = true;
 
             TotalSteps += ids.Length;
         }
