@@ -41,16 +41,38 @@ public sealed record ShardPull([property: Id(0)] string Table, [property: Id(1)]
 public sealed record StepPull([property: Id(0)] ShardPull[] Parts);
 
 /// <summary>The rows a step pulled: one block per part, in the order of the request's parts.</summary>
-/// <param name="Blocks">One block per part.</param>
+/// <param name="Parts">One answer per part.</param>
 [GenerateSerializer, Immutable, Alias("ps.StepRows")]
-public sealed record StepRows([property: Id(0)] RowBlock[] Blocks);
+public sealed record StepRows([property: Id(0)] ShardRows[] Parts);
+
+/// <summary>One shard's answer to a step pull: the rows, and the slots they sit in for the push that follows.</summary>
+/// <param name="Rows">The rows, in the order of the part's ids.</param>
+/// <param name="Slots">Where the rows sit in the shard, or null (a shard reached with an ordinary call).</param>
+[GenerateSerializer, Immutable, Alias("ps.ShardRows")]
+public sealed record ShardRows([property: Id(0)] RowBlock Rows, [property: Id(1)] SlotHints? Slots);
+
+/// <summary>
+/// The slots of a part's rows in its shard's store, as the pull found them (raw little-endian int32s, one block), and
+/// the store's generation then. A push of the same rows carries them back, and the shard takes each hint that still
+/// holds its row instead of looking the id up; any other is looked up as usual, so a hint never changes which row is
+/// updated.
+/// </summary>
+/// <param name="Generation">The store generation the slots belong to.</param>
+/// <param name="Slots">One int32 per row.</param>
+[GenerateSerializer, Immutable, Alias("ps.SlotHints")]
+public sealed record SlotHints([property: Id(0)] int Generation, [property: Id(1)] byte[] Slots)
+{
+    /// <summary>The slots as ints.</summary>
+    public ReadOnlySpan<int> Values => System.Runtime.InteropServices.MemoryMarshal.Cast<byte, int>(Slots);
+}
 
 /// <summary>The gradients a step sends to one shard of one table.</summary>
 /// <param name="Table">Table name.</param>
 /// <param name="Shard">Shard index.</param>
 /// <param name="Request">Ids and gradients, as a shard push would carry them.</param>
+/// <param name="Slots">The slots the step's pull answered for these rows, or null.</param>
 [GenerateSerializer, Immutable, Alias("ps.ShardPush")]
-public sealed record ShardPush([property: Id(0)] string Table, [property: Id(1)] int Shard, [property: Id(2)] PushRequest Request);
+public sealed record ShardPush([property: Id(0)] string Table, [property: Id(1)] int Shard, [property: Id(2)] PushRequest Request, [property: Id(3)] SlotHints? Slots = null);
 
 /// <summary>The pushes of one step, every table and shard together.</summary>
 /// <param name="Parts">One part per table and shard.</param>

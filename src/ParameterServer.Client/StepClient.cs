@@ -45,12 +45,18 @@ public sealed class StepClient
     /// <summary>Payload bytes received: the values of pulled rows.</summary>
     public long BytesReceived => Interlocked.Read(ref _bytesReceived);
 
-    /// <summary>Pulls every table's rows in one call; rows that do not exist yet are created with their initial values.</summary>
-    public async Task PullAsync(IReadOnlyList<TablePull> pulls)
+    /// <summary>
+    /// Pulls every table's rows in one call; rows that do not exist yet are created with their initial values. The
+    /// answer is a ticket for the push of the same rows (<see cref="PushAsync"/>): it keeps the grouping by shard and
+    /// the slots the shards found the rows in, so the push neither plans again nor looks the ids up again. Dispose it
+    /// after that push (or when there is none).
+    /// </summary>
+    public async Task<StepTicket> PullAsync(IReadOnlyList<TablePull> pulls)
     {
         ArgumentNullException.ThrowIfNull(pulls);
         long start = Stopwatch.GetTimestamp();
         var plans = new TableClient.CallPlan[pulls.Count];
+        bool handedOver = false;
         try
         {
             var parts = new List<ShardPull>();
@@ -73,32 +79,31 @@ public sealed class StepClient
                 received += (long)ids.Length * table.Dim * sizeof(float);
             }
 
+            ShardRows[] answers;
             if (parts.Count == 0)
             {
-                return;
+                answers = [];
             }
-
-            RowBlock[] blocks;
-            if (parts.Count > StepLimits.MaxParts || received > TableClient.MaxBytesPerCall)
+            else if (parts.Count > StepLimits.MaxParts || received > TableClient.MaxBytesPerCall)
             {
-                blocks = await PerShardAsync(pulls, plans);
+                answers = await PerShardAsync(pulls, plans);
             }
             else
             {
                 Interlocked.Increment(ref _calls);
                 try
                 {
-                    blocks = (await _router.Pull(new StepPull([.. parts]))).Blocks;
+                    answers = (await _router.Pull(new StepPull([.. parts]))).Parts;
                 }
                 catch (Exception e) when (RetryPolicy.IsTransient(e))
                 {
-                    blocks = await PerShardAsync(pulls, plans);
+                    answers = await PerShardAsync(pulls, plans);
                 }
             }
 
-            if (blocks.Length != parts.Count)
+            if (answers.Length != parts.Count)
             {
-                throw new InvalidOperationException($"The step router answered {blocks.Length} blocks for {parts.Count} parts.");
+                throw new InvalidOperationException($"The step router answered {answers.Length} parts for {parts.Count}.");
             }
 
             int b = 0;
@@ -107,7 +112,7 @@ public sealed class StepClient
                 var dest = pulls[t].Destination.Span;
                 foreach (var call in plans[t].Calls)
                 {
-                    pulls[t].Table.Scatter(plans[t], call, blocks[b++], dest);
+                    pulls[t].Table.Scatter(plans[t], call, answers[b++].Rows, dest);
                 }
 
                 pulls[t].Table.RecordDuration(start, push: false);
@@ -115,15 +120,14 @@ public sealed class StepClient
 
             Interlocked.Add(ref _bytesSent, sent);
             Interlocked.Add(ref _bytesReceived, received);
+            handedOver = true;
+            return new StepTicket([.. pulls.Select(p => (p.Table, p.Ids.Length))], plans, answers);
         }
         finally
         {
-            foreach (var plan in plans)
+            if (!handedOver)
             {
-                if (plan.Positions is not null)
-                {
-                    plan.Dispose();
-                }
+                StepTicket.Release(plans);
             }
         }
     }
@@ -133,9 +137,15 @@ public sealed class StepClient
     /// a repeated id), so a bad row refuses the step before any shard sees it. The values are copied before this
     /// returns; the task completes when every shard has applied (or refused) its part.
     /// </summary>
-    public Task PushAsync(IReadOnlyList<TablePush> pushes)
+    /// <param name="pushes">Each table's ids and gradients.</param>
+    /// <param name="ticket">
+    /// The ticket of the pull of the same tables and ids in the same order, or null. With it the push reuses the
+    /// pull's grouping by shard and slots; a ticket that does not match the push is refused.
+    /// </param>
+    public Task PushAsync(IReadOnlyList<TablePush> pushes, StepTicket? ticket = null)
     {
         ArgumentNullException.ThrowIfNull(pushes);
+        ticket?.CheckMatches(pushes);
         foreach (var (table, ids, gradients) in pushes)
         {
             if (gradients.Length != ids.Length * table.Dim)
@@ -150,20 +160,26 @@ public sealed class StepClient
         var parts = new List<ShardPush>();
         var owners = new List<TableClient>();
         long bytes = 0;
-        foreach (var (table, ids, gradients) in pushes)
+        int answer = 0;
+        for (int t = 0; t < pushes.Count; t++)
         {
-            var plan = table.Plan(ids.Span);
+            var (table, ids, gradients) = pushes[t];
+            var plan = ticket is null ? table.Plan(ids.Span) : ticket.Plans[t];
             try
             {
                 foreach (var call in plan.Calls)
                 {
-                    parts.Add(new ShardPush(table.Spec.Name, call.Shard, new PushRequest(call.Ids, table.Gather(gradients.Span, plan, call))));
+                    var hints = ticket?.Answers[answer++].Slots;
+                    parts.Add(new ShardPush(table.Spec.Name, call.Shard, new PushRequest(call.Ids, table.Gather(gradients.Span, plan, call)), hints));
                     owners.Add(table);
                 }
             }
             finally
             {
-                plan.Dispose();
+                if (ticket is null)
+                {
+                    plan.Dispose();
+                }
             }
 
             bytes += ids.Length * (sizeof(long) + ((long)table.Dim * sizeof(float)));
@@ -210,7 +226,7 @@ public sealed class StepClient
         }
     }
 
-    private static async Task<RowBlock[]> PerShardAsync(IReadOnlyList<TablePull> pulls, TableClient.CallPlan[] plans)
+    private static async Task<ShardRows[]> PerShardAsync(IReadOnlyList<TablePull> pulls, TableClient.CallPlan[] plans)
     {
         var calls = new List<Task<RowBlock>>();
         for (int t = 0; t < pulls.Count; t++)
@@ -221,6 +237,73 @@ public sealed class StepClient
             }
         }
 
-        return await Task.WhenAll(calls);
+        return [.. (await Task.WhenAll(calls)).Select(rows => new ShardRows(rows, null))];
+    }
+}
+
+/// <summary>
+/// What a step's pull leaves for its push (<see cref="StepClient.PullAsync"/>): each table's grouping of the ids by
+/// shard and the slots the shards answered. Holds pooled arrays: dispose it once the push has been sent.
+/// </summary>
+public sealed class StepTicket : IDisposable
+{
+    private readonly (TableClient Table, int Rows)[] _pulled;
+    private bool _disposed;
+
+    internal StepTicket((TableClient Table, int Rows)[] pulled, TableClient.CallPlan[] plans, ShardRows[] answers)
+    {
+        _pulled = pulled;
+        Plans = plans;
+        Answers = answers;
+    }
+
+    internal TableClient.CallPlan[] Plans { get; }
+
+    internal ShardRows[] Answers { get; }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        if (!_disposed)
+        {
+            _disposed = true;
+            Release(Plans);
+        }
+    }
+
+    internal static void Release(TableClient.CallPlan[] plans)
+    {
+        foreach (var plan in plans)
+        {
+            if (plan.Positions is not null)
+            {
+                plan.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Refuses a push that is not of the same tables and ids, in the same order, as the pull.</summary>
+    internal void CheckMatches(IReadOnlyList<TablePush> pushes)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        bool same = pushes.Count == _pulled.Length;
+        for (int t = 0; same && t < pushes.Count; t++)
+        {
+            // Against the ids the plan copied at pull time: the caller's buffer may have been refilled since.
+            var ids = pushes[t].Ids.Span;
+            same = ReferenceEquals(pushes[t].Table, _pulled[t].Table) && ids.Length == _pulled[t].Rows;
+            foreach (var call in Plans[t].Calls)
+            {
+                for (int r = 0; same && r < call.Ids.Length; r++)
+                {
+                    same = ids[Plans[t].Positions[call.Start + r]] == call.Ids[r];
+                }
+            }
+        }
+
+        if (!same)
+        {
+            throw new ArgumentException("This push is not of the tables and ids its ticket was pulled for; push without the ticket, or with the ticket of its own pull.");
+        }
     }
 }

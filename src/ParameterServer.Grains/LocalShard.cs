@@ -54,24 +54,30 @@ internal sealed class LocalShard
         }
     }
 
-    /// <summary>The rows of <paramref name="ids"/> (created when missing), or false when the shard was closed.</summary>
-    public bool TryPull(long[] ids, out RowBlock block)
+    /// <summary>
+    /// The rows of <paramref name="ids"/> (created when missing), with their slots when <paramref name="withSlots"/>,
+    /// or false when the shard was closed.
+    /// </summary>
+    public bool TryPull(long[] ids, bool withSlots, out RowBlock block, out SlotHints? slots)
     {
         lock (Store)
         {
             if (_closed)
             {
-                block = null!;
+                (block, slots) = (null!, null);
                 return false;
             }
 
-            block = PullLocked(ids);
+            (block, slots) = PullLocked(ids, withSlots);
             return true;
         }
     }
 
-    /// <summary>Applies <paramref name="request"/>, or false when the shard was closed; a refused push throws.</summary>
-    public bool TryPush(PushRequest request)
+    /// <summary>
+    /// Applies <paramref name="request"/> (with the slot hints of its pull, if any), or false when the shard was
+    /// closed; a refused push throws.
+    /// </summary>
+    public bool TryPush(PushRequest request, SlotHints? hints = null)
     {
         lock (Store)
         {
@@ -80,24 +86,35 @@ internal sealed class LocalShard
                 return false;
             }
 
-            PushLocked(request);
+            PushLocked(request, hints);
             return true;
         }
     }
 
-    private RowBlock PullLocked(long[] ids)
+    private (RowBlock Rows, SlotHints? Slots) PullLocked(long[] ids, bool withSlots)
     {
         long start = Stopwatch.GetTimestamp();
-        // Uninitialized: Pull writes every byte, so zeroing the block first would only cost time.
+        // Uninitialized: Pull writes every byte (values and slots), so zeroing first would only cost time.
         var data = GC.AllocateUninitializedArray<byte>(ids.Length * Store.Dim * sizeof(float));
-        Store.Pull(ids, MemoryMarshal.Cast<byte, float>(data.AsSpan()));
+        SlotHints? hints = null;
+        if (withSlots)
+        {
+            var slots = GC.AllocateUninitializedArray<byte>(ids.Length * sizeof(int));
+            Store.Pull(ids, MemoryMarshal.Cast<byte, float>(data.AsSpan()), MemoryMarshal.Cast<byte, int>(slots.AsSpan()));
+            hints = new SlotHints(Store.Generation, slots);
+        }
+        else
+        {
+            Store.Pull(ids, MemoryMarshal.Cast<byte, float>(data.AsSpan()));
+        }
+
         RowsPulled += ids.Length;
         RowsPerCall.Record(ids.Length, _tableTag, PullTag);
         ShardDuration.Record(SecondsSince(start), _tableTag, PullTag);
-        return new RowBlock(ids.Length, Store.Dim, data);
+        return (new RowBlock(ids.Length, Store.Dim, data), hints);
     }
 
-    private void PushLocked(PushRequest request)
+    private void PushLocked(PushRequest request, SlotHints? hints)
     {
         long start = Stopwatch.GetTimestamp();
         RowsPushed += request.Ids.Length;
@@ -116,7 +133,7 @@ internal sealed class LocalShard
 
         try
         {
-            Store.Push(request.Ids, request.Gradients.Values, Where);
+            Store.Push(request.Ids, request.Gradients.Values, hints is null ? [] : hints.Values, hints?.Generation ?? -1, Where);
         }
         catch (ArgumentException e)
         {

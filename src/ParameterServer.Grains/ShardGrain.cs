@@ -71,7 +71,7 @@ public sealed partial class ShardGrain : Grain, IShardGrain
         ArgumentNullException.ThrowIfNull(request);
         await Store();
         // Not closed: the grain closes its local shard only when it deactivates or drops the store, and Store() made a new one.
-        return _local!.TryPull(request.Ids, out var block) ? block : throw Closed();
+        return _local!.TryPull(request.Ids, withSlots: false, out var block, out _) ? block : throw Closed();
     }
 
     /// <inheritdoc/>

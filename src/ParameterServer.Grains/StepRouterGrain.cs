@@ -16,14 +16,18 @@ public sealed class StepRouterGrain(LocalShards shards) : Grain, IStepRouter
     public async Task<StepRows> Pull(StepPull request)
     {
         var parts = Check(request?.Parts, p => p.Table, p => p.Shard, p => p.Request);
-        var blocks = new RowBlock[parts.Length];
+        var answers = new ShardRows[parts.Length];
         List<Task>? remote = null;
         for (int i = 0; i < parts.Length; i++)
         {
             var part = parts[i];
-            if (!shards.TryGet(part.Table, part.Shard, out var local) || !local.TryPull(part.Request.Ids, out blocks[i]))
+            if (shards.TryGet(part.Table, part.Shard, out var local) && local.TryPull(part.Request.Ids, withSlots: true, out var rows, out var slots))
             {
-                (remote ??= []).Add(PullRemote(part, blocks, i));
+                answers[i] = new ShardRows(rows, slots);
+            }
+            else
+            {
+                (remote ??= []).Add(PullRemote(part, answers, i));
             }
         }
 
@@ -32,7 +36,7 @@ public sealed class StepRouterGrain(LocalShards shards) : Grain, IStepRouter
             await Task.WhenAll(remote);
         }
 
-        return new StepRows(blocks);
+        return new StepRows(answers);
     }
 
     /// <inheritdoc/>
@@ -46,7 +50,7 @@ public sealed class StepRouterGrain(LocalShards shards) : Grain, IStepRouter
             var part = parts[i];
             try
             {
-                if (!shards.TryGet(part.Table, part.Shard, out var local) || !local.TryPush(part.Request))
+                if (!shards.TryGet(part.Table, part.Shard, out var local) || !local.TryPush(part.Request, part.Slots))
                 {
                     (remote ??= []).Add(ShardOf(part.Table, part.Shard).Push(part.Request));
                 }
@@ -69,7 +73,7 @@ public sealed class StepRouterGrain(LocalShards shards) : Grain, IStepRouter
         }
     }
 
-    private async Task PullRemote(ShardPull part, RowBlock[] blocks, int i) => blocks[i] = await ShardOf(part.Table, part.Shard).Pull(part.Request);
+    private async Task PullRemote(ShardPull part, ShardRows[] answers, int i) => answers[i] = new ShardRows(await ShardOf(part.Table, part.Shard).Pull(part.Request), null);
 
     private IShardGrain ShardOf(string table, int shard) => GrainFactory.GetGrain<IShardGrain>(ShardKey.Of(table, shard));
 

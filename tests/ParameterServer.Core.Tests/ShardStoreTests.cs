@@ -21,6 +21,51 @@ public class ShardStoreTests
     private static OptimizerSettings Settings(OptimizerKind kind) =>
         new(kind, LearningRate: 0.05f, WeightDecay: 0.01f, Epsilon: kind == OptimizerKind.Adagrad ? 1e-10f : 1e-8f);
 
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void SlotHintsFromAPullSkipLookupsAndWrongOrStaleHintsStillUpdateTheRightRows(OptimizerKind kind)
+    {
+        var rng = new Random(3);
+        long[] ids = [.. Enumerable.Range(0, 300).Select(i => (long)(i * 7919) - 1000)];
+        var plain = new ShardStore(4, Normal, Settings(kind));
+        var hinted = new ShardStore(4, Normal, Settings(kind));
+        var slots = new int[ids.Length];
+        PullAll(plain, ids);
+        hinted.Pull(ids, new float[ids.Length * 4], slots);
+        for (int round = 0; round < 4; round++)
+        {
+            var g = Gradients(rng, ids.Length * 4);
+            int[] hints = round switch
+            {
+                0 => slots,                                                        // the pull's own slots
+                1 => [.. slots.Select(s => (s * 31) % ids.Length)],                // wrong rows
+                2 => [.. slots.Select((s, i) => i % 2 == 0 ? -5 : int.MaxValue)], // out of range
+                _ => slots,
+            };
+            int generation = round == 3 ? hinted.Generation + 1 : hinted.Generation; // 3: a stale generation
+            plain.Push(ids, g);
+            hinted.Push(ids, g, hints, generation);
+        }
+
+        Assert.Equal(PullAll(plain, ids), PullAll(hinted, ids));
+        Assert.Equal(plain.TotalSteps, hinted.TotalSteps);
+        Assert.Throws<ArgumentException>(() => hinted.Push([ids[0], ids[0]], new float[8], [slots[0], slots[0]], hinted.Generation));
+    }
+
+    [Fact]
+    public void RestoreAndClearChangeTheGenerationOfSlots()
+    {
+        var store = new ShardStore(2, Normal, Settings(OptimizerKind.Sgd));
+        PullAll(store, [1, 2, 3]);
+        int g0 = store.Generation;
+        var snapshot = store.TakeSnapshot();
+        store.Restore(snapshot);
+        Assert.NotEqual(g0, store.Generation);
+        int g1 = store.Generation;
+        store.Clear();
+        Assert.NotEqual(g1, store.Generation);
+    }
+
     [Fact]
     public void WriteSetsValuesNormsAndFreshStateThenScanPagesThroughEveryRow()
     {

@@ -180,4 +180,41 @@ public sealed class StepRouterTests(ClusterFixture fixture)
             Assert.Equal(initial[j] - (50 * 0.1), pulled[j], 1e-3); // 50 float subtractions round a little
         }
     }
+
+    [Fact]
+    public async Task A_push_with_its_pulls_ticket_applies_what_a_push_without_one_applies_and_a_foreign_ticket_is_refused()
+    {
+        var withTicket = await Create(ClusterFixture.UniqueName("ticket-a"), 6, 8, OptimizerKind.Adagrad);
+        var without = await Create(ClusterFixture.UniqueName("ticket-b"), 6, 8, OptimizerKind.Adagrad);
+        var ids = Ids(150, 12);
+        var rng = new Random(13);
+        var steps = new StepClient(fixture.Cluster.Client);
+        for (int round = 0; round < 3; round++)
+        {
+            var g = Enumerable.Range(0, ids.Length * 6).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray();
+            using (var ticket = await steps.PullAsync([new TablePull(withTicket, ids, new float[ids.Length * 6])]))
+            {
+                if (round == 1)
+                {
+                    // Rows move to other slots between pull and push: the hints are stale and must not misdirect.
+                    await fixture.Cluster.Client.GetGrain<ITableGrain>(withTicket.Spec.Name).Snapshot();
+                    await fixture.Cluster.Client.GetGrain<ITableGrain>(withTicket.Spec.Name).RestoreSnapshot();
+                }
+
+                await steps.PushAsync([new TablePush(withTicket, ids, g)], ticket);
+            }
+
+            await without.PushAsync(ids, g);
+        }
+
+        var a = new float[ids.Length * 6];
+        var b = new float[ids.Length * 6];
+        await withTicket.PullAsync(ids, a);
+        await without.PullAsync(ids, b);
+        Assert.Equal(b, a);
+
+        using var other = await steps.PullAsync([new TablePull(withTicket, ids, new float[ids.Length * 6])]);
+        var shuffled = ids.Reverse().ToArray();
+        await Assert.ThrowsAsync<ArgumentException>(() => steps.PushAsync([new TablePush(withTicket, shuffled, new float[ids.Length * 6])], other));
+    }
 }

@@ -96,7 +96,13 @@ public sealed class RatingTrainer : Trainer
     /// <paramref name="steps"/> when given and no hot-row cache is on, else per table (through the caches of
     /// <paramref name="c"/> if any).
     /// </summary>
-    internal static Task PullAsync(RatingTables t, BatchBuffers b, RatingCaches? c = null, StepClient? steps = null)
+    internal static async Task PullAsync(RatingTables t, BatchBuffers b, RatingCaches? c = null, StepClient? steps = null)
+    {
+        (await PullTicketAsync(t, b, c, steps))?.Dispose();
+    }
+
+    /// <summary>As <see cref="PullAsync"/>; the step call's ticket for the push of the same rows, or null without one.</summary>
+    private static async Task<StepTicket?> PullTicketAsync(RatingTables t, BatchBuffers b, RatingCaches? c, StepClient? steps)
     {
         if (steps is not null && (c is null || c.All.Count == 0))
         {
@@ -111,19 +117,21 @@ public sealed class RatingTrainer : Trainer
                 pulls.Add(new(t.ItemBias, b.Items.Ids.AsMemory(0, b.Items.Count), b.ItemBias));
             }
 
-            return steps.PullAsync(pulls);
+            return await steps.PullAsync(pulls);
         }
 
         var users = RatingCaches.PullAsync(t.Users, c?.Users, b.Users.Ids.AsMemory(0, b.Users.Count), b.Users.Values);
         var items = RatingCaches.PullAsync(t.Items, c?.Items, b.Items.Ids.AsMemory(0, b.Items.Count), b.Items.Values);
         if (t.UserBias is null || t.ItemBias is null)
         {
-            return Task.WhenAll(users, items);
+            await Task.WhenAll(users, items);
+            return null;
         }
 
         var ub = RatingCaches.PullAsync(t.UserBias, c?.UserBias, b.Users.Ids.AsMemory(0, b.Users.Count), b.UserBias);
         var ib = RatingCaches.PullAsync(t.ItemBias, c?.ItemBias, b.Items.Ids.AsMemory(0, b.Items.Count), b.ItemBias);
-        return Task.WhenAll(users, items, ub, ib);
+        await Task.WhenAll(users, items, ub, ib);
+        return null;
     }
 
     /// <summary>A worker loop's step of a rating model.</summary>
@@ -133,7 +141,14 @@ public sealed class RatingTrainer : Trainer
 
         public int Rows => (b.Users.Count + b.Items.Count) * (t.Model.HasBiases ? 2 : 1);
 
-        public Task PullAsync() => RatingTrainer.PullAsync(t, b, c, steps);
+        // The pull's ticket, handed to the push of the same rows (the loop always pushes what it pulled).
+        private StepTicket? _ticket;
+
+        public async Task PullAsync()
+        {
+            _ticket?.Dispose();
+            _ticket = await PullTicketAsync(t, b, c, steps);
+        }
 
         public double Compute()
         {
@@ -181,7 +196,17 @@ public sealed class RatingTrainer : Trainer
                     pushes.Add(new(t.ItemBias, b.Items.Ids.AsMemory(0, b.Items.Count), b.ItemBiasGrad.AsMemory(0, b.Items.Count)));
                 }
 
-                return steps.PushAsync(pushes);
+                var ticket = _ticket;
+                _ticket = null;
+                try
+                {
+                    return steps.PushAsync(pushes, ticket);
+                }
+                finally
+                {
+                    // The push has gathered its gradients and taken the slots: the ticket's arrays can go back.
+                    ticket?.Dispose();
+                }
             }
 
             var users = RatingCaches.PushAsync(t.Users, c.Users, b.Users.Ids.AsMemory(0, b.Users.Count), b.Users.Gradients.AsMemory(0, b.Users.Count * b.Dim));

@@ -64,6 +64,12 @@ public sealed class ShardStore
     /// <summary>Bytes held by values, optimizer state, ids, step counts and the index.</summary>
     public long Bytes => (((long)_values.Length + _state.Length + _norms.Length) * sizeof(float)) + (_ids.LongLength * sizeof(long)) + (_steps.LongLength * sizeof(int)) + _index.Bytes;
 
+    /// <summary>
+    /// Changes whenever rows may have moved to other slots (a restore, a clear), so that slots handed out by
+    /// <see cref="Pull(ReadOnlySpan{long}, Span{float}, Span{int})"/> are only taken back as hints of the same generation.
+    /// </summary>
+    public int Generation { get; private set; }
+
     /// <summary>Total optimizer steps applied to rows (one per row per push).</summary>
     public long TotalSteps { get; private set; }
 
@@ -127,20 +133,10 @@ public sealed class ShardStore
     /// <summary>Copies the rows of <paramref name="ids"/> into <paramref name="destination"/> (row-major), creating missing rows.</summary>
     public void Pull(ReadOnlySpan<long> ids, Span<float> destination)
     {
-        if (destination.Length != ids.Length * Dim)
-        {
-            throw new ArgumentException($"Destination holds {destination.Length} floats; {ids.Length} rows of dim {Dim} need {ids.Length * Dim}.", nameof(destination));
-        }
-
         int[] slots = ArrayPool<int>.Shared.Rent(ids.Length);
         try
         {
-            var resolved = Resolve(ids, slots);
-            WarmRows(resolved, withState: false);
-            for (int i = 0; i < ids.Length; i++)
-            {
-                Row(resolved[i]).CopyTo(destination.Slice(i * Dim, Dim));
-            }
+            Pull(ids, destination, slots.AsSpan(0, ids.Length));
         }
         finally
         {
@@ -149,20 +145,59 @@ public sealed class ShardStore
     }
 
     /// <summary>
-    /// The slot of every id in <paramref name="ids"/>, creating missing rows, written to <paramref name="slots"/>. The
+    /// Copies the rows of <paramref name="ids"/> into <paramref name="destination"/> (row-major), creating missing rows,
+    /// and writes each row's slot to <paramref name="slots"/>: a push of the same rows may give them back as hints
+    /// (with <see cref="Generation"/>) and skip the id lookups.
+    /// </summary>
+    public void Pull(ReadOnlySpan<long> ids, Span<float> destination, Span<int> slots)
+    {
+        if (destination.Length != ids.Length * Dim || slots.Length != ids.Length)
+        {
+            throw new ArgumentException($"Destination holds {destination.Length} floats and {slots.Length} slots; {ids.Length} rows of dim {Dim} need {ids.Length * Dim} and {ids.Length}.", nameof(destination));
+        }
+
+        Resolve(ids, slots);
+        WarmRows(slots, withState: false);
+        for (int i = 0; i < ids.Length; i++)
+        {
+            Row(slots[i]).CopyTo(destination.Slice(i * Dim, Dim));
+        }
+    }
+
+    /// <summary>
+    /// The slot of every id in <paramref name="ids"/>, creating missing rows, written to <paramref name="resolved"/>. The
     /// index's cache misses for the whole batch are issued together first (<see cref="RowIndex.Warm"/>); the lookups
     /// that follow then mostly hit the cache. Same result as calling <see cref="GetOrCreate"/> for each id in order.
     /// </summary>
-    private Span<int> Resolve(ReadOnlySpan<long> ids, int[] slots)
+    private void Resolve(ReadOnlySpan<long> ids, Span<int> resolved)
     {
-        var resolved = slots.AsSpan(0, ids.Length);
         _sink ^= _index.Warm(ids, _ids.AsSpan(0, Count), resolved);
         for (int i = 0; i < ids.Length; i++)
         {
             resolved[i] = GetOrCreate(ids[i]);
         }
+    }
 
-        return resolved;
+    /// <summary>
+    /// Like <see cref="Resolve(ReadOnlySpan{long}, Span{int})"/>, taking <paramref name="hints"/> (slots a pull of the same generation handed out)
+    /// where they still hold their id: a hint costs one compare instead of an index lookup. A stale, foreign or
+    /// out-of-range hint is looked up as usual, so hints can only save time, never change which row is updated.
+    /// </summary>
+    private void Resolve(ReadOnlySpan<long> ids, ReadOnlySpan<int> hints, int generation, Span<int> resolved)
+    {
+        if (generation != Generation || hints.Length != ids.Length)
+        {
+            Resolve(ids, resolved);
+            return;
+        }
+
+        int count = Count;
+        long[] stored = _ids;
+        for (int i = 0; i < ids.Length; i++)
+        {
+            int slot = hints[i];
+            resolved[i] = (uint)slot < (uint)count && stored[slot] == ids[i] ? slot : GetOrCreate(ids[i]);
+        }
     }
 
     /// <summary>
@@ -203,14 +238,22 @@ public sealed class ShardStore
     /// (row-major). The whole push is checked first: a wrong length, a NaN or infinity, or a repeated id refuses it
     /// with an <see cref="ArgumentException"/> that says where, and no stored row changes.
     /// </summary>
-    public void Push(ReadOnlySpan<long> ids, ReadOnlySpan<float> gradients, string where = "shard")
+    public void Push(ReadOnlySpan<long> ids, ReadOnlySpan<float> gradients, string where = "shard") => Push(ids, gradients, [], -1, where);
+
+    /// <summary>
+    /// <see cref="Push(ReadOnlySpan{long}, ReadOnlySpan{float}, string)"/> with the slots a pull of these rows handed
+    /// out (<paramref name="slotHints"/>, of store generation <paramref name="generation"/>; empty for none): hints that
+    /// still hold their row skip its index lookup, any other is looked up as usual.
+    /// </summary>
+    public void Push(ReadOnlySpan<long> ids, ReadOnlySpan<float> gradients, ReadOnlySpan<int> slotHints, int generation, string where = "shard")
     {
         CheckRows(ids, gradients, "Push", "gradient", where);
 
         int[] slots = ArrayPool<int>.Shared.Rent(ids.Length);
         try
         {
-            var resolved = Resolve(ids, slots);
+            var resolved = slots.AsSpan(0, ids.Length);
+            Resolve(ids, slotHints, generation, resolved);
             CheckNoDuplicates(ids, resolved, where);
             WarmRows(resolved, withState: true);
             for (int i = 0; i < ids.Length; i++)
@@ -221,7 +264,6 @@ public sealed class ShardStore
             }
 
             _normsStale = true;
-
             TotalSteps += ids.Length;
         }
         finally
@@ -232,7 +274,7 @@ public sealed class ShardStore
 
     /// <summary>
     /// Sets the rows of <paramref name="ids"/> to <paramref name="values"/> (row-major), creating missing rows; their
-    /// optimizer state and step count start afresh (Adam's bias correction counts a row's own steps). Checked whole first like <see cref="Push"/>: a wrong
+    /// optimizer state and step count start afresh (Adam's bias correction counts a row's own steps). Checked whole first like <see cref="Push(ReadOnlySpan{long}, ReadOnlySpan{float}, string)"/>: a wrong
     /// length, a NaN or infinity, or a repeated id refuses it with an <see cref="ArgumentException"/>, changing no row.
     /// </summary>
     public void Write(ReadOnlySpan<long> ids, ReadOnlySpan<float> values, string where = "shard")
@@ -388,6 +430,7 @@ public sealed class ShardStore
 
         _index.Clear();
         _labels = null;
+        Generation++;
         EnsureCapacity(n, exact: true);
         for (int i = 0; i < n; i++)
         {
@@ -418,6 +461,7 @@ public sealed class ShardStore
     /// <summary>Removes every row.</summary>
     public void Clear()
     {
+        Generation++;
         _index.Clear();
         _labels = null;
         TotalSteps = 0;
