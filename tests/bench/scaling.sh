@@ -15,7 +15,7 @@ read -r -a silo_counts <<<"${silo_counts[*]}"
 read -r -a workers <<<"${WORKERS:-1 2 4}"
 ratings="${RATINGS:-2000000}" users="${USERS:-100000}" items="${ITEMS:-50000}" dim="${DIM:-64}" epochs="${EPOCHS:-1}"
 redis_port=6395
-printf '%-6s %-8s %14s %14s %8s %12s %10s %10s\n' silos workers samples/s reference/s ratio rows_pulled/s p50_ms p99_ms
+printf '%-6s %-8s %14s %14s %8s %8s %12s %10s %10s\n' silos workers samples/s ref_all_cores/s ratio calls/step rows_pulled/s p50_ms p99_ms
 for silos in "${silo_counts[@]}"; do
   start_redis $redis_port >/dev/null
   cluster_pids=()
@@ -33,8 +33,8 @@ for silos in "${silo_counts[@]}"; do
     Orleans__ClusterId=scaling timeout 900 dotnet "$embed_dll" bench train --cluster "redis://127.0.0.1:$redis_port" --users "$users" --items "$items" \
       --ratings "$ratings" --dim "$dim" --epochs "$epochs" --workers "$w" --shards $((8 * silos)) --json 2>"$work/bench.err" >"$work/bench.json" \
       || { cat "$work/bench.err"; exit 1; }
-    jq -r --arg s "$silos" --arg w "$w" '[$s, $w, (.samples_per_second|floor), (.reference_samples_per_second|floor), (.ratio*1000|floor/1000), (.rows_pulled_per_second|floor), (.step_p50_ms*100|floor/100), (.step_p99_ms*100|floor/100)] | @tsv' "$work/bench.json" \
-      | awk -F'\t' '{ printf "%-6s %-8s %14s %14s %8s %12s %10s %10s\n", $1, $2, $3, $4, $5, $6, $7, $8 }'
+    jq -r --arg s "$silos" --arg w "$w" '[$s, $w, (.samples_per_second|floor), (.reference_all_cores_samples_per_second|floor), (.cost_ratio_all_cores*1000|floor/1000), (.calls_per_step*100|floor/100), (.rows_pulled_per_second|floor), (.step_p50_ms*100|floor/100), (.step_p99_ms*100|floor/100)] | @tsv' "$work/bench.json" \
+      | awk -F'\t' '{ printf "%-6s %-8s %14s %14s %8s %8s %12s %10s %10s\n", $1, $2, $3, $4, $5, $6, $7, $8, $9 }'
   done
   # Newest first: the silos, then this row's Redis.
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill "${pids[i]}" 2>/dev/null || true; wait "${pids[i]}" 2>/dev/null || true; done

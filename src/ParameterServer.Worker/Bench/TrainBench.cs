@@ -12,7 +12,7 @@ namespace ParameterServer.Worker.Bench;
 /// <summary>Settings of <c>embed bench train</c>.</summary>
 internal sealed record TrainBenchSettings(
     int Users, int Items, int Ratings, int Dim, int LatentDim, float Popularity, OptimizerKind Optimizer, float LearningRate,
-    int Workers, int Staleness, int BatchSize, int Epochs, int Shards, int Seed, string Prefix, bool Prefetch = true, int CacheRows = 0, int CacheStaleness = 8);
+    int Workers, int Staleness, int BatchSize, int Epochs, int Shards, int Seed, string Prefix, bool Prefetch = true, int CacheRows = 0, int CacheStaleness = 8, int ReferenceThreads = 0);
 
 /// <summary>One table's residency after the job: rows, arena bytes, and the floor of dim × 4 × (1 + optimizer slots) per row.</summary>
 internal sealed record TableMemory(string Table, long Rows, long Bytes, int FloorBytesPerRow)
@@ -20,20 +20,35 @@ internal sealed record TableMemory(string Table, long Rows, long Bytes, int Floo
     public double BytesPerRow => Rows == 0 ? 0 : (double)Bytes / Rows;
 }
 
+/// <summary>CPU seconds one process spent per million samples trained, and its system-call I/O per sample.</summary>
+internal sealed record ProcessCost(string Role, int Pid, double CpuSecondsPerMillionSamples, double? BytesReadPerSample, double? BytesWrittenPerSample);
+
+/// <summary>What the in-memory reference measured: samples/s of one thread and of every core, and validation RMSE.</summary>
+internal sealed record ReferenceFigures(double OneThread, double AllCores, int Threads, double OneThreadRmse, double AllCoresRmse);
+
 /// <summary>What <c>embed bench train</c> measured.</summary>
 internal sealed record TrainBenchReport(
     TrainBenchSettings Settings,
     string Cluster,
     int Cores,
     double GenerateSeconds,
-    double ReferenceSamplesPerSecond,
-    double ReferenceRmse,
+    ReferenceFigures Reference,
     TrainingReport Job,
     double TrainSeconds,
-    TableMemory[] Memory)
+    TableMemory[] Memory,
+    ProcessCost[] Processes)
 {
-    /// <summary>Parameter-server samples per second over the in-memory reference's.</summary>
-    public double Ratio => Job.SamplesPerSecond / ReferenceSamplesPerSecond;
+    /// <summary>Parameter-server samples per second over the one-thread in-memory reference's.</summary>
+    public double CostRatioOneThread => Job.SamplesPerSecond / Reference.OneThread;
+
+    /// <summary>Parameter-server samples per second over the all-core in-memory reference's.</summary>
+    public double CostRatioAllCores => Job.SamplesPerSecond / Reference.AllCores;
+
+    /// <summary>
+    /// CPU seconds the parameter server's processes (worker and silos) spent per sample over those of the one-thread
+    /// reference (which uses one core fully): how many times the CPU of one competent thread a sample costs.
+    /// </summary>
+    public double CpuCostRatio => Processes.Sum(p => p.CpuSecondsPerMillionSamples) / (1e6 / Reference.OneThread);
 
     /// <summary>Rows pulled per second of training.</summary>
     public double RowsPulledPerSecond => Job.RowsPulled / TrainSeconds;
@@ -41,22 +56,27 @@ internal sealed record TrainBenchReport(
     /// <summary>Rows pushed per second of training.</summary>
     public double RowsPushedPerSecond => Job.RowsPushed / TrainSeconds;
 
-    /// <summary>Payload bytes a pulled row costs on the wire: its id in the request, its values in the answer.</summary>
-    public int PullBytesPerRow => sizeof(long) + (Settings.Dim * sizeof(float));
+    /// <summary>Calls (step calls and shard calls) per training step.</summary>
+    public double CallsPerStep => Job.Steps == 0 ? 0 : (double)Job.Calls / Job.Steps;
 
-    /// <summary>Payload bytes a pushed row costs: id and gradient.</summary>
-    public int PushBytesPerRow => sizeof(long) + (Settings.Dim * sizeof(float));
+    /// <summary>Payload bytes the worker sent per sample: ids, and ids and gradients of pushes.</summary>
+    public double PayloadBytesSentPerSample => (double)Job.PayloadBytesSent / ((long)Job.TrainSamples * Job.Epochs.Count);
+
+    /// <summary>Payload bytes the worker received per sample: pulled values.</summary>
+    public double PayloadBytesReceivedPerSample => (double)Job.PayloadBytesReceived / ((long)Job.TrainSamples * Job.Epochs.Count);
 }
 
 /// <summary>
-/// Generates a MovieLens-like data set (planted factors, power-law item popularity, seeded), times a plain
-/// in-memory loop over it (<see cref="InMemoryRatingTrainer"/>, one thread, no parameter server) before and after
-/// the parameter-server job, and trains the same data through the parameter server with <see cref="RatingTrainer"/>.
-/// The reference is the mean of its two runs, so drift of a noisy machine hits both sides alike.
+/// Generates a MovieLens-like data set (planted factors, power-law item popularity, seeded), times the fastest
+/// in-memory trainer of the same model and optimizer on it (<see cref="FastRatingTrainer"/>: fused kernel, prefetch,
+/// one thread and Hogwild on every core, no parameter server) before and after the parameter-server job, and trains
+/// the same data through the parameter server with <see cref="RatingTrainer"/>, measuring the CPU time of this process
+/// and of the silo processes on this machine. The reference figures are the means of the runs before and after, so
+/// drift of a noisy machine hits both sides alike.
 /// </summary>
 internal static class TrainBench
 {
-    public static async Task<TrainBenchReport> RunAsync(ParameterServerClient ps, string cluster, TrainBenchSettings s, Action<string> progress, CancellationToken ct)
+    public static async Task<TrainBenchReport> RunAsync(ParameterServerClient ps, string cluster, bool embedded, TrainBenchSettings s, Action<string> progress, CancellationToken ct)
     {
         var sw = Stopwatch.StartNew();
         var synthetic = SyntheticRatings.Generate(new SyntheticSettings(s.Users, s.Items, s.Ratings, s.LatentDim, 0.5f, 16, s.Seed, s.Popularity));
@@ -71,22 +91,24 @@ internal static class TrainBench
         var init = new RowInitializer(InitializerKind.Normal, 0.1f, s.Seed);
         int[] order = [.. Enumerable.Range(0, train.Count)];
         new Random(s.Seed).Shuffle(order);
+        int threads = s.ReferenceThreads > 0 ? s.ReferenceThreads : Environment.ProcessorCount;
 
-        (double SamplesPerSecond, double Rmse) Reference()
+        (double SamplesPerSecond, double Rmse) Reference(int threadCount)
         {
-            var reference = new InMemoryRatingTrainer(model, s.Users, s.Items, s.Dim, optimizer, init);
+            using var reference = new FastRatingTrainer(model, s.Users, s.Items, s.Dim, optimizer, init);
             var timer = Stopwatch.StartNew();
             for (int e = 0; e < s.Epochs; e++)
             {
                 ct.ThrowIfCancellationRequested();
-                reference.TrainEpoch(train, order);
+                reference.TrainEpoch(train, order, threadCount);
             }
 
             return ((double)train.Count * s.Epochs / timer.Elapsed.TotalSeconds, reference.Rmse(valid));
         }
 
-        var before = Reference();
-        progress($"in-memory reference: {before.SamplesPerSecond:N0} samples/s, validation RMSE {before.Rmse:F4}");
+        var one = Reference(1);
+        var all = Reference(threads);
+        progress($"in-memory reference: {one.SamplesPerSecond:N0} samples/s on one thread (validation RMSE {one.Rmse:F4}), {all.SamplesPerSecond:N0} on {threads} threads (RMSE {all.Rmse:F4})");
 
         var options = new TrainingOptions
         {
@@ -108,9 +130,23 @@ internal static class TrainBench
         };
         string[] tables = [s.Prefix + ".users", s.Prefix + ".items", s.Prefix + ".user_bias", s.Prefix + ".item_bias"];
         await Task.WhenAll(tables.Select(ps.DropAsync));
+        var selfBefore = ProcessCpu.Self();
+        var silosBefore = embedded ? [] : ProcessCpu.Silos();
         var job = await new RatingTrainer(ps, options).TrainAsync(train, valid, ct);
+        var selfAfter = ProcessCpu.Self();
+        var silosAfter = embedded ? [] : ProcessCpu.Silos();
         double trainSeconds = job.Epochs.Sum(e => e.Seconds);
+        double samples = (double)train.Count * job.Epochs.Count;
         progress($"parameter server: {job.SamplesPerSecond:N0} samples/s, validation RMSE {job.ValidationRmse:F4}");
+        var processes = new List<ProcessCost> { Cost(embedded ? "worker+silo" : "worker", selfBefore, selfAfter, samples, withIo: !embedded) };
+        foreach (var (pid, after) in silosAfter.OrderBy(p => p.Key))
+        {
+            if (silosBefore.TryGetValue(pid, out var before))
+            {
+                processes.Add(Cost("silo", before, after, samples, withIo: true));
+            }
+        }
+
         var memory = new List<TableMemory>();
         foreach (var name in tables)
         {
@@ -119,8 +155,16 @@ internal static class TrainBench
         }
 
         await Task.WhenAll(tables.Select(ps.DropAsync));
-        var after = Reference();
-        progress($"in-memory reference again: {after.SamplesPerSecond:N0} samples/s");
-        return new TrainBenchReport(s, cluster, Environment.ProcessorCount, generate, (before.SamplesPerSecond + after.SamplesPerSecond) / 2, before.Rmse, job, trainSeconds, [.. memory]);
+        var oneAgain = Reference(1);
+        var allAgain = Reference(threads);
+        progress($"in-memory reference again: {oneAgain.SamplesPerSecond:N0} samples/s on one thread, {allAgain.SamplesPerSecond:N0} on {threads}");
+        var reference = new ReferenceFigures((one.SamplesPerSecond + oneAgain.SamplesPerSecond) / 2, (all.SamplesPerSecond + allAgain.SamplesPerSecond) / 2, threads, one.Rmse, all.Rmse);
+        return new TrainBenchReport(s, cluster, Environment.ProcessorCount, generate, reference, job, trainSeconds, [.. memory], [.. processes]);
+    }
+
+    private static ProcessCost Cost(string role, ProcessSample before, ProcessSample after, double samples, bool withIo)
+    {
+        double? PerSample(long a, long b) => withIo && a >= 0 && b >= 0 ? (b - a) / samples : null;
+        return new ProcessCost(role, after.Pid, (after.CpuSeconds - before.CpuSeconds) / samples * 1e6, PerSample(before.BytesRead, after.BytesRead), PerSample(before.BytesWritten, after.BytesWritten));
     }
 }

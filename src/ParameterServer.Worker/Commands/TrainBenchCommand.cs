@@ -29,25 +29,31 @@ internal static class TrainBenchCommand
         var noPrefetch = new Option<bool>("--no-prefetch") { Description = "Pull each batch only when its turn comes, instead of while the previous one computes." };
         var cacheRows = new Option<int>("--cache-rows") { Description = "Hot users and items (the most frequent) cached by the worker process (0 = off); see embed train --cache-rows.", DefaultValueFactory = _ => 0 };
         var cacheStaleness = new Option<int>("--cache-staleness") { Description = "Steps a cached hot row may be older than the step that reads it.", DefaultValueFactory = _ => 8 };
+        var referenceThreads = new Option<int>("--reference-threads") { Description = "Threads of the all-core in-memory reference (0 = one per core).", DefaultValueFactory = _ => 0 };
         var json = new Option<bool>("--json") { Description = "Print one JSON line instead of text." };
         var cluster = CommonOptions.Cluster();
-        var command = new Command("train", "Generate a MovieLens-like data set, train mf on it through the parameter server, and time a plain one-thread in-memory loop over the same data before and after as the reference: samples/s and their ratio, rows pulled and pushed per second, payload bytes per row, p50/p99 step time, staleness, and bytes per resident row against the floor.")
+        var command = new Command("train", "Generate a MovieLens-like data set, train mf on it through the parameter server, and time the fastest in-memory trainer of the same model and optimizer (fused kernel, prefetch; one thread and Hogwild on every core) before and after as the reference: samples/s and their ratios to both (cost_ratio_one_thread, cost_ratio_all_cores), CPU seconds per million samples of the worker and of each silo process on this machine, calls per step, payload bytes per sample each way, p50/p99 step time, staleness, and bytes per resident row against the floor.")
         {
-            users, items, ratings, dim, latent, popularity, optimizer, lr, workers, staleness, batch, epochs, shards, seed, prefix, noPrefetch, cacheRows, cacheStaleness, json, cluster,
+            users, items, ratings, dim, latent, popularity, optimizer, lr, workers, staleness, batch, epochs, shards, seed, prefix, noPrefetch, cacheRows, cacheStaleness, referenceThreads, json, cluster,
         };
         command.SetAction(async (p, ct) =>
         {
             var opt = OptimizerSettings.ParseKind(p.GetValue(optimizer)!);
             var s = new TrainBenchSettings(p.GetValue(users), p.GetValue(items), p.GetValue(ratings), p.GetValue(dim), p.GetValue(latent), p.GetValue(popularity), opt,
                 p.GetValue(lr) ?? TrainCommand.DefaultLearningRate(opt), p.GetValue(workers), p.GetValue(staleness), p.GetValue(batch), p.GetValue(epochs),
-                p.GetValue(shards), p.GetValue(seed), p.GetValue(prefix)!, !p.GetValue(noPrefetch), p.GetValue(cacheRows), p.GetValue(cacheStaleness));
+                p.GetValue(shards), p.GetValue(seed), p.GetValue(prefix)!, !p.GetValue(noPrefetch), p.GetValue(cacheRows), p.GetValue(cacheStaleness), p.GetValue(referenceThreads));
             if (s.Users < 1 || s.Items < 1 || s.Ratings < 100 || s.Epochs < 1)
             {
                 throw new ArgumentException("--users and --items must be at least 1, --ratings at least 100, --epochs at least 1.");
             }
 
+            if (s.ReferenceThreads is < 0 or > 1024)
+            {
+                throw new ArgumentException($"--reference-threads must be between 0 (one per core) and 1024; got {s.ReferenceThreads}.");
+            }
+
             await using var connection = await ClusterConnection.StartAsync(p.GetValue(cluster), ct);
-            var r = await TrainBench.RunAsync(connection.Client, connection.Description, s, m => Console.Error.WriteLine($"bench: {m}"), ct);
+            var r = await TrainBench.RunAsync(connection.Client, connection.Description, connection.Embedded, s, m => Console.Error.WriteLine($"bench: {m}"), ct);
             if (p.GetValue(json))
             {
                 Console.WriteLine(JsonSerializer.Serialize(new
@@ -68,17 +74,31 @@ internal static class TrainBenchCommand
                     cluster = r.Cluster,
                     cores = r.Cores,
                     samples_per_second = r.Job.SamplesPerSecond,
-                    reference_samples_per_second = r.ReferenceSamplesPerSecond,
-                    ratio = r.Ratio,
+                    reference_one_thread_samples_per_second = r.Reference.OneThread,
+                    reference_all_cores_samples_per_second = r.Reference.AllCores,
+                    reference_threads = r.Reference.Threads,
+                    cost_ratio_one_thread = r.CostRatioOneThread,
+                    cost_ratio_all_cores = r.CostRatioAllCores,
+                    cpu_cost_ratio = r.CpuCostRatio,
+                    processes = r.Processes.Select(proc => new
+                    {
+                        role = proc.Role,
+                        pid = proc.Pid,
+                        cpu_seconds_per_million_samples = proc.CpuSecondsPerMillionSamples,
+                        syscall_bytes_read_per_sample = proc.BytesReadPerSample,
+                        syscall_bytes_written_per_sample = proc.BytesWrittenPerSample,
+                    }),
+                    calls_per_step = r.CallsPerStep,
+                    payload_bytes_sent_per_sample = r.PayloadBytesSentPerSample,
+                    payload_bytes_received_per_sample = r.PayloadBytesReceivedPerSample,
                     rows_pulled_per_second = r.RowsPulledPerSecond,
                     rows_pushed_per_second = r.RowsPushedPerSecond,
-                    pull_bytes_per_row = r.PullBytesPerRow,
-                    push_bytes_per_row = r.PushBytesPerRow,
                     step_p50_ms = r.Job.StepP50Ms,
                     step_p99_ms = r.Job.StepP99Ms,
                     mean_outstanding_pushes = r.Job.MeanOutstandingPushes,
                     validation_rmse = r.Job.ValidationRmse,
-                    reference_rmse = r.ReferenceRmse,
+                    reference_one_thread_rmse = r.Reference.OneThreadRmse,
+                    reference_all_cores_rmse = r.Reference.AllCoresRmse,
                     memory = r.Memory.Select(m => new { table = m.Table, rows = m.Rows, bytes = m.Bytes, bytes_per_row = m.BytesPerRow, floor_bytes_per_row = m.FloorBytesPerRow }),
                 }));
                 return 0;
@@ -87,9 +107,16 @@ internal static class TrainBenchCommand
             var c = CultureInfo.InvariantCulture;
             Console.WriteLine(string.Create(c, $"bench train: {s.Ratings:N0} ratings, {s.Users:N0} users x {s.Items:N0} items, dim {s.Dim}, {s.Optimizer.ToString().ToLowerInvariant()}, {s.Workers} workers, staleness {s.Staleness}, batch {s.BatchSize}, {s.Epochs} epoch(s); cluster {r.Cluster}; {r.Cores} cores"));
             Console.WriteLine(string.Create(c, $"parameter server     {r.Job.SamplesPerSecond,12:N0} samples/s   validation RMSE {r.Job.ValidationRmse:F4}"));
-            Console.WriteLine(string.Create(c, $"in-memory reference  {r.ReferenceSamplesPerSecond,12:N0} samples/s   validation RMSE {r.ReferenceRmse:F4}   (one thread, mean of a run before and after)"));
-            Console.WriteLine(string.Create(c, $"ratio                {r.Ratio,12:F3}"));
-            Console.WriteLine(string.Create(c, $"rows pulled {r.RowsPulledPerSecond:N0}/s, pushed {r.RowsPushedPerSecond:N0}/s; payload {r.PullBytesPerRow} bytes per row each way; step p50 {r.Job.StepP50Ms:F2} ms, p99 {r.Job.StepP99Ms:F2} ms; {r.Job.MeanOutstandingPushes:F2} pushes outstanding per step"));
+            Console.WriteLine(string.Create(c, $"in-memory, 1 thread  {r.Reference.OneThread,12:N0} samples/s   validation RMSE {r.Reference.OneThreadRmse:F4}   (fused kernel, prefetch; mean of a run before and after)"));
+            Console.WriteLine(string.Create(c, $"in-memory, {r.Reference.Threads} threads {r.Reference.AllCores,11:N0} samples/s   validation RMSE {r.Reference.AllCoresRmse:F4}   (Hogwild)"));
+            Console.WriteLine(string.Create(c, $"cost ratio           {r.CostRatioOneThread,12:F3} of one thread, {r.CostRatioAllCores:F3} of every core; a sample costs {r.CpuCostRatio:F1}x the CPU of one thread"));
+            foreach (var proc in r.Processes)
+            {
+                string io = proc.BytesReadPerSample is { } read && proc.BytesWrittenPerSample is { } written ? string.Create(c, $", system-call I/O {read:F0} bytes read and {written:F0} written per sample") : "";
+                Console.WriteLine(string.Create(c, $"{proc.Role} (pid {proc.Pid}): {proc.CpuSecondsPerMillionSamples:F2} CPU seconds per million samples{io}"));
+            }
+
+            Console.WriteLine(string.Create(c, $"{r.CallsPerStep:F2} calls per step; payload {r.PayloadBytesSentPerSample:F0} bytes sent and {r.PayloadBytesReceivedPerSample:F0} received per sample; rows pulled {r.RowsPulledPerSecond:N0}/s, pushed {r.RowsPushedPerSecond:N0}/s; step p50 {r.Job.StepP50Ms:F2} ms, p99 {r.Job.StepP99Ms:F2} ms; {r.Job.MeanOutstandingPushes:F2} pushes outstanding per step"));
             if (r.Job.CacheHitRate is { } hitRate)
             {
                 Console.WriteLine(string.Create(c, $"cache {s.CacheRows:N0} hot rows per table, staleness {s.CacheStaleness}: hit rate {hitRate:P1}, {(double)r.Job.RowsPulled / Math.Max(1, r.Job.Steps):F0} rows pulled per step"));
