@@ -3,15 +3,13 @@ using System.Globalization;
 
 namespace ParameterServer.Worker.Bench;
 
-/// <summary>One process's CPU time and I/O bytes at one moment, read from <c>/proc</c>.</summary>
+/// <summary>One process's CPU time at one moment, read from <c>/proc</c>.</summary>
 /// <param name="Pid">Process id.</param>
 /// <param name="CpuSeconds">User plus system CPU seconds so far.</param>
-/// <param name="BytesRead">Bytes read through system calls so far (<c>rchar</c>: sockets included), or −1 when unreadable.</param>
-/// <param name="BytesWritten">Bytes written through system calls so far (<c>wchar</c>), or −1 when unreadable.</param>
-internal readonly record struct ProcessSample(int Pid, double CpuSeconds, long BytesRead, long BytesWritten);
+internal readonly record struct ProcessSample(int Pid, double CpuSeconds);
 
 /// <summary>
-/// CPU seconds and system-call I/O of this process and of the silo processes running on this machine (found by a
+/// CPU seconds of this process and of the silo processes running on this machine (found by a
 /// command line naming <c>ParameterServer.Silo</c>), read from <c>/proc</c>; elsewhere only this process is measured.
 /// Silos on other machines are not seen: the figures are for a cluster on one machine, as the benchmarks run it.
 /// </summary>
@@ -23,9 +21,7 @@ internal static class ProcessCpu
     /// <summary>This process now.</summary>
     public static ProcessSample Self()
     {
-        int pid = Environment.ProcessId;
-        var (read, written) = ReadIo(pid);
-        return new ProcessSample(pid, Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds, read, written);
+        return new ProcessSample(Environment.ProcessId, Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds);
     }
 
     /// <summary>Every silo process on this machine now, by pid (empty where there is no <c>/proc</c>).</summary>
@@ -52,8 +48,7 @@ internal static class ProcessCpu
                     continue;
                 }
 
-                var (read, written) = ReadIo(pid);
-                found[pid] = new ProcessSample(pid, cpu, read, written);
+                found[pid] = new ProcessSample(pid, cpu);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -82,28 +77,30 @@ internal static class ProcessCpu
             : null;
     }
 
-    private static (long Read, long Written) ReadIo(int pid)
+    /// <summary>
+    /// Bytes the loopback interface has carried so far (<c>/proc/net/dev</c>, received side: every byte sent over
+    /// loopback is received once), or −1 where it cannot be read. Socket traffic does not show in a process's own
+    /// <c>/proc/PID/io</c>, so this is how a cluster on 127.0.0.1 measures its bytes on the wire; other loopback
+    /// traffic meanwhile counts too.
+    /// </summary>
+    public static long LoopbackBytes()
     {
         try
         {
-            long read = -1, written = -1;
-            foreach (var line in File.ReadLines($"/proc/{pid}/io"))
+            foreach (var line in File.ReadLines("/proc/net/dev"))
             {
-                if (line.StartsWith("rchar:", StringComparison.Ordinal))
+                var trimmed = line.TrimStart();
+                if (trimmed.StartsWith("lo:", StringComparison.Ordinal))
                 {
-                    read = long.Parse(line.AsSpan(6).Trim(), CultureInfo.InvariantCulture);
-                }
-                else if (line.StartsWith("wchar:", StringComparison.Ordinal))
-                {
-                    written = long.Parse(line.AsSpan(6).Trim(), CultureInfo.InvariantCulture);
+                    var fields = trimmed[3..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                    return long.Parse(fields[0], CultureInfo.InvariantCulture);
                 }
             }
-
-            return (read, written);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
         {
-            return (-1, -1);
         }
+
+        return -1;
     }
 }

@@ -20,8 +20,8 @@ internal sealed record TableMemory(string Table, long Rows, long Bytes, int Floo
     public double BytesPerRow => Rows == 0 ? 0 : (double)Bytes / Rows;
 }
 
-/// <summary>CPU seconds one process spent per million samples trained, and its system-call I/O per sample.</summary>
-internal sealed record ProcessCost(string Role, int Pid, double CpuSecondsPerMillionSamples, double? BytesReadPerSample, double? BytesWrittenPerSample);
+/// <summary>CPU seconds one process spent per million samples trained.</summary>
+internal sealed record ProcessCost(string Role, int Pid, double CpuSecondsPerMillionSamples);
 
 /// <summary>What the in-memory reference measured: samples/s of one thread and of every core, and validation RMSE.</summary>
 internal sealed record ReferenceFigures(double OneThread, double AllCores, int Threads, double OneThreadRmse, double AllCoresRmse);
@@ -36,7 +36,8 @@ internal sealed record TrainBenchReport(
     TrainingReport Job,
     double TrainSeconds,
     TableMemory[] Memory,
-    ProcessCost[] Processes)
+    ProcessCost[] Processes,
+    double? LoopbackBytesPerSample)
 {
     /// <summary>Parameter-server samples per second over the one-thread in-memory reference's.</summary>
     public double CostRatioOneThread => Job.SamplesPerSecond / Reference.OneThread;
@@ -96,6 +97,7 @@ internal static class TrainBench
         (double SamplesPerSecond, double Rmse) Reference(int threadCount)
         {
             using var reference = new FastRatingTrainer(model, s.Users, s.Items, s.Dim, optimizer, init);
+            reference.Prepare(train.Count); // its first page faults are set-up, not training
             var timer = Stopwatch.StartNew();
             for (int e = 0; e < s.Epochs; e++)
             {
@@ -132,18 +134,20 @@ internal static class TrainBench
         await Task.WhenAll(tables.Select(ps.DropAsync));
         var selfBefore = ProcessCpu.Self();
         var silosBefore = embedded ? [] : ProcessCpu.Silos();
+        long loopbackBefore = embedded ? -1 : ProcessCpu.LoopbackBytes();
         var job = await new RatingTrainer(ps, options).TrainAsync(train, valid, ct);
         var selfAfter = ProcessCpu.Self();
         var silosAfter = embedded ? [] : ProcessCpu.Silos();
+        long loopbackAfter = embedded ? -1 : ProcessCpu.LoopbackBytes();
         double trainSeconds = job.Epochs.Sum(e => e.Seconds);
         double samples = (double)train.Count * job.Epochs.Count;
         progress($"parameter server: {job.SamplesPerSecond:N0} samples/s, validation RMSE {job.ValidationRmse:F4}");
-        var processes = new List<ProcessCost> { Cost(embedded ? "worker+silo" : "worker", selfBefore, selfAfter, samples, withIo: !embedded) };
+        var processes = new List<ProcessCost> { Cost(embedded ? "worker+silo" : "worker", selfBefore, selfAfter, samples) };
         foreach (var (pid, after) in silosAfter.OrderBy(p => p.Key))
         {
             if (silosBefore.TryGetValue(pid, out var before))
             {
-                processes.Add(Cost("silo", before, after, samples, withIo: true));
+                processes.Add(Cost("silo", before, after, samples));
             }
         }
 
@@ -159,12 +163,10 @@ internal static class TrainBench
         var allAgain = Reference(threads);
         progress($"in-memory reference again: {oneAgain.SamplesPerSecond:N0} samples/s on one thread, {allAgain.SamplesPerSecond:N0} on {threads}");
         var reference = new ReferenceFigures((one.SamplesPerSecond + oneAgain.SamplesPerSecond) / 2, (all.SamplesPerSecond + allAgain.SamplesPerSecond) / 2, threads, one.Rmse, all.Rmse);
-        return new TrainBenchReport(s, cluster, Environment.ProcessorCount, generate, reference, job, trainSeconds, [.. memory], [.. processes]);
+        return new TrainBenchReport(s, cluster, Environment.ProcessorCount, generate, reference, job, trainSeconds, [.. memory], [.. processes],
+            loopbackBefore >= 0 && loopbackAfter >= loopbackBefore ? (loopbackAfter - loopbackBefore) / samples : null);
     }
 
-    private static ProcessCost Cost(string role, ProcessSample before, ProcessSample after, double samples, bool withIo)
-    {
-        double? PerSample(long a, long b) => withIo && a >= 0 && b >= 0 ? (b - a) / samples : null;
-        return new ProcessCost(role, after.Pid, (after.CpuSeconds - before.CpuSeconds) / samples * 1e6, PerSample(before.BytesRead, after.BytesRead), PerSample(before.BytesWritten, after.BytesWritten));
-    }
+    private static ProcessCost Cost(string role, ProcessSample before, ProcessSample after, double samples) =>
+        new(role, after.Pid, (after.CpuSeconds - before.CpuSeconds) / samples * 1e6);
 }

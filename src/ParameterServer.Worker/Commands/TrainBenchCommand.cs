@@ -85,12 +85,11 @@ internal static class TrainBenchCommand
                         role = proc.Role,
                         pid = proc.Pid,
                         cpu_seconds_per_million_samples = proc.CpuSecondsPerMillionSamples,
-                        syscall_bytes_read_per_sample = proc.BytesReadPerSample,
-                        syscall_bytes_written_per_sample = proc.BytesWrittenPerSample,
                     }),
                     calls_per_step = r.CallsPerStep,
                     payload_bytes_sent_per_sample = r.PayloadBytesSentPerSample,
                     payload_bytes_received_per_sample = r.PayloadBytesReceivedPerSample,
+                    loopback_bytes_per_sample = r.LoopbackBytesPerSample,
                     rows_pulled_per_second = r.RowsPulledPerSecond,
                     rows_pushed_per_second = r.RowsPushedPerSecond,
                     step_p50_ms = r.Job.StepP50Ms,
@@ -112,8 +111,12 @@ internal static class TrainBenchCommand
             Console.WriteLine(string.Create(c, $"cost ratio           {r.CostRatioOneThread,12:F3} of one thread, {r.CostRatioAllCores:F3} of every core; a sample costs {r.CpuCostRatio:F1}x the CPU of one thread"));
             foreach (var proc in r.Processes)
             {
-                string io = proc.BytesReadPerSample is { } read && proc.BytesWrittenPerSample is { } written ? string.Create(c, $", system-call I/O {read:F0} bytes read and {written:F0} written per sample") : "";
-                Console.WriteLine(string.Create(c, $"{proc.Role} (pid {proc.Pid}): {proc.CpuSecondsPerMillionSamples:F2} CPU seconds per million samples{io}"));
+                Console.WriteLine(string.Create(c, $"{proc.Role} (pid {proc.Pid}): {proc.CpuSecondsPerMillionSamples:F2} CPU seconds per million samples"));
+            }
+
+            if (r.LoopbackBytesPerSample is { } wire)
+            {
+                Console.WriteLine(string.Create(c, $"loopback: {wire:F0} bytes on the wire per sample, both ways together (/proc/net/dev)"));
             }
 
             Console.WriteLine(string.Create(c, $"{r.CallsPerStep:F2} calls per step; payload {r.PayloadBytesSentPerSample:F0} bytes sent and {r.PayloadBytesReceivedPerSample:F0} received per sample; rows pulled {r.RowsPulledPerSecond:N0}/s, pushed {r.RowsPushedPerSecond:N0}/s; step p50 {r.Job.StepP50Ms:F2} ms, p99 {r.Job.StepP99Ms:F2} ms; {r.Job.MeanOutstandingPushes:F2} pushes outstanding per step"));
