@@ -95,9 +95,17 @@ public sealed class StepClient
                 {
                     answers = (await _router.Pull(new StepPull([.. parts]))).Parts;
                 }
-                catch (Exception e) when (RetryPolicy.IsTransient(e))
+                catch (Exception e) when (RetryPolicy.IsTransient(e) && pulls[0].Table.Retry.MaxAttempts > 0)
                 {
+                    var firstFailure = DateTimeOffset.UtcNow;
                     answers = await PerShardAsync(pulls, plans);
+                    for (int t = 0; t < pulls.Count; t++)
+                    {
+                        foreach (var call in plans[t].Calls)
+                        {
+                            pulls[t].Table.RecordRecovery(call.Shard, firstFailure, e);
+                        }
+                    }
                 }
             }
 
@@ -207,11 +215,16 @@ public sealed class StepClient
             {
                 await _router.Push(new StepPush(parts));
             }
-            catch (Exception e) when (RetryPolicy.IsTransient(e))
+            catch (Exception e) when (RetryPolicy.IsTransient(e) && owners[0].Retry.MaxAttempts > 0)
             {
                 // As with a shard call retried: a part applied before the failure may be applied twice, the usual trade
                 // of asynchronous SGD against losing the step.
+                var firstFailure = DateTimeOffset.UtcNow;
                 await Task.WhenAll(parts.Select((p, i) => owners[i].PushPartAsync(p.Shard, p.Request)));
+                for (int i = 0; i < parts.Length; i++)
+                {
+                    owners[i].RecordRecovery(parts[i].Shard, firstFailure, e);
+                }
             }
         }
 

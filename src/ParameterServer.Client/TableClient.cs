@@ -268,6 +268,17 @@ public sealed partial class TableClient
         ClientDuration.Record(SecondsSince(start), _tableTag, PushTag);
     }
 
+    /// <summary>
+    /// Counts one retry of shard <paramref name="shard"/>'s part of a step call that failed with
+    /// <paramref name="error"/> at <paramref name="firstFailure"/> and then went through (the step client's fallback).
+    /// </summary>
+    internal void RecordRecovery(int shard, DateTimeOffset firstFailure, Exception error)
+    {
+        Interlocked.Increment(ref _retries);
+        Retries.Add(1, _tableTag);
+        _recoveries.Enqueue(new Recovery(Spec.Name, shard, firstFailure, DateTimeOffset.UtcNow, 1, error.GetType().Name + ": " + error.Message));
+    }
+
     /// <summary>One shard's part of a pull, retried within <see cref="Retry"/> (the step client's fallback).</summary>
     internal Task<RowBlock> PullPartAsync(int shard, PullRequest request)
     {
