@@ -59,8 +59,9 @@ public sealed class StepClient
         bool handedOver = false;
         try
         {
-            var parts = new List<ShardPull>();
             long sent = 0, received = 0;
+            int partCount = 0;
+            var pulled = new (TableClient Table, int Rows)[pulls.Count];
             for (int t = 0; t < pulls.Count; t++)
             {
                 var (table, ids, destination) = pulls[t];
@@ -70,21 +71,28 @@ public sealed class StepClient
                 }
 
                 plans[t] = table.Plan(ids.Span);
-                foreach (var call in plans[t].Calls)
-                {
-                    parts.Add(new ShardPull(table.Spec.Name, call.Shard, new PullRequest(call.Ids)));
-                }
-
+                partCount += plans[t].Calls.Count;
+                pulled[t] = (table, ids.Length);
                 sent += ids.Length * sizeof(long);
                 received += (long)ids.Length * table.Dim * sizeof(float);
             }
 
+            var parts = new ShardPull[partCount];
+            int p = 0;
+            for (int t = 0; t < pulls.Count; t++)
+            {
+                foreach (var call in plans[t].Calls)
+                {
+                    parts[p++] = new ShardPull(pulls[t].Table.Spec.Name, call.Shard, new PullRequest(call.Ids));
+                }
+            }
+
             ShardRows[] answers;
-            if (parts.Count == 0)
+            if (parts.Length == 0)
             {
                 answers = [];
             }
-            else if (parts.Count > StepLimits.MaxParts || received > TableClient.MaxBytesPerCall)
+            else if (parts.Length > StepLimits.MaxParts || received > TableClient.MaxBytesPerCall)
             {
                 answers = await PerShardAsync(pulls, plans);
             }
@@ -93,7 +101,7 @@ public sealed class StepClient
                 Interlocked.Increment(ref _calls);
                 try
                 {
-                    answers = (await _router.Pull(new StepPull([.. parts]))).Parts;
+                    answers = (await _router.Pull(new StepPull(parts))).Parts;
                 }
                 catch (Exception e) when (RetryPolicy.IsTransient(e) && pulls[0].Table.Retry.MaxAttempts > 0)
                 {
@@ -109,9 +117,9 @@ public sealed class StepClient
                 }
             }
 
-            if (answers.Length != parts.Count)
+            if (answers.Length != parts.Length)
             {
-                throw new InvalidOperationException($"The step router answered {answers.Length} parts for {parts.Count}.");
+                throw new InvalidOperationException($"The step router answered {answers.Length} parts for {parts.Length}.");
             }
 
             int b = 0;
@@ -129,7 +137,7 @@ public sealed class StepClient
             Interlocked.Add(ref _bytesSent, sent);
             Interlocked.Add(ref _bytesReceived, received);
             handedOver = true;
-            return new StepTicket([.. pulls.Select(p => (p.Table, p.Ids.Length))], plans, answers);
+            return new StepTicket(pulled, plans, answers);
         }
         finally
         {
@@ -165,48 +173,60 @@ public sealed class StepClient
         }
 
         long start = Stopwatch.GetTimestamp();
-        var parts = new List<ShardPush>();
-        var owners = new List<TableClient>();
-        long bytes = 0;
-        int answer = 0;
-        for (int t = 0; t < pushes.Count; t++)
+        var plans = ticket?.Plans ?? new TableClient.CallPlan[pushes.Count];
+        try
         {
-            var (table, ids, gradients) = pushes[t];
-            var plan = ticket is null ? table.Plan(ids.Span) : ticket.Plans[t];
-            try
+            int partCount = 0;
+            long bytes = 0;
+            for (int t = 0; t < pushes.Count; t++)
             {
-                foreach (var call in plan.Calls)
-                {
-                    var hints = ticket?.Answers[answer++].Slots;
-                    parts.Add(new ShardPush(table.Spec.Name, call.Shard, new PushRequest(call.Ids, table.Gather(gradients.Span, plan, call)), hints));
-                    owners.Add(table);
-                }
-            }
-            finally
-            {
+                var (table, ids, _) = pushes[t];
                 if (ticket is null)
                 {
-                    plan.Dispose();
+                    plans[t] = table.Plan(ids.Span);
+                }
+
+                partCount += plans[t].Calls.Count;
+                bytes += ids.Length * (sizeof(long) + ((long)table.Dim * sizeof(float)));
+            }
+
+            if (partCount == 0)
+            {
+                return Task.CompletedTask;
+            }
+
+            var parts = new ShardPush[partCount];
+            var owners = new TableClient[partCount];
+            int p = 0;
+            for (int t = 0; t < pushes.Count; t++)
+            {
+                var (table, _, gradients) = pushes[t];
+                foreach (var call in plans[t].Calls)
+                {
+                    owners[p] = table;
+                    parts[p] = new ShardPush(table.Spec.Name, call.Shard, new PushRequest(call.Ids, table.Gather(gradients.Span, plans[t], call)), ticket?.Answers[p].Slots);
+                    p++;
                 }
             }
 
-            bytes += ids.Length * (sizeof(long) + ((long)table.Dim * sizeof(float)));
+            Interlocked.Add(ref _bytesSent, bytes);
+            return CompletePushAsync(parts, owners, start, direct: partCount > StepLimits.MaxParts || bytes > TableClient.MaxBytesPerCall);
         }
-
-        if (parts.Count == 0)
+        finally
         {
-            return Task.CompletedTask;
+            if (ticket is null)
+            {
+                StepTicket.Release(plans);
+            }
         }
-
-        Interlocked.Add(ref _bytesSent, bytes);
-        return CompletePushAsync([.. parts], owners, start, direct: parts.Count > StepLimits.MaxParts || bytes > TableClient.MaxBytesPerCall);
     }
 
-    private async Task CompletePushAsync(ShardPush[] parts, List<TableClient> owners, long start, bool direct)
+    private async Task CompletePushAsync(ShardPush[] parts, TableClient[] owners, long start, bool direct)
     {
+        Task PerShard() => Task.WhenAll(parts.Select((p, i) => owners[i].PushPartAsync(p.Shard, p.Request)));
         if (direct)
         {
-            await Task.WhenAll(parts.Select((p, i) => owners[i].PushPartAsync(p.Shard, p.Request)));
+            await PerShard();
         }
         else
         {
@@ -220,7 +240,7 @@ public sealed class StepClient
                 // As with a shard call retried: a part applied before the failure may be applied twice, the usual trade
                 // of asynchronous SGD against losing the step.
                 var firstFailure = DateTimeOffset.UtcNow;
-                await Task.WhenAll(parts.Select((p, i) => owners[i].PushPartAsync(p.Shard, p.Request)));
+                await PerShard();
                 for (int i = 0; i < parts.Length; i++)
                 {
                     owners[i].RecordRecovery(parts[i].Shard, firstFailure, e);
@@ -231,11 +251,11 @@ public sealed class StepClient
         for (int i = 0; i < parts.Length; i++)
         {
             owners[i].Acknowledge(parts[i].Shard, parts[i].Request.Ids.Length);
-        }
-
-        foreach (var table in owners.Distinct())
-        {
-            table.RecordDuration(start, push: true);
+            // A table's parts stand together: its duration is recorded once, at its first part.
+            if (i == 0 || !ReferenceEquals(owners[i], owners[i - 1]))
+            {
+                owners[i].RecordDuration(start, push: true);
+            }
         }
     }
 

@@ -25,6 +25,7 @@ internal sealed class LocalShard
         Index = index;
         Store = store;
         _tableTag = Table(table);
+        _where = $"table '{table}' shard {index}";
     }
 
     public string Table { get; }
@@ -43,7 +44,8 @@ internal sealed class LocalShard
     /// <summary>Optimizer steps applied, one per row per accepted push.</summary>
     public long StepsApplied;
 
-    private string Where => $"table '{Table}' shard {Index}";
+    // Named in refusals; built once, not per push.
+    private readonly string _where;
 
     /// <summary>Stops serving the router; called under no lock, takes it.</summary>
     public void Close()
@@ -133,7 +135,7 @@ internal sealed class LocalShard
 
         try
         {
-            Store.Push(request.Ids, request.Gradients.Values, hints is null ? [] : hints.Values, hints?.Generation ?? -1, Where);
+            Store.Push(request.Ids, request.Gradients.Values, hints is null ? [] : hints.Values, hints?.Generation ?? -1, _where);
         }
         catch (ArgumentException e)
         {

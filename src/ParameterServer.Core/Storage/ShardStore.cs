@@ -23,8 +23,9 @@ public sealed class ShardStore
     // to see two billion updates; Adam's bias correction has long converged by then.
     private int[] _steps;
     private float[] _norms;
-    // Pushes leave the norms stale instead of computing one per row per push (a second pass over every pushed row);
-    // Norms recomputes them all on the next read, which only a cosine search makes, and it scans every row anyway.
+    // Every change of rows (create, push, write, restore) only marks the norms stale instead of computing one per row
+    // per change (a second pass over the row); Norms recomputes them all on the next read, which only a cosine search
+    // makes, and it scans every row anyway.
     private bool _normsStale;
     private string?[]? _labels;
     private int _capacity;
@@ -122,7 +123,7 @@ public sealed class ShardStore
             EnsureCapacity(slot + 1);
             _ids[slot] = id;
             Initializer.Fill(id, MutableRow(slot));
-            _norms[slot] = TensorPrimitives.Norm(Row(slot));
+            _normsStale = true;
             _state.AsSpan(slot * Dim * _slots, Dim * _slots).Clear();
             _steps[slot] = 0;
         }
@@ -300,7 +301,7 @@ public sealed class ShardStore
             values.Slice(i * Dim, Dim).CopyTo(MutableRow(slot));
             _state.AsSpan(slot * Dim * _slots, Dim * _slots).Clear();
             _steps[slot] = 0;
-            _norms[slot] = TensorPrimitives.Norm(Row(slot));
+            _normsStale = true;
         }
     }
 
@@ -445,10 +446,7 @@ public sealed class ShardStore
             _steps[slot] = (int)Math.Clamp(snapshot.Steps[slot], 0, int.MaxValue);
         }
 
-        for (int slot = 0; slot < n; slot++)
-        {
-            _norms[slot] = TensorPrimitives.Norm(Row(slot));
-        }
+        _normsStale = true;
         if (snapshot.Labels is not null)
         {
             _labels = new string?[_capacity];
