@@ -497,7 +497,7 @@ public class SearchTests
         AssertNormsCurrent(store);
         float[] now = new float[ids.Length * dim];
         store.Pull(ids, now);
-        Assert.Equal(now, store.Values.ToArray());
+        Assert.Equal(now, store.CopyValues());
         var after = Search(store, queries, 20, SimilarityMetric.Cosine);
         for (int q = 0; q < 2; q++)
         {
@@ -538,14 +538,14 @@ public class SearchTests
     {
         const int dim = 5;
         var store = new ShardStore(dim, Normal, new OptimizerSettings(OptimizerKind.Adam, LearningRate: 0.1f), initialCapacity: 16);
-        Assert.True(store.Values.IsEmpty);
+        Assert.True((store.Count == 0));
         Assert.True(store.Ids.IsEmpty);
         Assert.True(store.Norms.IsEmpty);
         long[] ids = Enumerable.Range(0, 600).Select(i => (long)((i * 7) - 1000)).ToArray();
         float[] pulled = new float[ids.Length * dim];
         store.Pull(ids, pulled);
         Assert.Equal(ids, store.Ids.ToArray());
-        Assert.Equal(pulled, store.Values.ToArray());
+        Assert.Equal(pulled, store.CopyValues());
         AssertNormsCurrent(store);
         store.Push(ids.Where((_, i) => i % 3 == 0).ToArray(), Gaussian(new Random(2), 200 * dim, 1));
         AssertNormsCurrent(store);
@@ -940,7 +940,7 @@ public class SearchTests
         }
 
         Assert.Equal(ids, store.Ids.ToArray());
-        Assert.Equal(values, store.Values.ToArray());
+        Assert.Equal(values, store.CopyValues());
         return store;
     }
 

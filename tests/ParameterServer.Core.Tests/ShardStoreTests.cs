@@ -130,6 +130,22 @@ public class ShardStoreTests
     }
 
     [Fact]
+    public void RowsAcrossManyChunksKeepTheirValuesAsTheStoreGrows()
+    {
+        // Rows pulled early are read back unchanged after the store has grown by many chunks, and a range of rows is
+        // handed out only within one chunk.
+        var store = new ShardStore(3, Normal, Settings(OptimizerKind.Adagrad));
+        long[] first = Enumerable.Range(0, 300).Select(i => (long)i * 31).ToArray();
+        float[] before = PullAll(store, first);
+        store.Pull(Enumerable.Range(1_000, 5_000).Select(i => (long)i * 31).ToArray(), new float[5_000 * 3]);
+        Assert.Equal(before, PullAll(store, first));
+        Assert.Equal(before, store.CopyValues().AsSpan(0, 300 * 3).ToArray());
+        Assert.Equal(store.CopyValues().AsSpan(256 * 3, 64 * 3).ToArray(), store.Rows(256, 64).ToArray());
+        Assert.Throws<ArgumentOutOfRangeException>(() => store.Rows(250, 10).ToArray());
+        Assert.Throws<ArgumentOutOfRangeException>(() => store.Rows(store.Count - 1, 2).ToArray());
+    }
+
+    [Fact]
     public void RowsAreLazyAndDeterministicBySeed()
     {
         long[] ids = [5, -9, long.MaxValue, 0, 123456789];

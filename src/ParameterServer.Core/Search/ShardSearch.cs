@@ -132,7 +132,6 @@ public static class ShardSearch
     private static void Scan(ShardStore store, ReadOnlySpan<float> queries, SimilarityMetric metric, ReadOnlySpan<long> exclude, ReadOnlySpan<float> additive, TopKHeap[] heaps, ReadOnlySpan<float> invQueryNorm, long minSteps)
     {
         int dim = store.Dim;
-        var values = store.Values;
         var rowIds = store.Ids;
         var norms = store.Norms;
         var steps = store.Steps;
@@ -141,7 +140,7 @@ public static class ShardSearch
         for (int start = 0; start < rowIds.Length; start += BlockRows)
         {
             int n = Math.Min(BlockRows, rowIds.Length - start);
-            var block = values.Slice(start * dim, n * dim);
+            var block = store.Rows(start, n);
             var blockKeys = keys[..n];
             for (int qi = 0; qi < heaps.Length; qi++)
             {

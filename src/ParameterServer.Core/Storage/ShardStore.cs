@@ -7,18 +7,31 @@ using ParameterServer.Core.Optimizers;
 namespace ParameterServer.Core.Storage;
 
 /// <summary>
-/// The rows one shard owns: an id -> slot index, a contiguous arena of <c>slots x dim</c> values, a parallel
-/// arena of optimizer state, per-row update counts, the L2 norm of every row (kept current as rows change, for
-/// cosine search) and optional labels. Slots are dense: rows live in slots 0..Count−1. Not thread-safe: a grain turn owns it.
+/// The rows one shard owns: an id -> slot index, the values and the optimizer state of every row in chunks of
+/// <see cref="ChunkRows"/> rows, per-row update counts, the L2 norm of every row (for cosine search) and optional
+/// labels. Slots are dense: rows live in slots 0..Count−1. Not thread-safe: a grain turn owns it.
 /// </summary>
+/// <remarks>
+/// Values and state grow a chunk at a time and never move: a shard that grows to millions of rows while training
+/// copies none of them (growing one contiguous arena by a fraction copied it tens of times over and faulted in
+/// fresh pages for every copy, a quarter of a first epoch's CPU). Chunks live on the pinned object heap, so the
+/// garbage collector never copies them either. The small per-row arrays (ids, step counts, norms, labels) stay
+/// contiguous and grow by a thirty-second.
+/// </remarks>
 public sealed class ShardStore
 {
+    /// <summary>Rows per chunk of values and state; a multiple of <see cref="Search.ShardSearch.BlockRows"/>, so a search block never spans two chunks.</summary>
+    public const int ChunkRows = 1 << ChunkShift;
+    private const int ChunkShift = 8;
+    private const int ChunkMask = ChunkRows - 1;
     private const int MinCapacity = 256;
     private readonly RowIndex _index;
     private readonly int _slots;
+    private readonly int _stateWidth;
     private long[] _ids;
-    private float[] _values;
-    private float[] _state;
+    private float[][] _valueChunks = [];
+    private float[][] _stateChunks = [];
+    private int _chunks;
     // Per-row update counts as int (saturating at int.MaxValue): 4 bytes less per row, and a row is very unlikely
     // to see two billion updates; Adam's bias correction has long converged by then.
     private int[] _steps;
@@ -41,13 +54,13 @@ public sealed class ShardStore
         Initializer = initializer;
         Optimizer = optimizer;
         _slots = optimizer.StateSlots;
+        _stateWidth = dim * _slots;
         _capacity = Math.Max(MinCapacity, initialCapacity);
         _index = new RowIndex(_capacity);
         _ids = new long[_capacity];
-        _values = new float[(long)_capacity * dim];
-        _state = new float[(long)_capacity * dim * _slots];
         _steps = new int[_capacity];
         _norms = new float[_capacity];
+        AddChunks(_capacity);
     }
 
     /// <summary>Values per row.</summary>
@@ -63,7 +76,7 @@ public sealed class ShardStore
     public int Count => _index.Count;
 
     /// <summary>Bytes held by values, optimizer state, ids, step counts and the index.</summary>
-    public long Bytes => (((long)_values.Length + _state.Length + _norms.Length) * sizeof(float)) + (_ids.LongLength * sizeof(long)) + (_steps.LongLength * sizeof(int)) + _index.Bytes;
+    public long Bytes => (((long)_chunks * ChunkRows * (Dim + _stateWidth)) + _norms.Length) * sizeof(float) + (_ids.LongLength * sizeof(long)) + (_steps.LongLength * sizeof(int)) + _index.Bytes;
 
     /// <summary>
     /// Changes whenever rows may have moved to other slots (a restore, a clear), so that slots handed out by
@@ -75,10 +88,30 @@ public sealed class ShardStore
     public long TotalSteps { get; private set; }
 
     /// <summary>The values of the row in <paramref name="slot"/>.</summary>
-    public ReadOnlySpan<float> Row(int slot) => _values.AsSpan(slot * Dim, Dim);
+    public ReadOnlySpan<float> Row(int slot) => _valueChunks[slot >> ChunkShift].AsSpan((slot & ChunkMask) * Dim, Dim);
 
-    /// <summary>The values of every resident row, slot by slot (<c>Count x Dim</c>, row-major).</summary>
-    public ReadOnlySpan<float> Values => _values.AsSpan(0, Count * Dim);
+    /// <summary>
+    /// The values of the <paramref name="count"/> rows from slot <paramref name="start"/> on (row-major), which must be
+    /// resident and lie in one chunk: a range that starts at a multiple of a divisor of <see cref="ChunkRows"/> and is
+    /// at most that long always does.
+    /// </summary>
+    public ReadOnlySpan<float> Rows(int start, int count)
+    {
+        if (start < 0 || count < 0 || start + count > Count || (count > 0 && (start >> ChunkShift) != ((start + count - 1) >> ChunkShift)))
+        {
+            throw new ArgumentOutOfRangeException(nameof(count), $"Rows {start}..{start + count - 1} are not resident rows of one chunk of {ChunkRows} ({Count} rows resident).");
+        }
+
+        return count == 0 ? [] : _valueChunks[start >> ChunkShift].AsSpan((start & ChunkMask) * Dim, count * Dim);
+    }
+
+    /// <summary>A copy of the values of every resident row, slot by slot (<c>Count x Dim</c>, row-major).</summary>
+    public float[] CopyValues()
+    {
+        var values = new float[(long)Count * Dim];
+        CopyChunked(_valueChunks, Dim, 0, Count, values);
+        return values;
+    }
 
     /// <summary>The id of every resident row, slot by slot.</summary>
     public ReadOnlySpan<long> Ids => _ids.AsSpan(0, Count);
@@ -124,7 +157,7 @@ public sealed class ShardStore
             _ids[slot] = id;
             Initializer.Fill(id, MutableRow(slot));
             _normsStale = true;
-            _state.AsSpan(slot * Dim * _slots, Dim * _slots).Clear();
+            StateOf(slot).Clear();
             _steps[slot] = 0;
         }
 
@@ -210,20 +243,22 @@ public sealed class ShardStore
     {
         const int FloatsPerLine = 16;
         float sink = 0;
-        float[] values = _values;
-        float[] state = _state;
-        int stateWidth = Dim * _slots;
+        int dim = Dim;
+        int stateWidth = _stateWidth;
         for (int i = 0; i < slots.Length; i++)
         {
-            int start = slots[i] * Dim;
-            for (int j = 0; j < Dim; j += FloatsPerLine)
+            int slot = slots[i];
+            float[] values = _valueChunks[slot >> ChunkShift];
+            int start = (slot & ChunkMask) * dim;
+            for (int j = 0; j < dim; j += FloatsPerLine)
             {
                 sink += values[start + j];
             }
 
             if (withState)
             {
-                int stateStart = slots[i] * stateWidth;
+                float[] state = _stateChunks[slot >> ChunkShift];
+                int stateStart = (slot & ChunkMask) * stateWidth;
                 for (int j = 0; j < stateWidth; j += FloatsPerLine)
                 {
                     sink += state[stateStart + j];
@@ -261,7 +296,7 @@ public sealed class ShardStore
             {
                 int slot = resolved[i];
                 long step = _steps[slot] = _steps[slot] == int.MaxValue ? int.MaxValue : _steps[slot] + 1;
-                Optimizer.Apply(MutableRow(slot), _state.AsSpan(slot * Dim * _slots, Dim * _slots), gradients.Slice(i * Dim, Dim), step);
+                Optimizer.Apply(MutableRow(slot), StateOf(slot), gradients.Slice(i * Dim, Dim), step);
             }
 
             _normsStale = true;
@@ -299,7 +334,7 @@ public sealed class ShardStore
             }
 
             values.Slice(i * Dim, Dim).CopyTo(MutableRow(slot));
-            _state.AsSpan(slot * Dim * _slots, Dim * _slots).Clear();
+            StateOf(slot).Clear();
             _steps[slot] = 0;
             _normsStale = true;
         }
@@ -319,7 +354,7 @@ public sealed class ShardStore
         }
 
         _ids.AsSpan(offset, n).CopyTo(ids);
-        _values.AsSpan(offset * Dim, n * Dim).CopyTo(values);
+        CopyChunked(_valueChunks, Dim, offset, n, values);
         TensorPrimitives.ConvertChecked<int, long>(_steps.AsSpan(offset, n), steps);
 
         if (_labels is null)
@@ -416,7 +451,9 @@ public sealed class ShardStore
         var steps = new long[n];
         TensorPrimitives.ConvertChecked<int, long>(_steps.AsSpan(0, n), steps);
 
-        return new Snapshot(_ids.AsSpan(0, n).ToArray(), _values.AsSpan(0, n * Dim).ToArray(), _state.AsSpan(0, n * Dim * _slots).ToArray(), steps, _labels?.AsSpan(0, n).ToArray(), TotalSteps);
+        var state = new float[(long)n * _stateWidth];
+        CopyChunked(_stateChunks, _stateWidth, 0, n, state);
+        return new Snapshot(_ids.AsSpan(0, n).ToArray(), CopyValues(), state, steps, _labels?.AsSpan(0, n).ToArray(), TotalSteps);
     }
 
     /// <summary>Replaces every row with those of <paramref name="snapshot"/>.</summary>
@@ -439,8 +476,12 @@ public sealed class ShardStore
             _ids[slot] = snapshot.Ids[i];
         }
 
-        snapshot.Values.CopyTo(_values.AsSpan());
-        snapshot.State.CopyTo(_state.AsSpan());
+        for (int start = 0; start < n; start += ChunkRows)
+        {
+            int rows = Math.Min(ChunkRows, n - start);
+            snapshot.Values.AsSpan(start * Dim, rows * Dim).CopyTo(_valueChunks[start >> ChunkShift]);
+            snapshot.State.AsSpan(start * _stateWidth, rows * _stateWidth).CopyTo(_stateChunks[start >> ChunkShift]);
+        }
         for (int slot = 0; slot < n; slot++)
         {
             _steps[slot] = (int)Math.Clamp(snapshot.Steps[slot], 0, int.MaxValue);
@@ -491,7 +532,46 @@ public sealed class ShardStore
         }
     }
 
-    private Span<float> MutableRow(int slot) => _values.AsSpan(slot * Dim, Dim);
+    private Span<float> MutableRow(int slot) => _valueChunks[slot >> ChunkShift].AsSpan((slot & ChunkMask) * Dim, Dim);
+
+    private Span<float> StateOf(int slot) => _stateChunks[slot >> ChunkShift].AsSpan((slot & ChunkMask) * _stateWidth, _stateWidth);
+
+    /// <summary>Copies the <paramref name="width"/>-float records of slots <paramref name="start"/>..+<paramref name="count"/> out of <paramref name="chunks"/>.</summary>
+    private static void CopyChunked(float[][] chunks, int width, int start, int count, Span<float> destination)
+    {
+        int done = 0;
+        while (done < count)
+        {
+            int slot = start + done;
+            int rows = Math.Min(count - done, ChunkRows - (slot & ChunkMask));
+            chunks[slot >> ChunkShift].AsSpan((slot & ChunkMask) * width, rows * width).CopyTo(destination.Slice(done * width, rows * width));
+            done += rows;
+        }
+    }
+
+    /// <summary>Adds chunks of values and state until <paramref name="rows"/> rows fit; existing chunks stay where they are.</summary>
+    private void AddChunks(int rows)
+    {
+        int needed = (int)(((long)rows + ChunkRows - 1) >> ChunkShift);
+        if (needed <= _chunks)
+        {
+            return;
+        }
+
+        if (needed > _valueChunks.Length)
+        {
+            int length = Math.Max(needed, _valueChunks.Length * 2);
+            Array.Resize(ref _valueChunks, length);
+            Array.Resize(ref _stateChunks, length);
+        }
+
+        for (; _chunks < needed; _chunks++)
+        {
+            // Uninitialized: a row's values and state are written when it is created, before anything reads them.
+            _valueChunks[_chunks] = GC.AllocateUninitializedArray<float>(ChunkRows * Dim, pinned: true);
+            _stateChunks[_chunks] = _stateWidth == 0 ? [] : GC.AllocateUninitializedArray<float>(ChunkRows * _stateWidth, pinned: true);
+        }
+    }
 
     private void CheckNoDuplicates(ReadOnlySpan<long> ids, ReadOnlySpan<int> slots, string where)
     {
@@ -529,13 +609,12 @@ public sealed class ShardStore
             return;
         }
 
-        // Grow by a thirty-second (at least a chunk): the arenas stay within ~1.03x of the rows they hold, so a row costs
-        // at most a tenth above its values and state, for about 32 copies of the final size spread over a shard's
-        // growth (memory bandwidth, not allocation per row). A restore knows its size and allocates it exactly.
+        // The per-row arrays grow by a thirty-second (at least 256 rows): they stay within ~1.03x of the rows they hold
+        // and are a small fraction of a row's bytes, so copying them as they grow is cheap. A restore knows its size
+        // and allocates it exactly. Values and state only gain chunks.
         int next = exact ? rows : Math.Max(rows, _capacity + Math.Max(MinCapacity, _capacity / 32));
+        AddChunks(next);
         Array.Resize(ref _ids, next);
-        Array.Resize(ref _values, next * Dim);
-        Array.Resize(ref _state, next * Dim * _slots);
         Array.Resize(ref _steps, next);
         Array.Resize(ref _norms, next);
         if (_labels is not null)

@@ -51,7 +51,6 @@ public class ShardSearchBenchmarks
     [Benchmark(Description = "scalar scan (baseline)", Baseline = true)]
     public float Scalar()
     {
-        var values = _store.Values;
         float checksum = 0;
         var best = new float[K];
         for (int q = 0; q < Batch; q++)
@@ -61,7 +60,7 @@ public class ShardSearchBenchmarks
             for (int r = 0; r < _store.Count; r++)
             {
                 float dot = 0;
-                var row = values.Slice(r * Dim, Dim);
+                var row = _store.Row(r);
                 for (int j = 0; j < Dim; j++)
                 {
                     dot += row[j] * query[j];
