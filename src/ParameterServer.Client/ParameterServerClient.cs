@@ -10,21 +10,27 @@ public sealed class ParameterServerClient
 {
     /// <summary>
     /// Creates the client over <paramref name="grains"/> (an Orleans client or a co-hosted silo); with
-    /// <paramref name="events"/>, training jobs publish their events on the <see cref="TrainingEvents"/> stream.
+    /// <paramref name="events"/>, training jobs publish their events on the <see cref="TrainingEvents"/> stream; with
+    /// <paramref name="local"/> (the silo in this process), steps read and write that silo's active shards in place.
     /// </summary>
-    public ParameterServerClient(IGrainFactory grains, IStreamProvider? events = null)
+    public ParameterServerClient(IGrainFactory grains, IStreamProvider? events = null, ILocalShardAccess? local = null)
     {
         Grains = grains ?? throw new ArgumentNullException(nameof(grains));
         Events = events;
-        Steps = new StepClient(grains);
+        Steps = new StepClient(grains, local);
     }
 
     /// <summary>
     /// Creates the client over an Orleans cluster client, with the training-events stream when the client was
-    /// configured with it (<see cref="ParameterServerClientBuilder.AddParameterServerClient"/>).
+    /// configured with it (<see cref="ParameterServerClientBuilder.AddParameterServerClient"/>). The cluster client of
+    /// a silo hosted in this process (the embedded silo) also gives steps in-place access to that silo's active shards
+    /// (<see cref="ILocalShardAccess"/>).
     /// </summary>
     public ParameterServerClient(IClusterClient client)
-        : this(client, (client ?? throw new ArgumentNullException(nameof(client))).ServiceProvider.GetKeyedService<IStreamProvider>(TrainingEvents.StreamProvider))
+        : this(
+            client,
+            (client ?? throw new ArgumentNullException(nameof(client))).ServiceProvider.GetKeyedService<IStreamProvider>(TrainingEvents.StreamProvider),
+            client.ServiceProvider.GetService<ILocalShardAccess>())
     {
     }
 

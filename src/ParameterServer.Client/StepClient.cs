@@ -25,19 +25,31 @@ public readonly record struct TablePush(TableClient Table, ReadOnlyMemory<long> 
 public sealed class StepClient
 {
     private readonly IStepRouter _router;
+    private readonly ILocalShardAccess? _local;
     private long _calls;
+    private long _localParts;
     private long _bytesSent;
     private long _bytesReceived;
 
-    /// <summary>Creates the client over <paramref name="grains"/>.</summary>
-    public StepClient(IGrainFactory grains)
+    /// <summary>
+    /// Creates the client over <paramref name="grains"/>; with <paramref name="local"/> (the silo this client shares a
+    /// process with), parts for shards active in that silo are read and written in place instead of sent.
+    /// </summary>
+    public StepClient(IGrainFactory grains, ILocalShardAccess? local = null)
     {
         ArgumentNullException.ThrowIfNull(grains);
         _router = grains.GetGrain<IStepRouter>(0);
+        _local = local;
     }
 
-    /// <summary>Step calls made (each pull or push of a step is one).</summary>
+    /// <summary>Step calls made (each pull or push of a step that had parts to send is one).</summary>
     public long Calls => Interlocked.Read(ref _calls);
+
+    /// <summary>Parts (table and shard pairs of a pull or push) served in process by a co-hosted silo, without a call.</summary>
+    public long LocalParts => Interlocked.Read(ref _localParts);
+
+    /// <summary>Whether this client shares its process with a silo whose active shards it reads and writes in place.</summary>
+    public bool InProcess => _local is not null;
 
     /// <summary>Payload bytes sent: ids of pulls, ids and gradients of pushes.</summary>
     public long BytesSent => Interlocked.Read(ref _bytesSent);
@@ -56,6 +68,7 @@ public sealed class StepClient
         ArgumentNullException.ThrowIfNull(pulls);
         long start = Stopwatch.GetTimestamp();
         var plans = new TableClient.CallPlan[pulls.Count];
+        StepTicket.LocalSlots[]? locals = null;
         bool handedOver = false;
         try
         {
@@ -77,81 +90,114 @@ public sealed class StepClient
                 received += (long)ids.Length * table.Dim * sizeof(float);
             }
 
-            var parts = new ShardPull[partCount];
-            int p = 0;
-            for (int t = 0; t < pulls.Count; t++)
+            locals = _local is null ? null : new StepTicket.LocalSlots[partCount];
+            var remote = PullLocal(pulls, plans, locals);
+            var answers = new ShardRows?[partCount];
+            if (remote.Count > 0)
             {
-                foreach (var call in plans[t].Calls)
+                var parts = new ShardPull[remote.Count];
+                for (int i = 0; i < remote.Count; i++)
                 {
-                    parts[p++] = new ShardPull(pulls[t].Table.Spec.Name, call.Shard, new PullRequest(call.Ids));
+                    var (t, call, _) = remote[i];
+                    parts[i] = new ShardPull(pulls[t].Table.Spec.Name, call.Shard, new PullRequest(call.Ids));
                 }
-            }
 
-            ShardRows[] answers;
-            if (parts.Length == 0)
-            {
-                answers = [];
-            }
-            else if (parts.Length > StepLimits.MaxParts || received > TableClient.MaxBytesPerCall)
-            {
-                answers = await PerShardAsync(pulls, plans);
-            }
-            else
-            {
-                Interlocked.Increment(ref _calls);
-                try
+                ShardRows[] remoteAnswers;
+                if (parts.Length > StepLimits.MaxParts || received > TableClient.MaxBytesPerCall)
                 {
-                    answers = (await _router.Pull(new StepPull(parts))).Parts;
+                    remoteAnswers = await PerShardAsync(pulls, remote);
                 }
-                catch (Exception e) when (RetryPolicy.IsTransient(e) && pulls[0].Table.Retry.MaxAttempts > 0)
+                else
                 {
-                    var firstFailure = DateTimeOffset.UtcNow;
-                    answers = await PerShardAsync(pulls, plans);
-                    for (int t = 0; t < pulls.Count; t++)
+                    Interlocked.Increment(ref _calls);
+                    try
                     {
-                        foreach (var call in plans[t].Calls)
+                        remoteAnswers = (await _router.Pull(new StepPull(parts))).Parts;
+                    }
+                    catch (Exception e) when (RetryPolicy.IsTransient(e) && pulls[0].Table.Retry.MaxAttempts > 0)
+                    {
+                        var firstFailure = DateTimeOffset.UtcNow;
+                        remoteAnswers = await PerShardAsync(pulls, remote);
+                        foreach (var (t, call, _) in remote)
                         {
                             pulls[t].Table.RecordRecovery(call.Shard, firstFailure, e);
                         }
                     }
                 }
-            }
 
-            if (answers.Length != parts.Length)
-            {
-                throw new InvalidOperationException($"The step router answered {answers.Length} parts for {parts.Length}.");
-            }
-
-            int b = 0;
-            for (int t = 0; t < pulls.Count; t++)
-            {
-                var dest = pulls[t].Destination.Span;
-                foreach (var call in plans[t].Calls)
+                if (remoteAnswers.Length != parts.Length)
                 {
-                    pulls[t].Table.Scatter(plans[t], call, answers[b++].Rows, dest);
+                    throw new InvalidOperationException($"The step router answered {remoteAnswers.Length} parts for {parts.Length}.");
                 }
 
+                for (int i = 0; i < remote.Count; i++)
+                {
+                    var (t, call, p) = remote[i];
+                    pulls[t].Table.Scatter(plans[t], call, remoteAnswers[i].Rows, pulls[t].Destination.Span);
+                    answers[p] = remoteAnswers[i];
+                }
+            }
+
+            for (int t = 0; t < pulls.Count; t++)
+            {
                 pulls[t].Table.RecordDuration(start, push: false);
             }
 
             Interlocked.Add(ref _bytesSent, sent);
             Interlocked.Add(ref _bytesReceived, received);
             handedOver = true;
-            return new StepTicket(pulled, plans, answers);
+            return new StepTicket(pulled, plans, answers, locals);
         }
         finally
         {
             if (!handedOver)
             {
-                StepTicket.Release(plans);
+                StepTicket.Release(plans, locals);
             }
         }
     }
 
     /// <summary>
+    /// Serves in process every part whose shard is active in the co-hosted silo (writing its slots to
+    /// <paramref name="locals"/>), and answers the parts left to send: their table, call and part number.
+    /// </summary>
+    private List<(int Table, TableClient.ShardCall Call, int Part)> PullLocal(IReadOnlyList<TablePull> pulls, TableClient.CallPlan[] plans, StepTicket.LocalSlots[]? locals)
+    {
+        var remote = new List<(int, TableClient.ShardCall, int)>(locals is null ? 8 : 0);
+        int p = 0, served = 0;
+        for (int t = 0; t < pulls.Count; t++)
+        {
+            var destination = pulls[t].Destination.Span;
+            string name = pulls[t].Table.Spec.Name;
+            foreach (var call in plans[t].Calls)
+            {
+                if (_local is not null)
+                {
+                    int n = call.Ids.Length;
+                    int[] slots = System.Buffers.ArrayPool<int>.Shared.Rent(n);
+                    if (_local.TryPull(name, call.Shard, call.Ids, plans[t].Positions.AsSpan(call.Start, n), destination, slots.AsSpan(0, n), out int generation))
+                    {
+                        locals![p++] = new StepTicket.LocalSlots(slots, generation);
+                        served++;
+                        continue;
+                    }
+
+                    System.Buffers.ArrayPool<int>.Shared.Return(slots);
+                }
+
+                remote.Add((t, call, p++));
+            }
+        }
+
+        Interlocked.Add(ref _localParts, served);
+        return remote;
+    }
+
+    /// <summary>
     /// Pushes every table's gradients in one call. Each table's push is checked whole first (length, NaN or infinity,
-    /// a repeated id), so a bad row refuses the step before any shard sees it. The values are copied before this
-    /// returns; the task completes when every shard has applied (or refused) its part.
+    /// a repeated id), so a bad row refuses the step before any shard sees it. The values are copied (or, by a
+    /// co-hosted silo, applied) before this returns; the task completes when every shard has applied (or refused) its
+    /// part.
     /// </summary>
     /// <param name="pushes">Each table's ids and gradients.</param>
     /// <param name="ticket">
@@ -190,35 +236,84 @@ public sealed class StepClient
                 bytes += ids.Length * (sizeof(long) + ((long)table.Dim * sizeof(float)));
             }
 
+            Interlocked.Add(ref _bytesSent, bytes);
             if (partCount == 0)
             {
                 return Task.CompletedTask;
             }
 
-            var parts = new ShardPush[partCount];
-            var owners = new TableClient[partCount];
-            int p = 0;
+            var parts = new List<ShardPush>(_local is null ? partCount : 0);
+            var owners = new List<TableClient>(_local is null ? partCount : 0);
+            var applied = _local is null ? null : new List<(TableClient Table, int Shard, int Rows)>(partCount);
+            ArgumentException? refused = null;
+            int p = 0, served = 0;
             for (int t = 0; t < pushes.Count; t++)
             {
                 var (table, _, gradients) = pushes[t];
                 foreach (var call in plans[t].Calls)
                 {
-                    owners[p] = table;
-                    parts[p] = new ShardPush(table.Spec.Name, call.Shard, new PushRequest(call.Ids, table.Gather(gradients.Span, plans[t], call)), ticket?.Answers[p].Slots);
+                    var localSlots = ticket?.Locals is { } l ? l[p] : default;
+                    if (_local is not null)
+                    {
+                        // A part the pull sent (its shard was not active here then) may be served now, without hints.
+                        try
+                        {
+                            var hints = localSlots.Slots is null ? [] : localSlots.Slots.AsSpan(0, call.Ids.Length);
+                            if (_local.TryPush(table.Spec.Name, call.Shard, call.Ids, plans[t].Positions.AsSpan(call.Start, call.Ids.Length), gradients.Span, hints, localSlots.Slots is null ? -1 : localSlots.Generation))
+                            {
+                                applied!.Add((table, call.Shard, call.Ids.Length));
+                                served++;
+                                p++;
+                                continue;
+                            }
+                        }
+                        catch (ArgumentException e)
+                        {
+                            // As the router does: the other parts are still applied, the first refusal fails the push.
+                            refused ??= e;
+                            served++;
+                            p++;
+                            continue;
+                        }
+                    }
+
+                    owners.Add(table);
+                    parts.Add(new ShardPush(table.Spec.Name, call.Shard, new PushRequest(call.Ids, table.Gather(gradients.Span, plans[t], call)), ticket?.Answers[p]?.Slots));
                     p++;
                 }
             }
 
-            Interlocked.Add(ref _bytesSent, bytes);
-            return CompletePushAsync(parts, owners, start, direct: partCount > StepLimits.MaxParts || bytes > TableClient.MaxBytesPerCall);
+            Interlocked.Add(ref _localParts, served);
+            if (applied is not null)
+            {
+                TableClient? last = null;
+                foreach (var (table, shard, rows) in applied)
+                {
+                    table.Acknowledge(shard, rows);
+                    if (!ReferenceEquals(table, last))
+                    {
+                        table.RecordDuration(start, push: true);
+                        last = table;
+                    }
+                }
+            }
+
+            var sending = parts.Count == 0 ? Task.CompletedTask : CompletePushAsync([.. parts], [.. owners], start, direct: parts.Count > StepLimits.MaxParts || bytes > TableClient.MaxBytesPerCall);
+            return refused is null ? sending : FailAfter(sending, refused);
         }
         finally
         {
             if (ticket is null)
             {
-                StepTicket.Release(plans);
+                StepTicket.Release(plans, null);
             }
         }
+    }
+
+    private static async Task FailAfter(Task sending, ArgumentException refused)
+    {
+        await sending;
+        throw refused;
     }
 
     private async Task CompletePushAsync(ShardPush[] parts, TableClient[] owners, long start, bool direct)
@@ -259,15 +354,12 @@ public sealed class StepClient
         }
     }
 
-    private static async Task<ShardRows[]> PerShardAsync(IReadOnlyList<TablePull> pulls, TableClient.CallPlan[] plans)
+    private static async Task<ShardRows[]> PerShardAsync(IReadOnlyList<TablePull> pulls, List<(int Table, TableClient.ShardCall Call, int Part)> parts)
     {
-        var calls = new List<Task<RowBlock>>();
-        for (int t = 0; t < pulls.Count; t++)
+        var calls = new List<Task<RowBlock>>(parts.Count);
+        foreach (var (t, call, _) in parts)
         {
-            foreach (var call in plans[t].Calls)
-            {
-                calls.Add(pulls[t].Table.PullPartAsync(call.Shard, new PullRequest(call.Ids)));
-            }
+            calls.Add(pulls[t].Table.PullPartAsync(call.Shard, new PullRequest(call.Ids)));
         }
 
         return [.. (await Task.WhenAll(calls)).Select(rows => new ShardRows(rows, null))];
@@ -283,16 +375,24 @@ public sealed class StepTicket : IDisposable
     private readonly (TableClient Table, int Rows)[] _pulled;
     private bool _disposed;
 
-    internal StepTicket((TableClient Table, int Rows)[] pulled, TableClient.CallPlan[] plans, ShardRows[] answers)
+    internal StepTicket((TableClient Table, int Rows)[] pulled, TableClient.CallPlan[] plans, ShardRows?[] answers, LocalSlots[]? locals)
     {
         _pulled = pulled;
         Plans = plans;
         Answers = answers;
+        Locals = locals;
     }
 
     internal TableClient.CallPlan[] Plans { get; }
 
-    internal ShardRows[] Answers { get; }
+    /// <summary>The router's answer of every part sent, null for a part served in process.</summary>
+    internal ShardRows?[] Answers { get; }
+
+    /// <summary>The slots of every part served in process (pooled), or null when the client has no co-hosted silo.</summary>
+    internal LocalSlots[]? Locals { get; }
+
+    /// <summary>The slots a co-hosted shard answered for a part (a pooled array, at least as long as the part) and its store generation.</summary>
+    internal readonly record struct LocalSlots(int[]? Slots, int Generation);
 
     /// <inheritdoc/>
     public void Dispose()
@@ -300,17 +400,29 @@ public sealed class StepTicket : IDisposable
         if (!_disposed)
         {
             _disposed = true;
-            Release(Plans);
+            Release(Plans, Locals);
         }
     }
 
-    internal static void Release(TableClient.CallPlan[] plans)
+    internal static void Release(TableClient.CallPlan[] plans, LocalSlots[]? locals)
     {
         foreach (var plan in plans)
         {
             if (plan.Positions is not null)
             {
                 plan.Dispose();
+            }
+        }
+
+        if (locals is not null)
+        {
+            for (int i = 0; i < locals.Length; i++)
+            {
+                if (locals[i].Slots is { } slots)
+                {
+                    System.Buffers.ArrayPool<int>.Shared.Return(slots);
+                    locals[i] = default;
+                }
             }
         }
     }

@@ -93,6 +93,56 @@ internal sealed class LocalShard
         }
     }
 
+    /// <summary>Copies the rows of <paramref name="ids"/> into rows <c>positions[i]</c> of <paramref name="destination"/> (see <see cref="ILocalShardAccess.TryPull"/>).</summary>
+    public bool TryPullInto(ReadOnlySpan<long> ids, ReadOnlySpan<int> positions, Span<float> destination, Span<int> slots, out int generation)
+    {
+        lock (Store)
+        {
+            if (_closed)
+            {
+                generation = -1;
+                return false;
+            }
+
+            long start = Stopwatch.GetTimestamp();
+            Store.Pull(ids, positions, destination, slots);
+            generation = Store.Generation;
+            RowsPulled += ids.Length;
+            RowsPerCall.Record(ids.Length, _tableTag, PullTag);
+            ShardDuration.Record(SecondsSince(start), _tableTag, PullTag);
+            return true;
+        }
+    }
+
+    /// <summary>Applies the gradients at rows <c>positions[i]</c> of <paramref name="gradients"/> (see <see cref="ILocalShardAccess.TryPush"/>).</summary>
+    public bool TryPushFrom(ReadOnlySpan<long> ids, ReadOnlySpan<int> positions, ReadOnlySpan<float> gradients, ReadOnlySpan<int> slots, int generation)
+    {
+        lock (Store)
+        {
+            if (_closed)
+            {
+                return false;
+            }
+
+            long start = Stopwatch.GetTimestamp();
+            RowsPushed += ids.Length;
+            RowsPerCall.Record(ids.Length, _tableTag, PushTag);
+            try
+            {
+                Store.Push(ids, positions, gradients, slots, generation, _where);
+            }
+            catch (ArgumentException e)
+            {
+                PushesRefused.Add(1, _tableTag, new KeyValuePair<string, object?>(ReasonTag, e.Data[ShardStore.RefusalReasonKey] as string ?? "invalid"));
+                throw;
+            }
+
+            StepsApplied += ids.Length;
+            ShardDuration.Record(SecondsSince(start), _tableTag, PushTag);
+            return true;
+        }
+    }
+
     private (RowBlock Rows, SlotHints? Slots) PullLocked(long[] ids, bool withSlots)
     {
         long start = Stopwatch.GetTimestamp();
@@ -151,8 +201,11 @@ internal sealed class LocalShard
     private static readonly KeyValuePair<string, object?> PushTag = Operation("push");
 }
 
-/// <summary>The shards active in this silo, by table and index (a singleton of the silo's services).</summary>
-public sealed class LocalShards
+/// <summary>
+/// The shards active in this silo, by table and index (a singleton of the silo's services); also what the silo offers
+/// a client in its own process (<see cref="ILocalShardAccess"/>).
+/// </summary>
+public sealed class LocalShards : ILocalShardAccess
 {
     private readonly ConcurrentDictionary<(string Table, int Index), LocalShard> _shards = new();
 
@@ -164,4 +217,15 @@ public sealed class LocalShards
     internal void Remove(LocalShard shard) => _shards.TryRemove(new KeyValuePair<(string, int), LocalShard>((shard.Table, shard.Index), shard));
 
     internal bool TryGet(string table, int index, out LocalShard shard) => _shards.TryGetValue((table, index), out shard!);
+
+    /// <inheritdoc/>
+    public bool TryPull(string table, int shard, ReadOnlySpan<long> ids, ReadOnlySpan<int> positions, Span<float> destination, Span<int> slots, out int generation)
+    {
+        generation = -1;
+        return TryGet(table, shard, out var local) && local.TryPullInto(ids, positions, destination, slots, out generation);
+    }
+
+    /// <inheritdoc/>
+    public bool TryPush(string table, int shard, ReadOnlySpan<long> ids, ReadOnlySpan<int> positions, ReadOnlySpan<float> gradients, ReadOnlySpan<int> slots, int generation) =>
+        TryGet(table, shard, out var local) && local.TryPushFrom(ids, positions, gradients, slots, generation);
 }

@@ -37,6 +37,7 @@ public static class ParameterServerSilo
         checkpoints.Validate();
         builder.Services.AddSingleton(checkpoints);
         builder.Services.AddSingleton<LocalShards>();
+        builder.Services.AddSingleton<ILocalShardAccess>(sp => sp.GetRequiredService<LocalShards>());
         builder.Services.AddSingleton(new CheckpointStoreHolder(checkpoints.Enabled ? new DirectoryCheckpointStore(checkpoints.Directory!, checkpoints.Keep) : null));
         if (memoryMetadata)
         {

@@ -52,6 +52,75 @@ public class ShardStoreTests
         Assert.Throws<ArgumentException>(() => hinted.Push([ids[0], ids[0]], new float[8], [slots[0], slots[0]], hinted.Generation));
     }
 
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void PositionedPullAndPushReadAndWriteTheRowsAtTheirPositionsAsThePlainOnesDo(OptimizerKind kind)
+    {
+        // A worker's batch interleaves the rows of every shard: this shard's rows sit at scattered positions of a
+        // larger buffer, some positions belong to other shards (filled with NaN here: never read).
+        var rng = new Random(8);
+        long[] ids = [.. Enumerable.Range(0, 200).Select(i => (long)(i * 104729) - 77)];
+        int[] positions = [.. Enumerable.Range(0, 500).OrderBy(_ => rng.Next()).Take(ids.Length)];
+        var plain = new ShardStore(5, Normal, Settings(kind));
+        var positioned = new ShardStore(5, Normal, Settings(kind));
+        var slots = new int[ids.Length];
+        for (int round = 0; round < 3; round++)
+        {
+            var buffer = new float[500 * 5];
+            Array.Fill(buffer, float.NaN);
+            positioned.Pull(ids, positions, buffer, slots);
+            float[] expected = PullAll(plain, ids);
+            for (int i = 0; i < ids.Length; i++)
+            {
+                Assert.Equal(expected.AsSpan(i * 5, 5).ToArray(), buffer.AsSpan(positions[i] * 5, 5).ToArray());
+            }
+
+            float[] g = Gradients(rng, ids.Length * 5);
+            for (int i = 0; i < ids.Length; i++)
+            {
+                g.AsSpan(i * 5, 5).CopyTo(buffer.AsSpan(positions[i] * 5, 5));
+            }
+
+            plain.Push(ids, g);
+            positioned.Push(ids, positions, buffer, round == 1 ? [] : slots, positioned.Generation); // round 1: no hints
+        }
+
+        Assert.Equal(PullAll(plain, ids), PullAll(positioned, ids));
+        Assert.Equal(plain.TotalSteps, positioned.TotalSteps);
+    }
+
+    [Fact]
+    public void PositionedPushWithABadPositionOrANonFiniteRowIsRefusedWholeAndNoRowChanges()
+    {
+        var store = new ShardStore(3, Normal, Settings(OptimizerKind.Adagrad));
+        long[] ids = [5, 6, 7];
+        int[] positions = [4, 0, 2];
+        var slots = new int[3];
+        store.Pull(ids, positions, new float[5 * 3], slots);
+        float[] before = PullAll(store, ids);
+        var gradients = new float[5 * 3];
+        Array.Fill(gradients, 0.25f);
+
+        var e = Assert.Throws<ArgumentException>(() => store.Push(ids, [4, 0, 5], gradients, slots, store.Generation, "shard 2"));
+        Assert.Contains("row id 7", e.Message, StringComparison.Ordinal);
+        Assert.Contains("shard 2", e.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => store.Push(ids, [4, 0], gradients, slots, store.Generation));
+
+        gradients[(2 * 3) + 1] = float.PositiveInfinity; // row id 7's gradient (position 2), component 1
+        e = Assert.Throws<ArgumentException>(() => store.Push(ids, positions, gradients, slots, store.Generation, "shard 2"));
+        Assert.Contains("row id 7", e.Message, StringComparison.Ordinal);
+        Assert.Contains("Infinity", e.Message, StringComparison.Ordinal);
+        Assert.Equal(before, PullAll(store, ids));
+        Assert.Equal(0, store.TotalSteps);
+
+        // A non-finite value at a position no id reads is none of this shard's business.
+        gradients[(2 * 3) + 1] = 0.25f;
+        gradients[(3 * 3) + 2] = float.NaN;
+        store.Push(ids, positions, gradients, slots, store.Generation);
+        Assert.Equal(3, store.TotalSteps);
+        Assert.Throws<ArgumentOutOfRangeException>(() => store.Pull(ids, [0, 1, 9], new float[5 * 3], slots));
+    }
+
     [Fact]
     public void RestoreAndClearChangeTheGenerationOfSlots()
     {

@@ -23,7 +23,8 @@ public sealed class StepRouterTests(ClusterFixture fixture)
         Seed = 7,
     });
 
-    private static long[] Ids(int n, int seed)
+    /// <summary><paramref name="n"/> distinct random ids (seeded).</summary>
+    internal static long[] Ids(int n, int seed)
     {
         var rng = new Random(seed);
         var ids = new HashSet<long>();

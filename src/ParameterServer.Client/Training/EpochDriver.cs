@@ -198,6 +198,7 @@ internal sealed class EpochDriver(ParameterServerClient ps, TrainingOptions opti
         {
             Rows = rows,
             Calls = trafficAfter.Calls - trafficBefore.Calls,
+            LocalParts = trafficAfter.LocalParts - trafficBefore.LocalParts,
             BytesSent = trafficAfter.Sent - trafficBefore.Sent,
             BytesReceived = trafficAfter.Received - trafficBefore.Received,
             StepP50Ms = Percentile(stepTicks, 0.50),
@@ -206,9 +207,9 @@ internal sealed class EpochDriver(ParameterServerClient ps, TrainingOptions opti
         };
     }
 
-    /// <summary>Calls and payload bytes so far of this job's tables and of the step client (shared by the process's jobs).</summary>
-    private (long Calls, long Sent, long Received) Traffic() =>
-        (ps.Steps.Calls + tables.Sum(t => t.Calls), ps.Steps.BytesSent + tables.Sum(t => t.BytesSent), ps.Steps.BytesReceived + tables.Sum(t => t.BytesReceived));
+    /// <summary>Calls, parts served in process and payload bytes so far of this job's tables and of the step client (shared by the process's jobs).</summary>
+    private (long Calls, long LocalParts, long Sent, long Received) Traffic() =>
+        (ps.Steps.Calls + tables.Sum(t => t.Calls), ps.Steps.LocalParts, ps.Steps.BytesSent + tables.Sum(t => t.BytesSent), ps.Steps.BytesReceived + tables.Sum(t => t.BytesReceived));
 
     /// <summary>The <paramref name="q"/> quantile of step durations in milliseconds (nearest rank); NaN without steps.</summary>
     private static double Percentile(List<long> ticks, double q)
@@ -344,6 +345,9 @@ internal sealed record DriverResult(
     /// <summary>Calls made over the job (step calls and shard calls, validation included).</summary>
     public long Calls { get; init; }
 
+    /// <summary>Step parts served in process by a co-hosted silo over the job (no call made for them).</summary>
+    public long LocalParts { get; init; }
+
     /// <summary>Payload bytes sent over the job: ids, and ids and gradients of pushes.</summary>
     public long BytesSent { get; init; }
 
@@ -385,6 +389,7 @@ internal sealed record DriverResult(
             MeanOutstandingPushes = MeanOutstandingPushes,
             Steps = Steps,
             Calls = Calls,
+            LocalParts = LocalParts,
             PayloadBytesSent = BytesSent,
             PayloadBytesReceived = BytesReceived,
             RowsPulled = Rows - Caches.Sum(c => c.Hits),

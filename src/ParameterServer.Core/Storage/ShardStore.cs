@@ -199,6 +199,35 @@ public sealed class ShardStore
     }
 
     /// <summary>
+    /// Like <see cref="Pull(ReadOnlySpan{long}, Span{float}, Span{int})"/>, writing row <c>i</c> to row
+    /// <c>positions[i]</c> of <paramref name="destination"/> instead of row <c>i</c>: a worker's batch holds the rows of
+    /// every shard interleaved, and a shard in the same process copies its rows straight into their places.
+    /// </summary>
+    public void Pull(ReadOnlySpan<long> ids, ReadOnlySpan<int> positions, Span<float> destination, Span<int> slots)
+    {
+        if (positions.Length != ids.Length || slots.Length != ids.Length)
+        {
+            throw new ArgumentException($"{ids.Length} ids need as many positions and slots; got {positions.Length} and {slots.Length}.", nameof(positions));
+        }
+
+        int rows = destination.Length / Dim;
+        foreach (int position in positions)
+        {
+            if ((uint)position >= (uint)rows)
+            {
+                throw new ArgumentOutOfRangeException(nameof(positions), $"Position {position} is outside a destination of {rows} rows of dim {Dim}.");
+            }
+        }
+
+        Resolve(ids, slots);
+        WarmRows(slots, withState: false);
+        for (int i = 0; i < ids.Length; i++)
+        {
+            Row(slots[i]).CopyTo(destination.Slice(positions[i] * Dim, Dim));
+        }
+    }
+
+    /// <summary>
     /// The slot of every id in <paramref name="ids"/>, creating missing rows, written to <paramref name="resolved"/>. The
     /// index's cache misses for the whole batch are issued together first (<see cref="RowIndex.Warm"/>); the lookups
     /// that follow then mostly hit the cache. Same result as calling <see cref="GetOrCreate"/> for each id in order.
@@ -284,7 +313,44 @@ public sealed class ShardStore
     public void Push(ReadOnlySpan<long> ids, ReadOnlySpan<float> gradients, ReadOnlySpan<int> slotHints, int generation, string where = "shard")
     {
         CheckRows(ids, gradients, "Push", "gradient", where);
+        Apply(ids, [], gradients, slotHints, generation, where);
+    }
 
+    /// <summary>
+    /// Like <see cref="Push(ReadOnlySpan{long}, ReadOnlySpan{float}, ReadOnlySpan{int}, int, string)"/>, taking row
+    /// <c>i</c>'s gradient from row <c>positions[i]</c> of <paramref name="gradients"/>: a shard in the worker's process
+    /// reads its rows' gradients where the worker summed them. Checked whole first in the same way (a position outside
+    /// the gradients, a NaN or infinity in a row it reads, a repeated id), changing no row when refused.
+    /// </summary>
+    public void Push(ReadOnlySpan<long> ids, ReadOnlySpan<int> positions, ReadOnlySpan<float> gradients, ReadOnlySpan<int> slotHints, int generation, string where = "shard")
+    {
+        if (positions.Length != ids.Length)
+        {
+            throw Refused("length", $"Push to {where} refused: {ids.Length} ids with {positions.Length} positions. No row was changed.");
+        }
+
+        int rows = gradients.Length / Dim;
+        for (int i = 0; i < positions.Length; i++)
+        {
+            if ((uint)positions[i] >= (uint)rows)
+            {
+                throw Refused("length", $"Push to {where} refused: row id {ids[i]} (position {i}) has its gradient at row {positions[i]} of {rows}. No row was changed.");
+            }
+
+            var row = gradients.Slice(positions[i] * Dim, Dim);
+            int bad = FiniteCheck.IndexOfNonFinite(row);
+            if (bad >= 0)
+            {
+                throw Refused("non_finite", $"Push to {where} refused: gradient of row id {ids[i]} (position {i}, component {bad}) is {row[bad]}; NaN and infinity are not accepted. No row was changed.");
+            }
+        }
+
+        Apply(ids, positions, gradients, slotHints, generation, where);
+    }
+
+    /// <summary>Applies a checked push; row <c>i</c>'s gradient is row <c>positions[i]</c> (or <c>i</c> when empty) of <paramref name="gradients"/>.</summary>
+    private void Apply(ReadOnlySpan<long> ids, ReadOnlySpan<int> positions, ReadOnlySpan<float> gradients, ReadOnlySpan<int> slotHints, int generation, string where)
+    {
         int[] slots = ArrayPool<int>.Shared.Rent(ids.Length);
         try
         {
@@ -296,7 +362,8 @@ public sealed class ShardStore
             {
                 int slot = resolved[i];
                 long step = _steps[slot] = _steps[slot] == int.MaxValue ? int.MaxValue : _steps[slot] + 1;
-                Optimizer.Apply(MutableRow(slot), StateOf(slot), gradients.Slice(i * Dim, Dim), step);
+                int row = positions.IsEmpty ? i : positions[i];
+                Optimizer.Apply(MutableRow(slot), StateOf(slot), gradients.Slice(row * Dim, Dim), step);
             }
 
             _normsStale = true;

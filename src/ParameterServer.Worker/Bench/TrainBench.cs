@@ -60,6 +60,9 @@ internal sealed record TrainBenchReport(
     /// <summary>Calls (step calls and shard calls) per training step.</summary>
     public double CallsPerStep => Job.Steps == 0 ? 0 : (double)Job.Calls / Job.Steps;
 
+    /// <summary>Step parts (a table's rows on one shard, pulled or pushed) served in process by the embedded silo per training step, without a call.</summary>
+    public double LocalPartsPerStep => Job.Steps == 0 ? 0 : (double)Job.LocalParts / Job.Steps;
+
     /// <summary>Payload bytes the worker sent per sample: ids, and ids and gradients of pushes.</summary>
     public double PayloadBytesSentPerSample => (double)Job.PayloadBytesSent / ((long)Job.TrainSamples * Job.Epochs.Count);
 
