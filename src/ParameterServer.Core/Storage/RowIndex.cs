@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics.X86;
 using ParameterServer.Core.Hashing;
 
 namespace ParameterServer.Core.Storage;
@@ -79,31 +80,32 @@ public sealed class RowIndex
     }
 
     /// <summary>
-    /// Loads, without changing anything, the table entries and id-arena entries that looking up each of
-    /// <paramref name="ids"/> will read first, writing the candidate slot of each into <paramref name="scratch"/>.
-    /// A lookup is two dependent loads (the table, then the id of the slot found there), each usually a cache miss
-    /// in a large shard; done one id after another those misses queue up, while these two passes issue them all
-    /// independently so the memory system serves them together. Returns a value derived from the loads so they are kept.
+    /// Writes to <c>candidates[i]</c> the slot held by the home entry of <c>ids[i]</c> (−1 for an empty entry): the
+    /// first slot a lookup of that id compares, which is its own slot unless linear probing moved it. A lookup is two
+    /// dependent loads (the table, then the id of the slot found there), each usually a cache miss in a large shard;
+    /// this prefetches the table entries of the whole batch first, so their misses overlap instead of queueing one id
+    /// after another, and the caller can prefetch what the candidates point at (their ids, their rows). Changes nothing.
     /// </summary>
-    public long Warm(ReadOnlySpan<long> ids, ReadOnlySpan<long> arena, Span<int> scratch)
+    public unsafe void Candidates(ReadOnlySpan<long> ids, Span<int> candidates)
     {
         int[] table = _slots;
-        for (int i = 0; i < ids.Length; i++)
+        fixed (int* entries = table)
         {
-            scratch[i] = table[Home(ids[i])];
-        }
-
-        long sink = 0;
-        for (int i = 0; i < ids.Length; i++)
-        {
-            int slot = scratch[i];
-            if ((uint)slot < (uint)arena.Length)
+            for (int i = 0; i < ids.Length; i++)
             {
-                sink ^= arena[slot];
+                int home = Home(ids[i]);
+                candidates[i] = home;
+                if (Sse.IsSupported)
+                {
+                    Sse.Prefetch0(entries + home);
+                }
+            }
+
+            for (int i = 0; i < ids.Length; i++)
+            {
+                candidates[i] = entries[candidates[i]];
             }
         }
-
-        return sink;
     }
 
     /// <summary>Removes every row.</summary>

@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 using ParameterServer.Core.Hashing;
 using ParameterServer.Core.Kernels;
 using ParameterServer.Core.Optimizers;
@@ -42,8 +44,6 @@ public sealed class ShardStore
     private bool _normsStale;
     private string?[]? _labels;
     private int _capacity;
-    // Receives the values of the warming loads (Resolve, WarmRows) so the JIT cannot drop them; never read.
-    private long _sink;
 
     /// <summary>Creates an empty store for rows of <paramref name="dim"/> values.</summary>
     public ShardStore(int dim, RowInitializer initializer, OptimizerSettings optimizer, int initialCapacity = MinCapacity)
@@ -190,8 +190,7 @@ public sealed class ShardStore
             throw new ArgumentException($"Destination holds {destination.Length} floats and {slots.Length} slots; {ids.Length} rows of dim {Dim} need {ids.Length * Dim} and {ids.Length}.", nameof(destination));
         }
 
-        Resolve(ids, slots);
-        WarmRows(slots, withState: false);
+        Resolve(ids, slots, withState: false);
         for (int i = 0; i < ids.Length; i++)
         {
             Row(slots[i]).CopyTo(destination.Slice(i * Dim, Dim));
@@ -219,8 +218,7 @@ public sealed class ShardStore
             }
         }
 
-        Resolve(ids, slots);
-        WarmRows(slots, withState: false);
+        Resolve(ids, slots, withState: false);
         for (int i = 0; i < ids.Length; i++)
         {
             Row(slots[i]).CopyTo(destination.Slice(positions[i] * Dim, Dim));
@@ -228,13 +226,16 @@ public sealed class ShardStore
     }
 
     /// <summary>
-    /// The slot of every id in <paramref name="ids"/>, creating missing rows, written to <paramref name="resolved"/>. The
-    /// index's cache misses for the whole batch are issued together first (<see cref="RowIndex.Warm"/>); the lookups
-    /// that follow then mostly hit the cache. Same result as calling <see cref="GetOrCreate"/> for each id in order.
+    /// The slot of every id in <paramref name="ids"/>, creating missing rows, written to <paramref name="resolved"/>.
+    /// First the index's candidate slot of every id is found with the table's misses overlapped
+    /// (<see cref="RowIndex.Candidates"/>), and the id and row (and, with <paramref name="withState"/>, the optimizer
+    /// state) each candidate points at are prefetched; the lookups and the row work that follow then mostly hit the
+    /// cache. Same result as calling <see cref="GetOrCreate"/> for each id in order.
     /// </summary>
-    private void Resolve(ReadOnlySpan<long> ids, Span<int> resolved)
+    private void Resolve(ReadOnlySpan<long> ids, Span<int> resolved, bool withState)
     {
-        _sink ^= _index.Warm(ids, _ids.AsSpan(0, Count), resolved);
+        _index.Candidates(ids, resolved);
+        PrefetchRows(resolved, withState, withIds: true);
         for (int i = 0; i < ids.Length; i++)
         {
             resolved[i] = GetOrCreate(ids[i]);
@@ -242,7 +243,7 @@ public sealed class ShardStore
     }
 
     /// <summary>
-    /// Like <see cref="Resolve(ReadOnlySpan{long}, Span{int})"/>, taking <paramref name="hints"/> (slots a pull of the same generation handed out)
+    /// Like <see cref="Resolve(ReadOnlySpan{long}, Span{int}, bool)"/>, taking <paramref name="hints"/> (slots a pull of the same generation handed out)
     /// where they still hold their id: a hint costs one compare instead of an index lookup. A stale, foreign or
     /// out-of-range hint is looked up as usual, so hints can only save time, never change which row is updated.
     /// </summary>
@@ -250,9 +251,11 @@ public sealed class ShardStore
     {
         if (generation != Generation || hints.Length != ids.Length)
         {
-            Resolve(ids, resolved);
+            Resolve(ids, resolved, withState: true);
             return;
         }
+
+        PrefetchRows(hints, withState: true, withIds: true);
 
         int count = Count;
         long[] stored = _ids;
@@ -264,38 +267,53 @@ public sealed class ShardStore
     }
 
     /// <summary>
-    /// Touches one float per cache line of the values (and, with <paramref name="withState"/>, the optimizer state) of
-    /// every row in <paramref name="slots"/> before the rows are used, so their misses overlap rather than arrive one
-    /// row at a time inside the copy or optimizer loop.
+    /// Prefetches every cache line of the values (with <paramref name="withState"/>, also of the optimizer state, and
+    /// with <paramref name="withIds"/> the id) of each slot in <paramref name="slots"/> that is a resident row, so the
+    /// misses of a whole part overlap instead of arriving one row at a time inside the copy or optimizer loop. A
+    /// prefetch waits for nothing and changes nothing; slots out of range (−1, a stale hint) are skipped.
     /// </summary>
-    private void WarmRows(ReadOnlySpan<int> slots, bool withState)
+    private unsafe void PrefetchRows(ReadOnlySpan<int> slots, bool withState, bool withIds)
     {
-        const int FloatsPerLine = 16;
-        float sink = 0;
-        int dim = Dim;
-        int stateWidth = _stateWidth;
-        for (int i = 0; i < slots.Length; i++)
+        if (!Sse.IsSupported)
         {
-            int slot = slots[i];
-            float[] values = _valueChunks[slot >> ChunkShift];
-            int start = (slot & ChunkMask) * dim;
-            for (int j = 0; j < dim; j += FloatsPerLine)
-            {
-                sink += values[start + j];
-            }
+            return;
+        }
 
-            if (withState)
+        int count = Count;
+        int rowBytes = Dim * sizeof(float);
+        int stateBytes = _stateWidth * sizeof(float);
+        fixed (long* ids = _ids)
+        {
+            foreach (int slot in slots)
             {
-                float[] state = _stateChunks[slot >> ChunkShift];
-                int stateStart = (slot & ChunkMask) * stateWidth;
-                for (int j = 0; j < stateWidth; j += FloatsPerLine)
+                if ((uint)slot >= (uint)count)
                 {
-                    sink += state[stateStart + j];
+                    continue;
+                }
+
+                if (withIds)
+                {
+                    Sse.Prefetch0(ids + slot);
+                }
+
+                // The chunks are on the pinned heap: their addresses hold for as long as the store does.
+                PrefetchLines((byte*)Unsafe.AsPointer(ref _valueChunks[slot >> ChunkShift][(slot & ChunkMask) * Dim]), rowBytes);
+                if (withState && stateBytes > 0)
+                {
+                    PrefetchLines((byte*)Unsafe.AsPointer(ref _stateChunks[slot >> ChunkShift][(slot & ChunkMask) * _stateWidth]), stateBytes);
                 }
             }
         }
+    }
 
-        _sink ^= BitConverter.SingleToInt32Bits(sink);
+    private static unsafe void PrefetchLines(byte* start, int bytes)
+    {
+        for (int b = 0; b < bytes; b += 64)
+        {
+            Sse.Prefetch0(start + b);
+        }
+
+        Sse.Prefetch0(start + bytes - 1); // a record that does not start on a line ends on one more
     }
 
     /// <summary>
@@ -357,7 +375,6 @@ public sealed class ShardStore
             var resolved = slots.AsSpan(0, ids.Length);
             Resolve(ids, slotHints, generation, resolved);
             CheckNoDuplicates(ids, resolved, where);
-            WarmRows(resolved, withState: true);
             for (int i = 0; i < ids.Length; i++)
             {
                 int slot = resolved[i];
