@@ -21,8 +21,10 @@ public interface ILocalShardAccess
     /// <summary>
     /// Applies the gradients at rows <c>positions[i]</c> of <paramref name="gradients"/> to the rows of
     /// <paramref name="ids"/>, taking <paramref name="slots"/> of <paramref name="generation"/> as hints (empty for
-    /// none). False when the shard is not active in this silo (nothing was applied); a refused push throws the
-    /// shard's <see cref="ArgumentException"/> and changes no row.
+    /// none). The caller has refused the whole push already if any gradient it reads is NaN or infinite or an id repeats
+    /// (the step client checks every table's push before any shard sees it), so the shard checks only the positions.
+    /// False when the shard is not active in this silo (nothing was applied); a refused push throws the shard's
+    /// <see cref="ArgumentException"/> and changes no row.
     /// </summary>
     bool TryPush(string table, int shard, ReadOnlySpan<long> ids, ReadOnlySpan<int> positions, ReadOnlySpan<float> gradients, ReadOnlySpan<int> slots, int generation);
 }

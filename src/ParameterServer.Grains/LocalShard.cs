@@ -129,7 +129,7 @@ internal sealed class LocalShard
             RowsPerCall.Record(ids.Length, _tableTag, PushTag);
             try
             {
-                Store.Push(ids, positions, gradients, slots, generation, _where);
+                Store.Push(ids, positions, gradients, slots, generation, _where, checkedWhole: true);
             }
             catch (ArgumentException e)
             {

@@ -1,4 +1,5 @@
 using ParameterServer.Core.Data;
+using ParameterServer.Core.Kernels;
 
 namespace ParameterServer.Client.Training;
 
@@ -51,17 +52,28 @@ internal sealed class BatchBuffers
 
     public float[] ItemBiasGrad { get; }
 
+    /// <summary>How many samples ahead <see cref="Load"/> prefetches a sample's user, item and rating.</summary>
+    private const int PrefetchDistance = 16;
+
     /// <summary>Loads samples <c>order[start..start+count]</c> of <paramref name="data"/> and finds the distinct rows.</summary>
     public void Load(Ratings data, ReadOnlySpan<int> order)
     {
         Users.Clear();
         Items.Clear();
         // Gather first: the order is shuffled, so each read of the (millions long) sample arrays is a cache miss.
-        // In a loop of plain independent loads those misses overlap; inside the dictionary loop they would queue.
+        // Prefetched some samples ahead, those misses overlap; inside the dictionary loop they would queue.
         long[] users = data.Users, items = data.Items;
         float[] values = data.Values;
         for (int k = 0; k < order.Length; k++)
         {
+            if (k + PrefetchDistance < order.Length)
+            {
+                int f = order[k + PrefetchDistance];
+                Prefetch.Line(in users[f]);
+                Prefetch.Line(in items[f]);
+                Prefetch.Line(in values[f]);
+            }
+
             int s = order[k];
             _userIds[k] = users[s];
             _itemIds[k] = items[s];

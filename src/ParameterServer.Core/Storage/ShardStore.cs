@@ -339,8 +339,10 @@ public sealed class ShardStore
     /// <c>i</c>'s gradient from row <c>positions[i]</c> of <paramref name="gradients"/>: a shard in the worker's process
     /// reads its rows' gradients where the worker summed them. Checked whole first in the same way (a position outside
     /// the gradients, a NaN or infinity in a row it reads, a repeated id), changing no row when refused.
+    /// With <paramref name="checkedWhole"/> the caller vouches that it already refused NaN, infinity and repeated ids
+    /// for the whole push (as <c>StepClient</c> does before any shard sees it), and only the positions are checked.
     /// </summary>
-    public void Push(ReadOnlySpan<long> ids, ReadOnlySpan<int> positions, ReadOnlySpan<float> gradients, ReadOnlySpan<int> slotHints, int generation, string where = "shard")
+    public void Push(ReadOnlySpan<long> ids, ReadOnlySpan<int> positions, ReadOnlySpan<float> gradients, ReadOnlySpan<int> slotHints, int generation, string where = "shard", bool checkedWhole = false)
     {
         if (positions.Length != ids.Length)
         {
@@ -354,7 +356,10 @@ public sealed class ShardStore
             {
                 throw Refused("length", $"Push to {where} refused: row id {ids[i]} (position {i}) has its gradient at row {positions[i]} of {rows}. No row was changed.");
             }
+        }
 
+        for (int i = 0; i < positions.Length && !checkedWhole; i++)
+        {
             var row = gradients.Slice(positions[i] * Dim, Dim);
             int bad = FiniteCheck.IndexOfNonFinite(row);
             if (bad >= 0)
@@ -363,18 +368,24 @@ public sealed class ShardStore
             }
         }
 
-        Apply(ids, positions, gradients, slotHints, generation, where);
+        Apply(ids, positions, gradients, slotHints, generation, where, distinct: checkedWhole);
     }
 
-    /// <summary>Applies a checked push; row <c>i</c>'s gradient is row <c>positions[i]</c> (or <c>i</c> when empty) of <paramref name="gradients"/>.</summary>
-    private void Apply(ReadOnlySpan<long> ids, ReadOnlySpan<int> positions, ReadOnlySpan<float> gradients, ReadOnlySpan<int> slotHints, int generation, string where)
+    /// <summary>
+    /// Applies a checked push; row <c>i</c>'s gradient is row <c>positions[i]</c> (or <c>i</c> when empty) of
+    /// <paramref name="gradients"/>. Refuses a repeated id unless the caller vouches for <paramref name="distinct"/> ids.
+    /// </summary>
+    private void Apply(ReadOnlySpan<long> ids, ReadOnlySpan<int> positions, ReadOnlySpan<float> gradients, ReadOnlySpan<int> slotHints, int generation, string where, bool distinct = false)
     {
         int[] slots = ArrayPool<int>.Shared.Rent(ids.Length);
         try
         {
             var resolved = slots.AsSpan(0, ids.Length);
             Resolve(ids, slotHints, generation, resolved);
-            CheckNoDuplicates(ids, resolved, where);
+            if (!distinct)
+            {
+                CheckNoDuplicates(ids, resolved, where);
+            }
             for (int i = 0; i < ids.Length; i++)
             {
                 int slot = resolved[i];
