@@ -1,4 +1,4 @@
-using System.Runtime.InteropServices;
+using ParameterServer.Core.Hashing;
 
 namespace ParameterServer.Client.Training;
 
@@ -9,12 +9,22 @@ namespace ParameterServer.Client.Training;
 /// </summary>
 internal sealed class DistinctRows
 {
-    private readonly Dictionary<long, int> _index;
+    // An open-addressing set of the batch's ids (linear probing, at most half full). An entry belongs to the current
+    // batch only when its stamp is the current one, so Clear costs one increment instead of wiping the table.
+    private readonly long[] _keys;
+    private readonly int[] _positions;
+    private readonly int[] _stamps;
+    private readonly int _shift;
+    private int _stamp = 1;
 
     public DistinctRows(int capacity, int dim)
     {
         Dim = dim;
-        _index = new Dictionary<long, int>(capacity);
+        int size = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(16, capacity * 2));
+        _keys = new long[size];
+        _positions = new int[size];
+        _stamps = new int[size];
+        _shift = 64 - System.Numerics.BitOperations.Log2((uint)size);
         Ids = new long[capacity];
         Counts = new int[capacity];
         Values = new float[capacity * dim];
@@ -40,23 +50,43 @@ internal sealed class DistinctRows
     /// <summary>Forgets the rows of the previous batch.</summary>
     public void Clear()
     {
-        _index.Clear();
+        if (++_stamp == int.MaxValue)
+        {
+            Array.Clear(_stamps);
+            _stamp = 1;
+        }
+
         Count = 0;
     }
 
     /// <summary>The position of row <paramref name="id"/>, added when it is new.</summary>
     public int Add(long id)
     {
-        ref int at = ref CollectionsMarshal.GetValueRefOrAddDefault(_index, id, out bool exists);
-        if (!exists)
+        int mask = _keys.Length - 1;
+        for (int p = (int)(Mix64.Mix((ulong)id) >> _shift); ; p = (p + 1) & mask)
         {
-            at = Count;
-            Counts[Count] = 0;
-            Ids[Count++] = id;
-        }
+            if (_stamps[p] != _stamp)
+            {
+                if (Count == Ids.Length)
+                {
+                    throw new InvalidOperationException($"A batch holds at most {Ids.Length} distinct rows.");
+                }
 
-        Counts[at]++;
-        return at;
+                _stamps[p] = _stamp;
+                _keys[p] = id;
+                _positions[p] = Count;
+                Counts[Count] = 1;
+                Ids[Count] = id;
+                return Count++;
+            }
+
+            if (_keys[p] == id)
+            {
+                int at = _positions[p];
+                Counts[at]++;
+                return at;
+            }
+        }
     }
 
     /// <summary>The pulled values of the row at <paramref name="at"/>.</summary>

@@ -267,8 +267,8 @@ public sealed class ShardStore
     }
 
     /// <summary>
-    /// Prefetches every cache line of the values (with <paramref name="withState"/>, also of the optimizer state, and
-    /// with <paramref name="withIds"/> the id) of each slot in <paramref name="slots"/> that is a resident row, so the
+    /// Prefetches every cache line of the values (with <paramref name="withState"/>, also of the optimizer state and
+    /// the step count, and with <paramref name="withIds"/> the id) of each slot in <paramref name="slots"/> that is a resident row, so the
     /// misses of a whole part overlap instead of arriving one row at a time inside the copy or optimizer loop. A
     /// prefetch waits for nothing and changes nothing; slots out of range (−1, a stale hint) are skipped.
     /// </summary>
@@ -283,6 +283,7 @@ public sealed class ShardStore
         int rowBytes = Dim * sizeof(float);
         int stateBytes = _stateWidth * sizeof(float);
         fixed (long* ids = _ids)
+        fixed (int* steps = _steps)
         {
             foreach (int slot in slots)
             {
@@ -294,6 +295,11 @@ public sealed class ShardStore
                 if (withIds)
                 {
                     Sse.Prefetch0(ids + slot);
+                }
+
+                if (withState)
+                {
+                    Sse.Prefetch0(steps + slot); // a push counts the row's step
                 }
 
                 // The chunks are on the pinned heap: their addresses hold for as long as the store does.
