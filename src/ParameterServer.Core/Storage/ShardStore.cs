@@ -190,9 +190,15 @@ public sealed class ShardStore
             throw new ArgumentException($"Destination holds {destination.Length} floats and {slots.Length} slots; {ids.Length} rows of dim {Dim} need {ids.Length * Dim} and {ids.Length}.", nameof(destination));
         }
 
-        Resolve(ids, slots, withState: false);
+        Resolve(ids, slots);
+        PrefetchRows(slots[..Math.Min(PrefetchAhead, slots.Length)], withState: false);
         for (int i = 0; i < ids.Length; i++)
         {
+            if (i + PrefetchAhead < slots.Length)
+            {
+                PrefetchRow(slots[i + PrefetchAhead], withState: false);
+            }
+
             Row(slots[i]).CopyTo(destination.Slice(i * Dim, Dim));
         }
     }
@@ -218,9 +224,15 @@ public sealed class ShardStore
             }
         }
 
-        Resolve(ids, slots, withState: false);
+        Resolve(ids, slots);
+        PrefetchRows(slots[..Math.Min(PrefetchAhead, slots.Length)], withState: false);
         for (int i = 0; i < ids.Length; i++)
         {
+            if (i + PrefetchAhead < slots.Length)
+            {
+                PrefetchRow(slots[i + PrefetchAhead], withState: false);
+            }
+
             Row(slots[i]).CopyTo(destination.Slice(positions[i] * Dim, Dim));
         }
     }
@@ -228,14 +240,13 @@ public sealed class ShardStore
     /// <summary>
     /// The slot of every id in <paramref name="ids"/>, creating missing rows, written to <paramref name="resolved"/>.
     /// First the index's candidate slot of every id is found with the table's misses overlapped
-    /// (<see cref="RowIndex.Candidates"/>), and the id and row (and, with <paramref name="withState"/>, the optimizer
-    /// state) each candidate points at are prefetched; the lookups and the row work that follow then mostly hit the
-    /// cache. Same result as calling <see cref="GetOrCreate"/> for each id in order.
+    /// (<see cref="RowIndex.Candidates"/>), and the id each candidate points at is prefetched; the lookups that follow
+    /// then mostly hit the cache. Same result as calling <see cref="GetOrCreate"/> for each id in order.
     /// </summary>
-    private void Resolve(ReadOnlySpan<long> ids, Span<int> resolved, bool withState)
+    private void Resolve(ReadOnlySpan<long> ids, Span<int> resolved)
     {
         _index.Candidates(ids, resolved);
-        PrefetchRows(resolved, withState, withIds: true);
+        PrefetchIds(resolved);
         for (int i = 0; i < ids.Length; i++)
         {
             resolved[i] = GetOrCreate(ids[i]);
@@ -243,7 +254,7 @@ public sealed class ShardStore
     }
 
     /// <summary>
-    /// Like <see cref="Resolve(ReadOnlySpan{long}, Span{int}, bool)"/>, taking <paramref name="hints"/> (slots a pull of the same generation handed out)
+    /// Like <see cref="Resolve(ReadOnlySpan{long}, Span{int})"/>, taking <paramref name="hints"/> (slots a pull of the same generation handed out)
     /// where they still hold their id: a hint costs one compare instead of an index lookup. A stale, foreign or
     /// out-of-range hint is looked up as usual, so hints can only save time, never change which row is updated.
     /// </summary>
@@ -251,11 +262,11 @@ public sealed class ShardStore
     {
         if (generation != Generation || hints.Length != ids.Length)
         {
-            Resolve(ids, resolved, withState: true);
+            Resolve(ids, resolved);
             return;
         }
 
-        PrefetchRows(hints, withState: true, withIds: true);
+        PrefetchIds(hints);
 
         int count = Count;
         long[] stored = _ids;
@@ -266,48 +277,57 @@ public sealed class ShardStore
         }
     }
 
+    /// <summary>How many rows ahead the copy and optimizer loops prefetch the row they will touch.</summary>
+    private const int PrefetchAhead = 12;
+
     /// <summary>
-    /// Prefetches every cache line of the values (with <paramref name="withState"/>, also of the optimizer state and
-    /// the step count, and with <paramref name="withIds"/> the id) of each slot in <paramref name="slots"/> that is a resident row, so the
-    /// misses of a whole part overlap instead of arriving one row at a time inside the copy or optimizer loop. A
-    /// prefetch waits for nothing and changes nothing; slots out of range (−1, a stale hint) are skipped.
+    /// Prefetches the id of each slot in <paramref name="slots"/> that is a resident row (one line each, for the whole
+    /// part at once, so their misses overlap). A prefetch waits for nothing and changes nothing; slots out of range
+    /// (−1, a stale hint) are skipped.
     /// </summary>
-    private unsafe void PrefetchRows(ReadOnlySpan<int> slots, bool withState, bool withIds)
+    private void PrefetchIds(ReadOnlySpan<int> slots)
     {
-        if (!Sse.IsSupported)
+        int count = Count;
+        long[] ids = _ids;
+        foreach (int slot in slots)
+        {
+            if ((uint)slot < (uint)count)
+            {
+                Prefetch.Line(in ids[slot]);
+            }
+        }
+    }
+
+    /// <summary><see cref="PrefetchRow"/> for each slot of <paramref name="slots"/>.</summary>
+    private void PrefetchRows(ReadOnlySpan<int> slots, bool withState)
+    {
+        foreach (int slot in slots)
+        {
+            PrefetchRow(slot, withState);
+        }
+    }
+
+    /// <summary>
+    /// Prefetches every cache line of the values of <paramref name="slot"/> (with <paramref name="withState"/>, also of
+    /// its optimizer state and step count) when it is a resident row. The copy and optimizer loops call it
+    /// <see cref="PrefetchAhead"/> rows ahead, so each row's misses are in flight while the rows before it are worked
+    /// on, and no more lines are requested at once than the core can track.
+    /// </summary>
+    private unsafe void PrefetchRow(int slot, bool withState)
+    {
+        if (!Sse.IsSupported || (uint)slot >= (uint)Count)
         {
             return;
         }
 
-        int count = Count;
-        int rowBytes = Dim * sizeof(float);
-        int stateBytes = _stateWidth * sizeof(float);
-        fixed (long* ids = _ids)
-        fixed (int* steps = _steps)
+        // The chunks are on the pinned heap: their addresses hold for as long as the store does.
+        PrefetchLines((byte*)Unsafe.AsPointer(ref _valueChunks[slot >> ChunkShift][(slot & ChunkMask) * Dim]), Dim * sizeof(float));
+        if (withState)
         {
-            foreach (int slot in slots)
+            Prefetch.Line(in _steps[slot]); // a push counts the row's step
+            if (_stateWidth > 0)
             {
-                if ((uint)slot >= (uint)count)
-                {
-                    continue;
-                }
-
-                if (withIds)
-                {
-                    Sse.Prefetch0(ids + slot);
-                }
-
-                if (withState)
-                {
-                    Sse.Prefetch0(steps + slot); // a push counts the row's step
-                }
-
-                // The chunks are on the pinned heap: their addresses hold for as long as the store does.
-                PrefetchLines((byte*)Unsafe.AsPointer(ref _valueChunks[slot >> ChunkShift][(slot & ChunkMask) * Dim]), rowBytes);
-                if (withState && stateBytes > 0)
-                {
-                    PrefetchLines((byte*)Unsafe.AsPointer(ref _stateChunks[slot >> ChunkShift][(slot & ChunkMask) * _stateWidth]), stateBytes);
-                }
+                PrefetchLines((byte*)Unsafe.AsPointer(ref _stateChunks[slot >> ChunkShift][(slot & ChunkMask) * _stateWidth]), _stateWidth * sizeof(float));
             }
         }
     }
@@ -392,8 +412,14 @@ public sealed class ShardStore
             {
                 CheckNoDuplicates(ids, resolved, where);
             }
+            PrefetchRows(resolved[..Math.Min(PrefetchAhead, resolved.Length)], withState: true);
             for (int i = 0; i < ids.Length; i++)
             {
+                if (i + PrefetchAhead < resolved.Length)
+                {
+                    PrefetchRow(resolved[i + PrefetchAhead], withState: true);
+                }
+
                 int slot = resolved[i];
                 long step = _steps[slot] = _steps[slot] == int.MaxValue ? int.MaxValue : _steps[slot] + 1;
                 int row = positions.IsEmpty ? i : positions[i];
