@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.InteropServices;
 
 namespace ParameterServer.Abstractions;
@@ -6,16 +7,33 @@ namespace ParameterServer.Abstractions;
 /// Rows travelling as one bulk byte block (<c>rows x dim</c> little-endian floats, row-major), never as
 /// <c>float[]</c> element by element. Immutable once sent: neither side writes to <see cref="Data"/> afterwards.
 /// </summary>
-// Serialized by RowBlockCodec (WireCodecs.cs): the values are copied in bulk and read into an uninitialized array.
+/// <remarks>
+/// A block on a hot path may hold an array rented from <see cref="ArrayPool{T}.Shared"/>, longer than its
+/// <see cref="Length"/>: the step client's gradient blocks (<see cref="Rent"/>, given back by the sender once the
+/// push is acknowledged) and every block a codec reads off the wire (<see cref="FromWire"/>, given back by the
+/// receiver once it has copied the values out). <see cref="Return"/> gives the array back at most once; a block that
+/// is never given back is simply collected.
+/// </remarks>
+// Serialized by RowBlockCodec (WireCodecs.cs): the values are copied in bulk and read into a pooled array.
 [Immutable, Alias("ps.RowBlock")]
 public sealed class RowBlock
 {
+    private int _returned;
+
     /// <summary>Creates a block over <paramref name="data"/>.</summary>
     public RowBlock(int rows, int dim, byte[] data)
+        : this(rows, dim, data, data.Length, pooled: false, fromWire: false)
+    {
+    }
+
+    private RowBlock(int rows, int dim, byte[] data, int length, bool pooled, bool fromWire)
     {
         Rows = rows;
         Dim = dim;
         Data = data;
+        Length = length;
+        Pooled = pooled;
+        FromWire = fromWire;
     }
 
     /// <summary>Number of rows.</summary>
@@ -24,11 +42,23 @@ public sealed class RowBlock
     /// <summary>Values per row.</summary>
     public int Dim { get; }
 
-    /// <summary>The values as bytes.</summary>
+    /// <summary>The array holding the values in its first <see cref="Length"/> bytes (a pooled array may be longer).</summary>
     public byte[] Data { get; }
 
+    /// <summary>Bytes of values.</summary>
+    public int Length { get; }
+
+    /// <summary>Whether <see cref="Data"/> was rented from the shared pool.</summary>
+    public bool Pooled { get; }
+
+    /// <summary>Whether a codec read this block off the wire: its receiver owns it and gives it back when done.</summary>
+    public bool FromWire { get; }
+
+    /// <summary>The values as bytes.</summary>
+    public ReadOnlySpan<byte> Bytes => Data.AsSpan(0, Length);
+
     /// <summary>The values as floats.</summary>
-    public ReadOnlySpan<float> Values => MemoryMarshal.Cast<byte, float>(Data);
+    public ReadOnlySpan<float> Values => MemoryMarshal.Cast<byte, float>(Bytes);
 
     /// <summary>Copies <paramref name="values"/> into a new block.</summary>
     public static RowBlock From(ReadOnlySpan<float> values, int rows, int dim)
@@ -36,6 +66,36 @@ public sealed class RowBlock
         var data = GC.AllocateUninitializedArray<byte>(values.Length * sizeof(float));
         MemoryMarshal.AsBytes(values).CopyTo(data);
         return new RowBlock(rows, dim, data);
+    }
+
+    /// <summary>
+    /// A block of <paramref name="rows"/> × <paramref name="dim"/> floats over a pooled array, to be filled through
+    /// <see cref="Writable"/> before it is sent, and given back (<see cref="Return"/>) by its sender once no call can
+    /// send it again.
+    /// </summary>
+    public static RowBlock Rent(int rows, int dim)
+    {
+        int length = checked(rows * dim * sizeof(float));
+        return new RowBlock(rows, dim, ArrayPool<byte>.Shared.Rent(length), length, pooled: true, fromWire: false);
+    }
+
+    /// <summary>A block a codec reads <paramref name="length"/> bytes of values into (pooled; see <see cref="FromWire"/>).</summary>
+    internal static RowBlock ForWire(int rows, int dim, int length) =>
+        new(rows, dim, ArrayPool<byte>.Shared.Rent(length), length, pooled: true, fromWire: true);
+
+    /// <summary>The values of a block just rented, to fill before it is sent.</summary>
+    public Span<float> Writable => MemoryMarshal.Cast<byte, float>(Data.AsSpan(0, Length));
+
+    /// <summary>
+    /// Gives a pooled array back, once: call it only when nothing will read this block again (a block another call
+    /// may still send, or still being read by a grain, must not be given back). Nothing for a block that is not pooled.
+    /// </summary>
+    public void Return()
+    {
+        if (Pooled && Interlocked.Exchange(ref _returned, 1) == 0)
+        {
+            ArrayPool<byte>.Shared.Return(Data);
+        }
     }
 }
 

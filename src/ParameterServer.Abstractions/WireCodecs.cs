@@ -36,16 +36,16 @@ internal static class WireCodecs
     {
         writer.WriteInt32(block.Rows);
         writer.WriteInt32(block.Dim);
-        writer.Write(block.Data);
+        writer.Write(block.Bytes);
     }
 
     internal static RowBlock ReadBlock<TInput>(ref Reader<TInput> reader, uint dataBytes)
     {
         int rows = reader.ReadInt32();
         int dim = reader.ReadInt32();
-        var data = GC.AllocateUninitializedArray<byte>((int)dataBytes);
-        reader.ReadBytes(data);
-        return new RowBlock(rows, dim, data);
+        var block = RowBlock.ForWire(rows, dim, (int)dataBytes);
+        reader.ReadBytes(block.Data.AsSpan(0, block.Length));
+        return block;
     }
 
     internal static InvalidOperationException Malformed(string message, string what) =>
@@ -103,7 +103,7 @@ internal sealed class RowBlockCodec : LengthPrefixedCodec<RowBlock>
 {
     private const uint HeaderBytes = 2 * sizeof(int);
 
-    protected override uint PayloadBytes(RowBlock value) => HeaderBytes + (uint)value.Data.Length;
+    protected override uint PayloadBytes(RowBlock value) => HeaderBytes + (uint)value.Length;
 
     protected override void WritePayload<TBufferWriter>(ref Writer<TBufferWriter> writer, RowBlock value) => WireCodecs.WriteBlock(ref writer, value);
 
@@ -131,7 +131,7 @@ internal sealed class PushRequestCodec : LengthPrefixedCodec<PushRequest>
 {
     private const uint HeaderBytes = 3 * sizeof(int);
 
-    protected override uint PayloadBytes(PushRequest value) => HeaderBytes + ((uint)value.Ids.Length * sizeof(long)) + (uint)value.Gradients.Data.Length;
+    protected override uint PayloadBytes(PushRequest value) => HeaderBytes + ((uint)value.Ids.Length * sizeof(long)) + (uint)value.Gradients.Length;
 
     protected override void WritePayload<TBufferWriter>(ref Writer<TBufferWriter> writer, PushRequest value)
     {

@@ -134,6 +134,7 @@ public sealed class StepClient
                 {
                     var (t, call, p) = remote[i];
                     pulls[t].Table.Scatter(plans[t], call, remoteAnswers[i].Rows, pulls[t].Destination.Span);
+                    remoteAnswers[i].Rows.Return(); // copied out (only its slots are kept, in the ticket)
                     answers[p] = remoteAnswers[i];
                 }
             }
@@ -346,6 +347,7 @@ public sealed class StepClient
         for (int i = 0; i < parts.Length; i++)
         {
             owners[i].Acknowledge(parts[i].Shard, parts[i].Request.Ids.Length);
+            parts[i].Request.Gradients.Return(); // acknowledged: no retry sends it again
             // A table's parts stand together: its duration is recorded once, at its first part.
             if (i == 0 || !ReferenceEquals(owners[i], owners[i - 1]))
             {

@@ -127,6 +127,7 @@ public sealed partial class TableClient
             for (int c = 0; c < calls.Length; c++)
             {
                 Scatter(plan, plan.Calls[c], calls[c].Result, dest);
+                calls[c].Result.Return(); // copied out; a block read off the wire goes back to the pool
             }
 
             ClientDuration.Record(SecondsSince(start), _tableTag, PullTag);
@@ -228,15 +229,15 @@ public sealed partial class TableClient
     /// <summary>The values of <paramref name="call"/>'s rows, gathered from <paramref name="values"/> into one block.</summary>
     internal RowBlock Gather(ReadOnlySpan<float> values, CallPlan plan, ShardCall call)
     {
-        // Uninitialized: every row is copied in below.
-        var data = GC.AllocateUninitializedArray<byte>(call.Ids.Length * Dim * sizeof(float));
-        var dst = MemoryMarshal.Cast<byte, float>(data.AsSpan());
+        // Pooled: the push gives the array back once its shards acknowledged it (no call sends it again after that).
+        var block = RowBlock.Rent(call.Ids.Length, Dim);
+        var dst = block.Writable;
         for (int r = 0; r < call.Ids.Length; r++)
         {
             values.Slice(plan.Positions[call.Start + r] * Dim, Dim).CopyTo(dst.Slice(r * Dim, Dim));
         }
 
-        return new RowBlock(call.Ids.Length, Dim, data);
+        return block;
     }
 
     private async Task CompletePushAsync(Task[] calls, PushRequest[] requests, int[] shardOf, long start)
@@ -263,6 +264,7 @@ public sealed partial class TableClient
         for (int c = 0; c < calls.Length; c++)
         {
             Interlocked.Add(ref _rowsAcknowledged[shardOf[c]], requests[c].Ids.Length);
+            requests[c].Gradients.Return(); // acknowledged: no retry sends it again
         }
 
         ClientDuration.Record(SecondsSince(start), _tableTag, PushTag);

@@ -177,10 +177,10 @@ internal sealed class LocalShard
             throw new ArgumentException($"Push to table '{Table}' shard {Index} refused: {request.Gradients.Rows} gradient rows of dim {request.Gradients.Dim} for {request.Ids.Length} ids; the table has dim {Store.Dim}. No row was changed.");
         }
 
-        if (request.Gradients.Data.Length % sizeof(float) != 0)
+        if (request.Gradients.Length % sizeof(float) != 0)
         {
             PushesRefused.Add(1, _tableTag, new KeyValuePair<string, object?>(ReasonTag, "length"));
-            throw new ArgumentException($"Push to table '{Table}' shard {Index} refused: {request.Gradients.Data.Length} bytes is not a whole number of floats. No row was changed.");
+            throw new ArgumentException($"Push to table '{Table}' shard {Index} refused: {request.Gradients.Length} bytes is not a whole number of floats. No row was changed.");
         }
 
         try

@@ -141,9 +141,9 @@ public sealed class QueryGrain : Grain, IQueryGrain
             throw new ArgumentException($"Search of table '{spec.Name}' refused: {queries.Rows} query vectors; a request carries 1 to {QueryLimits.MaxQueries}.");
         }
 
-        if (queries.Dim != spec.Dim || queries.Data.Length != queries.Rows * spec.Dim * sizeof(float))
+        if (queries.Dim != spec.Dim || queries.Length != queries.Rows * spec.Dim * sizeof(float))
         {
-            throw new ArgumentException($"Search of table '{spec.Name}' refused: the query vector has dim {queries.Dim} ({queries.Data.Length / sizeof(float) / Math.Max(1, queries.Rows)} values per query) but the table has dim {spec.Dim}.");
+            throw new ArgumentException($"Search of table '{spec.Name}' refused: the query vector has dim {queries.Dim} ({queries.Length / sizeof(float) / Math.Max(1, queries.Rows)} values per query) but the table has dim {spec.Dim}.");
         }
 
         int bad = FiniteCheck.IndexOfNonFinite(queries.Values);

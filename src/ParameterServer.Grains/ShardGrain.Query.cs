@@ -43,9 +43,9 @@ public sealed partial class ShardGrain
         ArgumentNullException.ThrowIfNull(request);
         var store = await Store();
         var queries = request.Queries;
-        if (queries.Dim != store.Dim || queries.Rows * store.Dim * sizeof(float) != queries.Data.Length)
+        if (queries.Dim != store.Dim || queries.Rows * store.Dim * sizeof(float) != queries.Length)
         {
-            throw new ArgumentException($"Search of table '{_table}' refused: {queries.Rows} query vectors of dim {queries.Dim} in {queries.Data.Length} bytes; the table has dim {store.Dim}.");
+            throw new ArgumentException($"Search of table '{_table}' refused: {queries.Rows} query vectors of dim {queries.Dim} in {queries.Length} bytes; the table has dim {store.Dim}.");
         }
 
         int bad = FiniteCheck.IndexOfNonFinite(queries.Values);

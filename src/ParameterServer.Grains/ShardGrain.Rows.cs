@@ -42,14 +42,14 @@ public sealed partial class ShardGrain
         ArgumentNullException.ThrowIfNull(request);
         var store = await Store();
         string where = $"table '{_table}' shard {_index}";
-        if (request.Values.Dim != store.Dim || request.Values.Rows != request.Ids.Length || request.Values.Data.Length % sizeof(float) != 0)
+        if (request.Values.Dim != store.Dim || request.Values.Rows != request.Ids.Length || request.Values.Length % sizeof(float) != 0)
         {
-            throw new ArgumentException($"Write to {where} refused: {request.Values.Rows} rows of dim {request.Values.Dim} ({request.Values.Data.Length} bytes) for {request.Ids.Length} ids; the table has dim {store.Dim}. No row was changed.");
+            throw new ArgumentException($"Write to {where} refused: {request.Values.Rows} rows of dim {request.Values.Dim} ({request.Values.Length} bytes) for {request.Ids.Length} ids; the table has dim {store.Dim}. No row was changed.");
         }
 
-        if (request.Values.Data.Length > RowLimits.MaxPageBytes)
+        if (request.Values.Length > RowLimits.MaxPageBytes)
         {
-            throw new ArgumentException($"Write to {where} refused: {request.Values.Data.Length} bytes is above the limit of {RowLimits.MaxPageBytes} per call; split it. No row was changed.");
+            throw new ArgumentException($"Write to {where} refused: {request.Values.Length} bytes is above the limit of {RowLimits.MaxPageBytes} per call; split it. No row was changed.");
         }
 
         lock (store)

@@ -53,12 +53,20 @@ public sealed class StepRouterGrain(LocalShards shards) : Grain, IStepRouter
                 if (!shards.TryGet(part.Table, part.Shard, out var local) || !local.TryPush(part.Request, part.Slots))
                 {
                     (remote ??= []).Add(ShardOf(part.Table, part.Shard).Push(part.Request));
+                    continue;
                 }
             }
             catch (ArgumentException e)
             {
                 // The other parts go on, as separate shard calls would.
                 refused ??= e;
+            }
+
+            // Applied (or refused) here and now. A block this silo read off the wire is its own to give back; one
+            // passed by reference from a client in this process is the client's (it may send it again on a retry).
+            if (part.Request.Gradients.FromWire)
+            {
+                part.Request.Gradients.Return();
             }
         }
 

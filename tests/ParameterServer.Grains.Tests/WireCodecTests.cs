@@ -32,11 +32,11 @@ public sealed class WireCodecTests(ClusterFixture fixture)
         var push = Serializer.Deserialize<PushRequest>(Serializer.SerializeToArray(new PushRequest(ids, block)))!;
         Assert.Equal(ids, push.Ids);
         Assert.Equal((rows, dim), (push.Gradients.Rows, push.Gradients.Dim));
-        Assert.Equal(block.Data, push.Gradients.Data);
+        Assert.Equal(block.Bytes.ToArray(), push.Gradients.Bytes.ToArray());
 
         var back = Serializer.Deserialize<RowBlock>(Serializer.SerializeToArray(block))!;
         Assert.Equal((rows, dim), (back.Rows, back.Dim));
-        Assert.Equal(block.Data, back.Data); // byte for byte, so the NaN payload survives
+        Assert.Equal(block.Bytes.ToArray(), back.Bytes.ToArray()); // byte for byte, so the NaN payload survives
 
         // Raw bytes plus a small header: 8 bytes an id, 4 a value.
         int raw = (rows * 8) + (rows * dim * 4);
@@ -45,12 +45,39 @@ public sealed class WireCodecTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public void A_pooled_block_travels_as_its_values_only_and_a_block_read_off_the_wire_is_its_receivers_to_give_back()
+    {
+        // 3 x 5 floats in a rented array that is longer than 60 bytes: only the 60 bytes of values go on the wire.
+        var sent = RowBlock.Rent(3, 5);
+        Assert.True(sent.Pooled);
+        Assert.False(sent.FromWire);
+        Assert.Equal(60, sent.Length);
+        Assert.True(sent.Data.Length >= 60);
+        float[] values = [.. Enumerable.Range(0, 15).Select(i => i * 0.5f - 3f)];
+        values.CopyTo(sent.Writable);
+        byte[] wire = Serializer.SerializeToArray(new PushRequest([1, 2, 3], sent));
+        Assert.Equal(Serializer.SerializeToArray(new PushRequest([1, 2, 3], RowBlock.From(values, 3, 5))), wire);
+
+        var received = Serializer.Deserialize<PushRequest>(wire)!.Gradients;
+        Assert.True(received.FromWire);
+        Assert.True(received.Pooled);
+        Assert.Equal(values, received.Values.ToArray());
+
+        // Given back once however often it is called; a block that is not pooled has nothing to give back.
+        received.Return();
+        received.Return();
+        sent.Return();
+        RowBlock.From(values, 3, 5).Return();
+        Assert.False(RowBlock.From(values, 3, 5).Pooled);
+    }
+
+    [Fact]
     public void A_block_referenced_twice_is_read_back_as_one_object()
     {
         var block = RowBlock.From([1f, 2f, 3f, 4f], 2, 2);
         var pair = Serializer.Deserialize<RowBlock[]>(Serializer.SerializeToArray(new[] { block, block }))!;
         Assert.Same(pair[0], pair[1]);
-        Assert.Equal(block.Data, pair[0].Data);
+        Assert.Equal(block.Bytes.ToArray(), pair[0].Bytes.ToArray());
     }
 
     [Fact]
