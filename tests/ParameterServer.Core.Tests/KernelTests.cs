@@ -196,4 +196,17 @@ public class KernelTests
         float[] a = [float.MaxValue, float.MinValue, float.Epsilon, -0f, 0f, 1e-45f, -3.4e38f, 3.4e38f, float.MaxValue, 1f];
         Assert.Equal(-1, FiniteCheck.IndexOfNonFinite(a));
     }
+
+    [Theory]
+    [InlineData(0.9f, 0.999f)]
+    [InlineData(0.8f, 0.99f)]
+    public void AdamCorrectionsAreTheFormulaBitForBitWhetherLookedUpOrComputed(float beta1, float beta2)
+    {
+        for (long t = 1; t <= AdamStep.DefaultTableSteps + 10; t++)
+        {
+            AdamStep.Corrections(beta1, beta2, t, out float c1, out float c2);
+            Assert.Equal(1f / (1f - MathF.Pow(beta1, t)), c1);
+            Assert.Equal(1f / (1f - MathF.Pow(beta2, t)), c2);
+        }
+    }
 }
