@@ -51,10 +51,10 @@ public sealed class StepClient
     /// <summary>Whether this client shares its process with a silo whose active shards it reads and writes in place.</summary>
     public bool InProcess => _local is not null;
 
-    /// <summary>Payload bytes sent: ids of pulls, ids and gradients of pushes.</summary>
+    /// <summary>Payload bytes sent: ids of pulls, ids and gradients of pushes (parts served in process send none).</summary>
     public long BytesSent => Interlocked.Read(ref _bytesSent);
 
-    /// <summary>Payload bytes received: the values of pulled rows.</summary>
+    /// <summary>Payload bytes received: the values of pulled rows (parts served in process receive none).</summary>
     public long BytesReceived => Interlocked.Read(ref _bytesReceived);
 
     /// <summary>
@@ -72,7 +72,6 @@ public sealed class StepClient
         bool handedOver = false;
         try
         {
-            long sent = 0, received = 0;
             int partCount = 0;
             var pulled = new (TableClient Table, int Rows)[pulls.Count];
             for (int t = 0; t < pulls.Count; t++)
@@ -86,13 +85,12 @@ public sealed class StepClient
                 plans[t] = table.Plan(ids.Span);
                 partCount += plans[t].Calls.Count;
                 pulled[t] = (table, ids.Length);
-                sent += ids.Length * sizeof(long);
-                received += (long)ids.Length * table.Dim * sizeof(float);
             }
 
             locals = _local is null ? null : new StepTicket.LocalSlots[partCount];
             var remote = PullLocal(pulls, plans, locals);
             var answers = new ShardRows?[partCount];
+            long sent = 0, received = 0; // payload of the parts that travel; parts served in process send nothing
             if (remote.Count > 0)
             {
                 var parts = new ShardPull[remote.Count];
@@ -100,6 +98,8 @@ public sealed class StepClient
                 {
                     var (t, call, _) = remote[i];
                     parts[i] = new ShardPull(pulls[t].Table.Spec.Name, call.Shard, new PullRequest(call.Ids));
+                    sent += call.Ids.Length * sizeof(long);
+                    received += (long)call.Ids.Length * pulls[t].Table.Dim * sizeof(float);
                 }
 
                 ShardRows[] remoteAnswers;
@@ -224,83 +224,59 @@ public sealed class StepClient
         try
         {
             int partCount = 0;
-            long bytes = 0;
             for (int t = 0; t < pushes.Count; t++)
             {
-                var (table, ids, _) = pushes[t];
                 if (ticket is null)
                 {
-                    plans[t] = table.Plan(ids.Span);
+                    plans[t] = pushes[t].Table.Plan(pushes[t].Ids.Span);
                 }
 
                 partCount += plans[t].Calls.Count;
-                bytes += ids.Length * (sizeof(long) + ((long)table.Dim * sizeof(float)));
+            }
+
+            var parts = new ShardPush[partCount];
+            var owners = new TableClient[partCount];
+            ArgumentException? refused = null;
+            long bytes = 0; // payload of the parts that travel; parts applied in process send nothing
+            int p = 0, sending = 0, served = 0;
+            for (int t = 0; t < pushes.Count; t++)
+            {
+                var (owner, _, gradients) = pushes[t];
+                bool servedHere = false;
+                foreach (var call in plans[t].Calls)
+                {
+                    var localSlots = ticket?.Locals is { } locals ? locals[p] : default;
+                    if (_local is not null && TryPushLocal(owner, plans[t], call, gradients.Span, localSlots, ref refused))
+                    {
+                        served++;
+                        servedHere = true;
+                    }
+                    else
+                    {
+                        owners[sending] = owner;
+                        parts[sending++] = new ShardPush(owner.Spec.Name, call.Shard, new PushRequest(call.Ids, owner.Gather(gradients.Span, plans[t], call)), ticket?.Answers[p]?.Slots);
+                        bytes += call.Ids.Length * (sizeof(long) + ((long)owner.Dim * sizeof(float)));
+                    }
+
+                    p++;
+                }
+
+                if (servedHere)
+                {
+                    owner.RecordDuration(start, push: true);
+                }
             }
 
             Interlocked.Add(ref _bytesSent, bytes);
-            if (partCount == 0)
-            {
-                return Task.CompletedTask;
-            }
-
-            var parts = new List<ShardPush>(_local is null ? partCount : 0);
-            var owners = new List<TableClient>(_local is null ? partCount : 0);
-            var applied = _local is null ? null : new List<(TableClient Table, int Shard, int Rows)>(partCount);
-            ArgumentException? refused = null;
-            int p = 0, served = 0;
-            for (int t = 0; t < pushes.Count; t++)
-            {
-                var (table, _, gradients) = pushes[t];
-                foreach (var call in plans[t].Calls)
-                {
-                    var localSlots = ticket?.Locals is { } l ? l[p] : default;
-                    if (_local is not null)
-                    {
-                        // A part the pull sent (its shard was not active here then) may be served now, without hints.
-                        try
-                        {
-                            var hints = localSlots.Slots is null ? [] : localSlots.Slots.AsSpan(0, call.Ids.Length);
-                            if (_local.TryPush(table.Spec.Name, call.Shard, call.Ids, plans[t].Positions.AsSpan(call.Start, call.Ids.Length), gradients.Span, hints, localSlots.Slots is null ? -1 : localSlots.Generation))
-                            {
-                                applied!.Add((table, call.Shard, call.Ids.Length));
-                                served++;
-                                p++;
-                                continue;
-                            }
-                        }
-                        catch (ArgumentException e)
-                        {
-                            // As the router does: the other parts are still applied, the first refusal fails the push.
-                            refused ??= e;
-                            served++;
-                            p++;
-                            continue;
-                        }
-                    }
-
-                    owners.Add(table);
-                    parts.Add(new ShardPush(table.Spec.Name, call.Shard, new PushRequest(call.Ids, table.Gather(gradients.Span, plans[t], call)), ticket?.Answers[p]?.Slots));
-                    p++;
-                }
-            }
-
             Interlocked.Add(ref _localParts, served);
-            if (applied is not null)
+            if (sending < partCount)
             {
-                TableClient? last = null;
-                foreach (var (table, shard, rows) in applied)
-                {
-                    table.Acknowledge(shard, rows);
-                    if (!ReferenceEquals(table, last))
-                    {
-                        table.RecordDuration(start, push: true);
-                        last = table;
-                    }
-                }
+                Array.Resize(ref parts, sending);
+                Array.Resize(ref owners, sending);
             }
 
-            var sending = parts.Count == 0 ? Task.CompletedTask : CompletePushAsync([.. parts], [.. owners], start, direct: parts.Count > StepLimits.MaxParts || bytes > TableClient.MaxBytesPerCall);
-            return refused is null ? sending : FailAfter(sending, refused);
+            var sent = sending == 0 ? Task.CompletedTask : CompletePushAsync(parts, owners, start, direct: sending > StepLimits.MaxParts || bytes > TableClient.MaxBytesPerCall);
+            return refused is null ? sent : FailAfter(sent, refused);
         }
         finally
         {
@@ -309,6 +285,33 @@ public sealed class StepClient
                 StepTicket.Release(plans, null);
             }
         }
+    }
+
+    /// <summary>
+    /// Applies one part in the co-hosted silo, taking the slots its pull found there as hints: false when its shard is
+    /// not active there (the part is to be sent). A refusal counts as served: it is kept in <paramref name="refused"/>
+    /// (the first one) and the other parts still go on, as the step router does.
+    /// </summary>
+    private bool TryPushLocal(TableClient table, TableClient.CallPlan plan, TableClient.ShardCall call, ReadOnlySpan<float> gradients, StepTicket.LocalSlots slots, ref ArgumentException? refused)
+    {
+        int n = call.Ids.Length;
+        try
+        {
+            // A part the pull sent (its shard was not active here then) may be served now, without hints.
+            var hints = slots.Slots is null ? [] : slots.Slots.AsSpan(0, n);
+            if (!_local!.TryPush(table.Spec.Name, call.Shard, call.Ids, plan.Positions.AsSpan(call.Start, n), gradients, hints, slots.Slots is null ? -1 : slots.Generation))
+            {
+                return false;
+            }
+
+            table.Acknowledge(call.Shard, n);
+        }
+        catch (ArgumentException e)
+        {
+            refused ??= e;
+        }
+
+        return true;
     }
 
     private static async Task FailAfter(Task sending, ArgumentException refused)

@@ -133,7 +133,7 @@ internal sealed class LocalShard
             }
             catch (ArgumentException e)
             {
-                PushesRefused.Add(1, _tableTag, new KeyValuePair<string, object?>(ReasonTag, e.Data[ShardStore.RefusalReasonKey] as string ?? "invalid"));
+                CountRefusal(e.Data[ShardStore.RefusalReasonKey] as string ?? "invalid");
                 throw;
             }
 
@@ -142,6 +142,8 @@ internal sealed class LocalShard
             return true;
         }
     }
+
+    private void CountRefusal(string reason) => PushesRefused.Add(1, _tableTag, new KeyValuePair<string, object?>(ReasonTag, reason));
 
     private (RowBlock Rows, SlotHints? Slots) PullLocked(long[] ids, bool withSlots)
     {
@@ -173,13 +175,13 @@ internal sealed class LocalShard
         RowsPerCall.Record(request.Ids.Length, _tableTag, PushTag);
         if (request.Gradients.Dim != Store.Dim || request.Gradients.Rows != request.Ids.Length)
         {
-            PushesRefused.Add(1, _tableTag, new KeyValuePair<string, object?>(ReasonTag, "dim"));
+            CountRefusal("dim");
             throw new ArgumentException($"Push to table '{Table}' shard {Index} refused: {request.Gradients.Rows} gradient rows of dim {request.Gradients.Dim} for {request.Ids.Length} ids; the table has dim {Store.Dim}. No row was changed.");
         }
 
         if (request.Gradients.Length % sizeof(float) != 0)
         {
-            PushesRefused.Add(1, _tableTag, new KeyValuePair<string, object?>(ReasonTag, "length"));
+            CountRefusal("length");
             throw new ArgumentException($"Push to table '{Table}' shard {Index} refused: {request.Gradients.Length} bytes is not a whole number of floats. No row was changed.");
         }
 
@@ -189,7 +191,7 @@ internal sealed class LocalShard
         }
         catch (ArgumentException e)
         {
-            PushesRefused.Add(1, _tableTag, new KeyValuePair<string, object?>(ReasonTag, e.Data[ShardStore.RefusalReasonKey] as string ?? "invalid"));
+            CountRefusal(e.Data[ShardStore.RefusalReasonKey] as string ?? "invalid");
             throw;
         }
 

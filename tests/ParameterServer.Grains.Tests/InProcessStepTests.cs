@@ -105,6 +105,9 @@ public sealed class InProcessStepTests(ClusterFixture fixture)
         // later part was served in process: 3 more pulls and 4 pushes of 11 parts each, and no call.
         Assert.True(inProcess.Calls <= 1, $"{inProcess.Calls} calls");
         Assert.InRange(inProcess.LocalParts, 7 * 11, 8 * 11);
+        // Parts served in process carry no payload: at most the first pull's ids and values travelled.
+        Assert.InRange(inProcess.BytesSent, 0, 120 * 2 * sizeof(long));
+        Assert.InRange(inProcess.BytesReceived, 0, 120 * (6 + 1) * sizeof(float));
         for (int t = 0; t < local.Length; t++)
         {
             var a = await fixture.Client.DescribeAsync(local[t].Spec.Name);

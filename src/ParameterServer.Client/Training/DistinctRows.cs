@@ -1,4 +1,4 @@
-using ParameterServer.Core.Hashing;
+using ParameterServer.Core.Storage;
 
 namespace ParameterServer.Client.Training;
 
@@ -9,22 +9,13 @@ namespace ParameterServer.Client.Training;
 /// </summary>
 internal sealed class DistinctRows
 {
-    // An open-addressing set of the batch's ids (linear probing, at most half full). An entry belongs to the current
-    // batch only when its stamp is the current one, so Clear costs one increment instead of wiping the table.
-    private readonly long[] _keys;
-    private readonly int[] _positions;
-    private readonly int[] _stamps;
-    private readonly int _shift;
-    private int _stamp = 1;
+    // The batch's ids by position: the same open-addressing index a shard uses, over Ids as its id arena.
+    private readonly RowIndex _index;
 
     public DistinctRows(int capacity, int dim)
     {
         Dim = dim;
-        int size = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(16, capacity * 2));
-        _keys = new long[size];
-        _positions = new int[size];
-        _stamps = new int[size];
-        _shift = 64 - System.Numerics.BitOperations.Log2((uint)size);
+        _index = new RowIndex(capacity);
         Ids = new long[capacity];
         Counts = new int[capacity];
         Values = new float[capacity * dim];
@@ -50,43 +41,29 @@ internal sealed class DistinctRows
     /// <summary>Forgets the rows of the previous batch.</summary>
     public void Clear()
     {
-        if (++_stamp == int.MaxValue)
-        {
-            Array.Clear(_stamps);
-            _stamp = 1;
-        }
-
+        _index.Clear();
         Count = 0;
     }
 
     /// <summary>The position of row <paramref name="id"/>, added when it is new.</summary>
     public int Add(long id)
     {
-        int mask = _keys.Length - 1;
-        for (int p = (int)(Mix64.Mix((ulong)id) >> _shift); ; p = (p + 1) & mask)
+        var known = Ids.AsSpan(0, Count);
+        if (Count == Ids.Length && _index.Find(id, known) < 0)
         {
-            if (_stamps[p] != _stamp)
-            {
-                if (Count == Ids.Length)
-                {
-                    throw new InvalidOperationException($"A batch holds at most {Ids.Length} distinct rows.");
-                }
-
-                _stamps[p] = _stamp;
-                _keys[p] = id;
-                _positions[p] = Count;
-                Counts[Count] = 1;
-                Ids[Count] = id;
-                return Count++;
-            }
-
-            if (_keys[p] == id)
-            {
-                int at = _positions[p];
-                Counts[at]++;
-                return at;
-            }
+            throw new InvalidOperationException($"A batch holds at most {Ids.Length} distinct rows.");
         }
+
+        int at = _index.GetOrAdd(id, known, out bool added);
+        if (added)
+        {
+            Ids[at] = id;
+            Counts[at] = 0;
+            Count++;
+        }
+
+        Counts[at]++;
+        return at;
     }
 
     /// <summary>The pulled values of the row at <paramref name="at"/>.</summary>

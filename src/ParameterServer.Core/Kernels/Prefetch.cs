@@ -19,4 +19,24 @@ public static class Prefetch
             Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.AsRef(in value)));
         }
     }
+
+    /// <summary>
+    /// <see cref="Line{T}"/> for every cache line of the <paramref name="count"/> elements starting at
+    /// <paramref name="start"/> (a record that does not start on a line boundary ends on one line more).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void Lines<T>(ref readonly T start, int count)
+    {
+        if (Sse.IsSupported && count > 0)
+        {
+            byte* first = (byte*)Unsafe.AsPointer(ref Unsafe.AsRef(in start));
+            int bytes = count * Unsafe.SizeOf<T>();
+            for (int b = 0; b < bytes; b += 64)
+            {
+                Sse.Prefetch0(first + b);
+            }
+
+            Sse.Prefetch0(first + bytes - 1);
+        }
+    }
 }

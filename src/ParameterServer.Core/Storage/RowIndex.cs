@@ -1,5 +1,5 @@
-using System.Runtime.Intrinsics.X86;
 using ParameterServer.Core.Hashing;
+using ParameterServer.Core.Kernels;
 
 namespace ParameterServer.Core.Storage;
 
@@ -86,25 +86,19 @@ public sealed class RowIndex
     /// this prefetches the table entries of the whole batch first, so their misses overlap instead of queueing one id
     /// after another, and the caller can prefetch what the candidates point at (their ids, their rows). Changes nothing.
     /// </summary>
-    public unsafe void Candidates(ReadOnlySpan<long> ids, Span<int> candidates)
+    public void Candidates(ReadOnlySpan<long> ids, Span<int> candidates)
     {
         int[] table = _slots;
-        fixed (int* entries = table)
+        for (int i = 0; i < ids.Length; i++)
         {
-            for (int i = 0; i < ids.Length; i++)
-            {
-                int home = Home(ids[i]);
-                candidates[i] = home;
-                if (Sse.IsSupported)
-                {
-                    Sse.Prefetch0(entries + home);
-                }
-            }
+            int home = Home(ids[i]);
+            candidates[i] = home;
+            Prefetch.Line(in table[home]);
+        }
 
-            for (int i = 0; i < ids.Length; i++)
-            {
-                candidates[i] = entries[candidates[i]];
-            }
+        for (int i = 0; i < ids.Length; i++)
+        {
+            candidates[i] = table[candidates[i]];
         }
     }
 

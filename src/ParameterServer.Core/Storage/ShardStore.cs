@@ -1,7 +1,5 @@
 using System.Buffers;
 using System.Numerics.Tensors;
-using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics.X86;
 using ParameterServer.Core.Hashing;
 using ParameterServer.Core.Kernels;
 using ParameterServer.Core.Optimizers;
@@ -190,17 +188,7 @@ public sealed class ShardStore
             throw new ArgumentException($"Destination holds {destination.Length} floats and {slots.Length} slots; {ids.Length} rows of dim {Dim} need {ids.Length * Dim} and {ids.Length}.", nameof(destination));
         }
 
-        Resolve(ids, slots);
-        PrefetchRows(slots[..Math.Min(PrefetchAhead, slots.Length)], withState: false);
-        for (int i = 0; i < ids.Length; i++)
-        {
-            if (i + PrefetchAhead < slots.Length)
-            {
-                PrefetchRow(slots[i + PrefetchAhead], withState: false);
-            }
-
-            Row(slots[i]).CopyTo(destination.Slice(i * Dim, Dim));
-        }
+        CopyOut(ids, [], destination, slots);
     }
 
     /// <summary>
@@ -224,6 +212,16 @@ public sealed class ShardStore
             }
         }
 
+        CopyOut(ids, positions, destination, slots);
+    }
+
+    /// <summary>
+    /// Resolves <paramref name="ids"/> (creating missing rows) into <paramref name="slots"/> and copies row <c>i</c> to
+    /// row <c>positions[i]</c> of <paramref name="destination"/> (row <c>i</c> when <paramref name="positions"/> is empty),
+    /// each row prefetched <see cref="PrefetchAhead"/> rows ahead of its copy.
+    /// </summary>
+    private void CopyOut(ReadOnlySpan<long> ids, ReadOnlySpan<int> positions, Span<float> destination, Span<int> slots)
+    {
         Resolve(ids, slots);
         PrefetchRows(slots[..Math.Min(PrefetchAhead, slots.Length)], withState: false);
         for (int i = 0; i < ids.Length; i++)
@@ -233,7 +231,8 @@ public sealed class ShardStore
                 PrefetchRow(slots[i + PrefetchAhead], withState: false);
             }
 
-            Row(slots[i]).CopyTo(destination.Slice(positions[i] * Dim, Dim));
+            int row = positions.IsEmpty ? i : positions[i];
+            Row(slots[i]).CopyTo(destination.Slice(row * Dim, Dim));
         }
     }
 
@@ -313,33 +312,22 @@ public sealed class ShardStore
     /// <see cref="PrefetchAhead"/> rows ahead, so each row's misses are in flight while the rows before it are worked
     /// on, and no more lines are requested at once than the core can track.
     /// </summary>
-    private unsafe void PrefetchRow(int slot, bool withState)
+    private void PrefetchRow(int slot, bool withState)
     {
-        if (!Sse.IsSupported || (uint)slot >= (uint)Count)
+        if ((uint)slot >= (uint)Count)
         {
             return;
         }
 
-        // The chunks are on the pinned heap: their addresses hold for as long as the store does.
-        PrefetchLines((byte*)Unsafe.AsPointer(ref _valueChunks[slot >> ChunkShift][(slot & ChunkMask) * Dim]), Dim * sizeof(float));
+        Prefetch.Lines(in _valueChunks[slot >> ChunkShift][(slot & ChunkMask) * Dim], Dim);
         if (withState)
         {
             Prefetch.Line(in _steps[slot]); // a push counts the row's step
             if (_stateWidth > 0)
             {
-                PrefetchLines((byte*)Unsafe.AsPointer(ref _stateChunks[slot >> ChunkShift][(slot & ChunkMask) * _stateWidth]), _stateWidth * sizeof(float));
+                Prefetch.Lines(in _stateChunks[slot >> ChunkShift][(slot & ChunkMask) * _stateWidth], _stateWidth);
             }
         }
-    }
-
-    private static unsafe void PrefetchLines(byte* start, int bytes)
-    {
-        for (int b = 0; b < bytes; b += 64)
-        {
-            Sse.Prefetch0(start + b);
-        }
-
-        Sse.Prefetch0(start + bytes - 1); // a record that does not start on a line ends on one more
     }
 
     /// <summary>
@@ -412,6 +400,7 @@ public sealed class ShardStore
             {
                 CheckNoDuplicates(ids, resolved, where);
             }
+
             PrefetchRows(resolved[..Math.Min(PrefetchAhead, resolved.Length)], withState: true);
             for (int i = 0; i < ids.Length; i++)
             {
