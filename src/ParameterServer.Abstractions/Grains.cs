@@ -99,6 +99,15 @@ public interface IShardGrain : IGrainWithStringKey, IShardRows
     [Alias("Describe")]
     Task<ShardInfo> Describe();
 
+    /// <summary>
+    /// Activates the shard and loads its rows (its checkpoint, if any) now rather than at the first pull, so a
+    /// missing table or an unreadable checkpoint shows when the table opens and a worker in the same process finds
+    /// the shard's store local from its first step.
+    /// </summary>
+    [Alias("Open")]
+    [ResponseTimeout(AdminTimeout.Value)]
+    Task Open();
+
     /// <summary>Drops every row and deactivates.</summary>
     [Alias("Reset")]
     [ResponseTimeout(AdminTimeout.Value)]

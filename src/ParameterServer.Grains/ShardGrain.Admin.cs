@@ -20,6 +20,9 @@ public sealed partial class ShardGrain
     }
 
     /// <inheritdoc/>
+    public async Task Open() => await Store();
+
+    /// <inheritdoc/>
     public async Task Reset()
     {
         // A checkpoint still being written must land before the table's files are deleted.

@@ -47,6 +47,7 @@ public sealed class TableGrain : Grain, ITableGrain
                 throw new ArgumentException($"Table '{Name}' already exists and {diff}; drop it first (embed tables drop {Name}) or use another name.");
             }
 
+            await Task.WhenAll(Shards(existing).Select(s => s.Open()));
             return existing;
         }
 
@@ -54,6 +55,8 @@ public sealed class TableGrain : Grain, ITableGrain
         _state.State.Metadata = [];
         await _state.WriteStateAsync();
         await GrainFactory.GetGrain<ITableCatalogGrain>(0).Add(Name);
+        // Shards start with the table: a worker's first step then finds them active (and local, in process).
+        await Task.WhenAll(Shards(spec).Select(s => s.Open()));
         return spec;
     }
 
