@@ -37,8 +37,9 @@ public sealed record ShardPull([property: Id(0)] string Table, [property: Id(1)]
 
 /// <summary>The pulls of one step, every table and shard together.</summary>
 /// <param name="Parts">One part per table and shard.</param>
+/// <param name="Values">How the answer's rows travel back (pushes say so in their own blocks).</param>
 [GenerateSerializer, Immutable, Alias("ps.StepPull")]
-public sealed record StepPull([property: Id(0)] ShardPull[] Parts);
+public sealed record StepPull([property: Id(0)] ShardPull[] Parts, [property: Id(1)] WireValues Values = WireValues.Float32);
 
 /// <summary>The rows a step pulled: one block per part, in the order of the request's parts.</summary>
 /// <param name="Parts">One answer per part.</param>

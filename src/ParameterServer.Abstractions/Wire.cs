@@ -20,13 +20,13 @@ public sealed class RowBlock
 {
     private int _returned;
 
-    /// <summary>Creates a block over <paramref name="data"/>.</summary>
-    public RowBlock(int rows, int dim, byte[] data)
-        : this(rows, dim, data, data.Length, pooled: false, fromWire: false)
+    /// <summary>Creates a block over <paramref name="data"/>, sent to another process as <paramref name="wire"/>.</summary>
+    public RowBlock(int rows, int dim, byte[] data, WireValues wire = WireValues.Float32)
+        : this(rows, dim, data, data.Length, pooled: false, fromWire: false, wire)
     {
     }
 
-    private RowBlock(int rows, int dim, byte[] data, int length, bool pooled, bool fromWire)
+    private RowBlock(int rows, int dim, byte[] data, int length, bool pooled, bool fromWire, WireValues wire = WireValues.Float32)
     {
         Rows = rows;
         Dim = dim;
@@ -34,6 +34,7 @@ public sealed class RowBlock
         Length = length;
         Pooled = pooled;
         FromWire = fromWire;
+        Wire = wire;
     }
 
     /// <summary>Number of rows.</summary>
@@ -45,8 +46,14 @@ public sealed class RowBlock
     /// <summary>The array holding the values in its first <see cref="Length"/> bytes (a pooled array may be longer).</summary>
     public byte[] Data { get; }
 
-    /// <summary>Bytes of values.</summary>
+    /// <summary>Bytes of values (float32 in memory, whatever <see cref="Wire"/> says).</summary>
     public int Length { get; }
+
+    /// <summary>
+    /// How the values travel when the block is sent to another process; in memory they are always float32, and a
+    /// block read off the wire holds float32 again (a call within one process passes the block itself, unchanged).
+    /// </summary>
+    public WireValues Wire { get; }
 
     /// <summary>Whether <see cref="Data"/> was rented from the shared pool.</summary>
     public bool Pooled { get; }
@@ -73,15 +80,21 @@ public sealed class RowBlock
     /// <see cref="Writable"/> before it is sent, and given back (<see cref="Return"/>) by its sender once no call can
     /// send it again.
     /// </summary>
-    public static RowBlock Rent(int rows, int dim)
+    public static RowBlock Rent(int rows, int dim, WireValues wire = WireValues.Float32)
     {
         int length = checked(rows * dim * sizeof(float));
-        return new RowBlock(rows, dim, ArrayPool<byte>.Shared.Rent(length), length, pooled: true, fromWire: false);
+        return new RowBlock(rows, dim, ArrayPool<byte>.Shared.Rent(length), length, pooled: true, fromWire: false, wire);
     }
 
     /// <summary>A block a codec reads <paramref name="length"/> bytes of values into (pooled; see <see cref="FromWire"/>).</summary>
     internal static RowBlock ForWire(int rows, int dim, int length) =>
         new(rows, dim, ArrayPool<byte>.Shared.Rent(length), length, pooled: true, fromWire: true);
+
+    /// <summary>
+    /// The same values over the same array, sent on as <paramref name="wire"/> (a silo passing a block it received on
+    /// to another process). The new block never gives the array back: it is collected with it.
+    /// </summary>
+    public RowBlock SentAs(WireValues wire) => wire == Wire ? this : new RowBlock(Rows, Dim, Data, Length, pooled: false, fromWire: false, wire);
 
     /// <summary>The values of a block just rented, to fill before it is sent.</summary>
     public Span<float> Writable => MemoryMarshal.Cast<byte, float>(Data.AsSpan(0, Length));
@@ -97,6 +110,22 @@ public sealed class RowBlock
             ArrayPool<byte>.Shared.Return(Data);
         }
     }
+}
+
+/// <summary>
+/// How row values travel between processes. In memory, in checkpoints and within one process they are always float32.
+/// </summary>
+[GenerateSerializer, Alias("ps.WireValues")]
+public enum WireValues
+{
+    /// <summary>Little-endian float32, exact: 4 bytes a value (the default).</summary>
+    Float32 = 0,
+
+    /// <summary>
+    /// bfloat16 (the upper half of a float32, rounded to nearest even): 2 bytes a value, a relative error of at most
+    /// 2^-8 per value; NaN and infinities keep their kind, so a receiver still refuses them.
+    /// </summary>
+    BFloat16 = 1,
 }
 
 /// <summary>A pull of rows by id from one shard. Missing rows are created with their deterministic initial values.</summary>

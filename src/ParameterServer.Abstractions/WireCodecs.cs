@@ -4,6 +4,7 @@ using Orleans.Serialization.Buffers;
 using Orleans.Serialization.Cloning;
 using Orleans.Serialization.Codecs;
 using Orleans.Serialization.WireProtocol;
+using ParameterServer.Core.Kernels;
 
 namespace ParameterServer.Abstractions;
 
@@ -13,7 +14,9 @@ namespace ParameterServer.Abstractions;
 /// little-endian blocks (one copy each way) and read them into uninitialized arrays. Each message is one
 /// length-prefixed field, so a reader that does not know it can still skip it. Layouts (all integers little-endian):
 /// <list type="bullet">
-/// <item><see cref="RowBlock"/>: rows (int32), dim (int32), then the value bytes.</item>
+/// <item><see cref="RowBlock"/>: rows (int32), dim (int32), then the values: <c>rows x dim</c> float32s, or as many
+/// bfloat16s (<see cref="WireValues.BFloat16"/>: half the bytes), told apart by the payload's length. A reader always
+/// makes float32 of them.</item>
 /// <item><see cref="PullRequest"/>: the ids (int64 each).</item>
 /// <item><see cref="PushRequest"/>: id count (int32), the ids, rows (int32), dim (int32), then the gradient bytes.</item>
 /// </list>
@@ -31,21 +34,65 @@ internal static class WireCodecs
         return ids;
     }
 
+    /// <summary>Values converted per piece, so a block becomes bfloat16 (or float32 again) in the buffers it travels in.</summary>
+    private const int PieceValues = 2048;
+
+    /// <summary>Bytes the values of <paramref name="block"/> take on the wire.</summary>
+    internal static uint WireBytes(RowBlock block) => block.Wire == WireValues.BFloat16 ? (uint)block.Length / 2 : (uint)block.Length;
+
     internal static void WriteBlock<TBufferWriter>(ref Writer<TBufferWriter> writer, RowBlock block)
         where TBufferWriter : IBufferWriter<byte>
     {
         writer.WriteInt32(block.Rows);
         writer.WriteInt32(block.Dim);
-        writer.Write(block.Bytes);
+        if (block.Wire != WireValues.BFloat16)
+        {
+            writer.Write(block.Bytes);
+            return;
+        }
+
+        // Rounded straight into the writer's buffer, a piece at a time: no second copy of the block.
+        var values = block.Values;
+        for (int i = 0; i < values.Length; i += PieceValues)
+        {
+            int n = Math.Min(PieceValues, values.Length - i);
+            writer.EnsureContiguous(n * sizeof(ushort));
+            BFloat16.FromSingle(values.Slice(i, n), MemoryMarshal.Cast<byte, ushort>(writer.WritableSpan[..(n * sizeof(ushort))]));
+            writer.AdvanceSpan(n * sizeof(ushort));
+        }
     }
 
     internal static RowBlock ReadBlock<TInput>(ref Reader<TInput> reader, uint dataBytes)
     {
         int rows = reader.ReadInt32();
         int dim = reader.ReadInt32();
-        var block = RowBlock.ForWire(rows, dim, (int)dataBytes);
-        reader.ReadBytes(block.Data.AsSpan(0, block.Length));
-        return block;
+        long values = (long)rows * dim;
+        if (values <= 0 || dataBytes != values * sizeof(ushort))
+        {
+            // float32 (or a length that matches neither: the receiver's length check names it).
+            var block = RowBlock.ForWire(rows, dim, (int)dataBytes);
+            reader.ReadBytes(block.Data.AsSpan(0, block.Length));
+            return block;
+        }
+
+        var widened = RowBlock.ForWire(rows, dim, checked((int)(values * sizeof(float))));
+        var destination = MemoryMarshal.Cast<byte, float>(widened.Data.AsSpan(0, widened.Length));
+        Span<ushort> piece = stackalloc ushort[PieceValues];
+        for (int i = 0; i < destination.Length; i += PieceValues)
+        {
+            int n = Math.Min(PieceValues, destination.Length - i);
+            if (reader.TryReadBytes(n * sizeof(ushort), out var span))
+            {
+                BFloat16.ToSingle(MemoryMarshal.Cast<byte, ushort>(span), destination.Slice(i, n));
+            }
+            else
+            {
+                reader.ReadBytes(MemoryMarshal.AsBytes(piece[..n]));
+                BFloat16.ToSingle(piece[..n], destination.Slice(i, n));
+            }
+        }
+
+        return widened;
     }
 
     internal static InvalidOperationException Malformed(string message, string what) =>
@@ -103,7 +150,7 @@ internal sealed class RowBlockCodec : LengthPrefixedCodec<RowBlock>
 {
     private const uint HeaderBytes = 2 * sizeof(int);
 
-    protected override uint PayloadBytes(RowBlock value) => HeaderBytes + (uint)value.Length;
+    protected override uint PayloadBytes(RowBlock value) => HeaderBytes + WireCodecs.WireBytes(value);
 
     protected override void WritePayload<TBufferWriter>(ref Writer<TBufferWriter> writer, RowBlock value) => WireCodecs.WriteBlock(ref writer, value);
 
@@ -131,7 +178,7 @@ internal sealed class PushRequestCodec : LengthPrefixedCodec<PushRequest>
 {
     private const uint HeaderBytes = 3 * sizeof(int);
 
-    protected override uint PayloadBytes(PushRequest value) => HeaderBytes + ((uint)value.Ids.Length * sizeof(long)) + (uint)value.Gradients.Length;
+    protected override uint PayloadBytes(PushRequest value) => HeaderBytes + ((uint)value.Ids.Length * sizeof(long)) + WireCodecs.WireBytes(value.Gradients);
 
     protected override void WritePayload<TBufferWriter>(ref Writer<TBufferWriter> writer, PushRequest value)
     {

@@ -227,10 +227,10 @@ public sealed partial class TableClient
     }
 
     /// <summary>The values of <paramref name="call"/>'s rows, gathered from <paramref name="values"/> into one block.</summary>
-    internal RowBlock Gather(ReadOnlySpan<float> values, CallPlan plan, ShardCall call)
+    internal RowBlock Gather(ReadOnlySpan<float> values, CallPlan plan, ShardCall call, WireValues wire = WireValues.Float32)
     {
         // Pooled: the push gives the array back once its shards acknowledged it (no call sends it again after that).
-        var block = RowBlock.Rent(call.Ids.Length, Dim);
+        var block = RowBlock.Rent(call.Ids.Length, Dim, wire);
         var dst = block.Writable;
         for (int r = 0; r < call.Ids.Length; r++)
         {

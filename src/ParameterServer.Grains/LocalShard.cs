@@ -58,9 +58,9 @@ internal sealed class LocalShard
 
     /// <summary>
     /// The rows of <paramref name="ids"/> (created when missing), with their slots when <paramref name="withSlots"/>,
-    /// or false when the shard was closed.
+    /// or false when the shard was closed. The block travels as <paramref name="wire"/> when it is sent.
     /// </summary>
-    public bool TryPull(long[] ids, bool withSlots, out RowBlock block, out SlotHints? slots)
+    public bool TryPull(long[] ids, bool withSlots, out RowBlock block, out SlotHints? slots, WireValues wire = WireValues.Float32)
     {
         lock (Store)
         {
@@ -70,7 +70,7 @@ internal sealed class LocalShard
                 return false;
             }
 
-            (block, slots) = PullLocked(ids, withSlots);
+            (block, slots) = PullLocked(ids, withSlots, wire);
             return true;
         }
     }
@@ -145,7 +145,7 @@ internal sealed class LocalShard
 
     private void CountRefusal(string reason) => PushesRefused.Add(1, _tableTag, new KeyValuePair<string, object?>(ReasonTag, reason));
 
-    private (RowBlock Rows, SlotHints? Slots) PullLocked(long[] ids, bool withSlots)
+    private (RowBlock Rows, SlotHints? Slots) PullLocked(long[] ids, bool withSlots, WireValues wire)
     {
         long start = Stopwatch.GetTimestamp();
         // Uninitialized: Pull writes every byte (values and slots), so zeroing first would only cost time.
@@ -165,7 +165,7 @@ internal sealed class LocalShard
         RowsPulled += ids.Length;
         RowsPerCall.Record(ids.Length, _tableTag, PullTag);
         ShardDuration.Record(SecondsSince(start), _tableTag, PullTag);
-        return (new RowBlock(ids.Length, Store.Dim, data), hints);
+        return (new RowBlock(ids.Length, Store.Dim, data, wire), hints);
     }
 
     private void PushLocked(PushRequest request, SlotHints? hints)

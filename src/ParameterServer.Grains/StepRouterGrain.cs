@@ -21,13 +21,13 @@ public sealed class StepRouterGrain(LocalShards shards) : Grain, IStepRouter
         for (int i = 0; i < parts.Length; i++)
         {
             var part = parts[i];
-            if (shards.TryGet(part.Table, part.Shard, out var local) && local.TryPull(part.Request.Ids, withSlots: true, out var rows, out var slots))
+            if (shards.TryGet(part.Table, part.Shard, out var local) && local.TryPull(part.Request.Ids, withSlots: true, out var rows, out var slots, request!.Values))
             {
                 answers[i] = new ShardRows(rows, slots);
             }
             else
             {
-                (remote ??= []).Add(PullRemote(part, answers, i));
+                (remote ??= []).Add(PullRemote(part, answers, i, request!.Values));
             }
         }
 
@@ -81,7 +81,9 @@ public sealed class StepRouterGrain(LocalShards shards) : Grain, IStepRouter
         }
     }
 
-    private async Task PullRemote(ShardPull part, ShardRows[] answers, int i) => answers[i] = new ShardRows(await ShardOf(part.Table, part.Shard).Pull(part.Request), null);
+    // A shard elsewhere answers in float32; its rows go on to the worker as the worker asked.
+    private async Task PullRemote(ShardPull part, ShardRows[] answers, int i, WireValues wire) =>
+        answers[i] = new ShardRows((await ShardOf(part.Table, part.Shard).Pull(part.Request)).SentAs(wire), null);
 
     private IShardGrain ShardOf(string table, int shard) => GrainFactory.GetGrain<IShardGrain>(ShardKey.Of(table, shard));
 

@@ -80,6 +80,45 @@ public sealed class WireCodecTests(ClusterFixture fixture)
         Assert.Equal(block.Bytes.ToArray(), pair[0].Bytes.ToArray());
     }
 
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(3000, 3)] // 9,000 values: several conversion pieces, and a tail
+    public void A_bfloat16_block_travels_at_two_bytes_a_value_and_is_read_back_as_float32_rounded(int rows, int dim)
+    {
+        var rng = new Random(rows);
+        float[] values = [.. Enumerable.Range(0, rows * dim).Select(i => i switch
+        {
+            0 => BitConverter.Int32BitsToSingle(0x7F80_0001), // a NaN whose payload lies in the bits that are dropped
+            4 => float.NegativeInfinity,
+            _ => (float)((rng.NextDouble() - 0.5) * 100),
+        })];
+        var half = new ushort[values.Length];
+        var expected = new float[values.Length];
+        Core.Kernels.BFloat16.FromSingle(values, half);
+        Core.Kernels.BFloat16.ToSingle(half, expected);
+        Assert.True(float.IsNaN(expected[0]));
+
+        var block = RowBlock.Rent(rows, dim, WireValues.BFloat16);
+        values.CopyTo(block.Writable);
+        byte[] wire = Serializer.SerializeToArray(block);
+        Assert.InRange(wire.Length, (values.Length * 2) + 8, (values.Length * 2) + 24);
+        var back = Serializer.Deserialize<RowBlock>(wire)!;
+        Assert.Equal((rows, dim, WireValues.Float32), (back.Rows, back.Dim, back.Wire));
+        Assert.True(back.FromWire);
+        Assert.Equal(expected, back.Values.ToArray());
+
+        long[] ids = [.. Enumerable.Range(0, rows).Select(i => (long)i * 7)];
+        byte[] push = Serializer.SerializeToArray(new PushRequest(ids, block));
+        Assert.InRange(push.Length, (rows * 8) + (values.Length * 2) + 12, (rows * 8) + (values.Length * 2) + 32);
+        var received = Serializer.Deserialize<PushRequest>(push)!;
+        Assert.Equal(ids, received.Ids);
+        Assert.Equal(expected, received.Gradients.Values.ToArray());
+
+        // The same values sent as float32 come back bit for bit.
+        Assert.Equal(values, Serializer.Deserialize<RowBlock>(Serializer.SerializeToArray(block.SentAs(WireValues.Float32)))!.Values.ToArray());
+        block.Return();
+    }
+
     [Fact]
     public void A_truncated_message_is_refused_rather_than_read_short()
     {

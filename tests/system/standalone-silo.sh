@@ -21,6 +21,13 @@ cluster="localhost:$gateway"
 movies="$(dirname "$ratings")/movies.csv"
 timeout 600 dotnet "$embed_dll" train --ratings "$ratings" --items "$movies" --model mf --epochs "${EPOCHS:-3}" --workers 2 --cluster "$cluster" --table-prefix system --report "$work/report.json"
 grep -q '"validation_rmse"' "$work/report.json"
+# The same job over a bfloat16 wire: training pulls half the bytes of values (validation still pulls float32, so the
+# job's total is under 0.6 of float32's), and validation RMSE within 0.01 of float32's.
+timeout 600 dotnet "$embed_dll" train --ratings "$ratings" --model mf --epochs "${EPOCHS:-3}" --workers 2 --cluster "$cluster" --table-prefix system-bf16 --wire bf16 --json >"$work/bf16.json"
+jq -e --slurpfile f32 "$work/report.json" '
+  (.validation_rmse - $f32[0].validation_rmse | fabs) <= 0.01 and .payload_bytes_received < 0.6 * $f32[0].payload_bytes_received' "$work/bf16.json" >/dev/null \
+  || { echo "bf16 wire: $(jq -c '{validation_rmse, payload_bytes_received}' "$work/bf16.json") against f32 $(jq -c '{validation_rmse, payload_bytes_received}' "$work/report.json")"; exit 1; }
+echo "bf16 wire: validation RMSE $(jq .validation_rmse "$work/bf16.json") (f32 $(jq .validation_rmse "$work/report.json")), bytes received $(jq .payload_bytes_received "$work/bf16.json") (f32 $(jq .payload_bytes_received "$work/report.json"))"
 timeout 60 dotnet "$embed_dll" tables list --cluster "$cluster" | tee "$work/tables.txt"
 grep -q "system.items" "$work/tables.txt"
 printf 'userId,movieId\n1,1\n1,50\n610,2\n' >"$work/pairs.csv"

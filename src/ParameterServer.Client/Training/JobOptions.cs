@@ -63,6 +63,13 @@ public abstract record JobOptions
     /// <summary>Shards per created table. Default 8.</summary>
     public int Shards { get; init; } = 8;
 
+    /// <summary>
+    /// How a step's rows and gradients travel between this process and a silo of another process. Default float32,
+    /// exact; bfloat16 halves the bytes of values at a relative rounding error of at most 2^-8 per value (the silo
+    /// still keeps and updates float32 rows). Shards served in this process are exact either way. Rating models.
+    /// </summary>
+    public Abstractions.WireValues Wire { get; init; } = Abstractions.WireValues.Float32;
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first shared option out of range.</summary>
     protected void ValidateShared(int maxBatchSize)
     {

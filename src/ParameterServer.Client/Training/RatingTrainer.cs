@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using ParameterServer.Abstractions;
 using ParameterServer.Core.Data;
 using ParameterServer.Core.Metrics;
 using ParameterServer.Core.Models;
@@ -49,7 +50,7 @@ public sealed class RatingTrainer : Trainer
         var result = await RunEpochsAsync(
             [.. tables.All],
             train.Count,
-            () => new RatingStep(Ps.Steps, tables, caches, train, new BatchBuffers(o.BatchSize, o.Dim)),
+            () => new RatingStep(Ps.Steps, tables, caches, train, new BatchBuffers(o.BatchSize, o.Dim), o.Wire),
             async loss => new ValidationFigures(validation.Count > 0 ? await EvaluateAsync(tables, validation, Math.Max(o.BatchSize, 4096)) : Math.Sqrt(loss)),
             events,
             cancellationToken,
@@ -102,7 +103,7 @@ public sealed class RatingTrainer : Trainer
     }
 
     /// <summary>As <see cref="PullAsync"/>; the step call's ticket for the push of the same rows, or null without one.</summary>
-    private static async Task<StepTicket?> PullTicketAsync(RatingTables t, BatchBuffers b, RatingCaches? c, StepClient? steps)
+    private static async Task<StepTicket?> PullTicketAsync(RatingTables t, BatchBuffers b, RatingCaches? c, StepClient? steps, WireValues wire = WireValues.Float32)
     {
         if (steps is not null && (c is null || c.All.Count == 0))
         {
@@ -117,7 +118,7 @@ public sealed class RatingTrainer : Trainer
                 pulls.Add(new(t.ItemBias, b.Items.Ids.AsMemory(0, b.Items.Count), b.ItemBias));
             }
 
-            return await steps.PullAsync(pulls);
+            return await steps.PullAsync(pulls, wire);
         }
 
         var users = RatingCaches.PullAsync(t.Users, c?.Users, b.Users.Ids.AsMemory(0, b.Users.Count), b.Users.Values);
@@ -135,7 +136,7 @@ public sealed class RatingTrainer : Trainer
     }
 
     /// <summary>A worker loop's step of a rating model.</summary>
-    private sealed class RatingStep(StepClient steps, RatingTables t, RatingCaches c, Ratings train, BatchBuffers b) : IBatchStep
+    private sealed class RatingStep(StepClient steps, RatingTables t, RatingCaches c, Ratings train, BatchBuffers b, WireValues wire) : IBatchStep
     {
         public void Load(ReadOnlySpan<int> samples) => b.Load(train, samples);
 
@@ -147,7 +148,7 @@ public sealed class RatingTrainer : Trainer
         public async Task PullAsync()
         {
             _ticket?.Dispose();
-            _ticket = await PullTicketAsync(t, b, c, steps);
+            _ticket = await PullTicketAsync(t, b, c, steps, wire);
         }
 
         public double Compute()

@@ -12,7 +12,8 @@ namespace ParameterServer.Worker.Bench;
 /// <summary>Settings of <c>embed bench train</c>.</summary>
 internal sealed record TrainBenchSettings(
     int Users, int Items, int Ratings, int Dim, int LatentDim, float Popularity, OptimizerKind Optimizer, float LearningRate,
-    int Workers, int Staleness, int BatchSize, int Epochs, int Shards, int Seed, string Prefix, bool Prefetch = true, int CacheRows = 0, int CacheStaleness = 8, int ReferenceThreads = 0);
+    int Workers, int Staleness, int BatchSize, int Epochs, int Shards, int Seed, string Prefix, bool Prefetch = true, int CacheRows = 0, int CacheStaleness = 8, int ReferenceThreads = 0,
+    Abstractions.WireValues Wire = Abstractions.WireValues.Float32);
 
 /// <summary>One table's residency after the job: rows, arena bytes, and the floor of dim × 4 × (1 + optimizer slots) per row.</summary>
 internal sealed record TableMemory(string Table, long Rows, long Bytes, int FloorBytesPerRow)
@@ -129,6 +130,7 @@ internal static class TrainBench
             Prefetch = s.Prefetch,
             CacheRows = s.CacheRows,
             CacheStaleness = s.CacheStaleness,
+            Wire = s.Wire,
             Seed = s.Seed,
             Shards = s.Shards,
             TablePrefix = s.Prefix,

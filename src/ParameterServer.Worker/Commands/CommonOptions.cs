@@ -22,6 +22,24 @@ internal static class CommonOptions
         DefaultValueFactory = _ => defaultValue,
     };
 
+    /// <summary>How a training step's values travel to and from silos of other processes.</summary>
+    public static Option<string> Wire() => new("--wire")
+    {
+        Description = "How a step's rows and gradients travel to and from silos of other processes (with --cluster): f32 (exact) or bf16 (bfloat16: half the bytes of values, relative rounding error at most 2^-8 per value; the silo still keeps and updates float32 rows). An embedded silo's shards are served in process, exact either way.",
+        DefaultValueFactory = _ => "f32",
+    };
+
+    /// <summary>The <see cref="Abstractions.WireValues"/> <paramref name="text"/> names (f32 or bf16).</summary>
+    public static Abstractions.WireValues ParseWire(string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "f32" or "float32" or "fp32" => Abstractions.WireValues.Float32,
+        "bf16" or "bfloat16" => Abstractions.WireValues.BFloat16,
+        _ => throw new ArgumentException($"--wire '{text}' is not a wire format: f32 or bf16."),
+    };
+
+    /// <summary>The name of <paramref name="wire"/> as --wire takes it.</summary>
+    public static string NameOf(Abstractions.WireValues wire) => wire == Abstractions.WireValues.BFloat16 ? "bf16" : "f32";
+
     /// <summary>The exporter options every long-running command takes.</summary>
     public static TelemetryOptions Telemetry() => new(
         new Option<int?>("--metrics-port") { Description = "Serve Prometheus metrics of this process (the ParameterServer meter, Orleans, .NET runtime) on http://127.0.0.1:PORT/metrics." },

@@ -31,17 +31,18 @@ internal static class TrainBenchCommand
         var cacheStaleness = new Option<int>("--cache-staleness") { Description = "Steps a cached hot row may be older than the step that reads it.", DefaultValueFactory = _ => 8 };
         var referenceThreads = new Option<int>("--reference-threads") { Description = "Threads of the all-core in-memory reference (0 = one per core).", DefaultValueFactory = _ => 0 };
         var json = new Option<bool>("--json") { Description = "Print one JSON line instead of text." };
+        var wire = CommonOptions.Wire();
         var cluster = CommonOptions.Cluster();
         var command = new Command("train", "Generate a MovieLens-like data set, train mf on it through the parameter server, and time the fastest in-memory trainer of the same model and optimizer (fused kernel, prefetch; one thread and Hogwild on every core) before and after as the reference: samples/s and their ratios to both (cost_ratio_one_thread, cost_ratio_all_cores), CPU seconds per million samples of the worker and of each silo process on this machine, calls per step, payload bytes per sample each way, p50/p99 step time, staleness, and bytes per resident row against the floor.")
         {
-            users, items, ratings, dim, latent, popularity, optimizer, lr, workers, staleness, batch, epochs, shards, seed, prefix, noPrefetch, cacheRows, cacheStaleness, referenceThreads, json, cluster,
+            users, items, ratings, dim, latent, popularity, optimizer, lr, workers, staleness, batch, epochs, shards, seed, prefix, noPrefetch, cacheRows, cacheStaleness, referenceThreads, wire, json, cluster,
         };
         command.SetAction(async (p, ct) =>
         {
             var opt = OptimizerSettings.ParseKind(p.GetValue(optimizer)!);
             var s = new TrainBenchSettings(p.GetValue(users), p.GetValue(items), p.GetValue(ratings), p.GetValue(dim), p.GetValue(latent), p.GetValue(popularity), opt,
                 p.GetValue(lr) ?? TrainCommand.DefaultLearningRate(opt), p.GetValue(workers), p.GetValue(staleness), p.GetValue(batch), p.GetValue(epochs),
-                p.GetValue(shards), p.GetValue(seed), p.GetValue(prefix)!, !p.GetValue(noPrefetch), p.GetValue(cacheRows), p.GetValue(cacheStaleness), p.GetValue(referenceThreads));
+                p.GetValue(shards), p.GetValue(seed), p.GetValue(prefix)!, !p.GetValue(noPrefetch), p.GetValue(cacheRows), p.GetValue(cacheStaleness), p.GetValue(referenceThreads), CommonOptions.ParseWire(p.GetValue(wire)!));
             if (s.Users < 1 || s.Items < 1 || s.Ratings < 100 || s.Epochs < 1)
             {
                 throw new ArgumentException("--users and --items must be at least 1, --ratings at least 100, --epochs at least 1.");
@@ -66,6 +67,7 @@ internal static class TrainBenchCommand
                     workers = s.Workers,
                     staleness = s.Staleness,
                     prefetch = s.Prefetch,
+                    wire = CommonOptions.NameOf(s.Wire),
                     cache_rows = s.CacheRows,
                     cache_staleness = s.CacheStaleness,
                     cache_hit_rate = r.Job.CacheHitRate,
@@ -105,7 +107,7 @@ internal static class TrainBenchCommand
             }
 
             var c = CultureInfo.InvariantCulture;
-            Console.WriteLine(string.Create(c, $"bench train: {s.Ratings:N0} ratings, {s.Users:N0} users x {s.Items:N0} items, dim {s.Dim}, {s.Optimizer.ToString().ToLowerInvariant()}, {s.Workers} workers, staleness {s.Staleness}, batch {s.BatchSize}, {s.Epochs} epoch(s); cluster {r.Cluster}; {r.Cores} cores"));
+            Console.WriteLine(string.Create(c, $"bench train: {s.Ratings:N0} ratings, {s.Users:N0} users x {s.Items:N0} items, dim {s.Dim}, {s.Optimizer.ToString().ToLowerInvariant()}, {s.Workers} workers, staleness {s.Staleness}, batch {s.BatchSize}, {s.Epochs} epoch(s), wire {CommonOptions.NameOf(s.Wire)}; cluster {r.Cluster}; {r.Cores} cores"));
             Console.WriteLine(string.Create(c, $"parameter server     {r.Job.SamplesPerSecond,12:N0} samples/s   validation RMSE {r.Job.ValidationRmse:F4}"));
             Console.WriteLine(string.Create(c, $"in-memory, 1 thread  {r.Reference.OneThread,12:N0} samples/s   validation RMSE {r.Reference.OneThreadRmse:F4}   (fused kernel, prefetch; mean of a run before and after)"));
             Console.WriteLine(string.Create(c, $"in-memory, {r.Reference.Threads} threads {r.Reference.AllCores,11:N0} samples/s   validation RMSE {r.Reference.AllCoresRmse:F4}   (Hogwild)"));
@@ -115,9 +117,9 @@ internal static class TrainBenchCommand
                 Console.WriteLine(string.Create(c, $"{proc.Role} (pid {proc.Pid}): {proc.CpuSecondsPerMillionSamples:F2} CPU seconds per million samples"));
             }
 
-            if (r.LoopbackBytesPerSample is { } wire)
+            if (r.LoopbackBytesPerSample is { } loopback)
             {
-                Console.WriteLine(string.Create(c, $"loopback: {wire:F0} bytes on the wire per sample, both ways together (/proc/net/dev)"));
+                Console.WriteLine(string.Create(c, $"loopback: {loopback:F0} bytes on the wire per sample, both ways together (/proc/net/dev)"));
             }
 
             Console.WriteLine(string.Create(c, $"{r.CallsPerStep:F2} calls and {r.LocalPartsPerStep:F1} in-process parts per step; payload {r.PayloadBytesSentPerSample:F0} bytes sent and {r.PayloadBytesReceivedPerSample:F0} received per sample; rows pulled {r.RowsPulledPerSecond:N0}/s, pushed {r.RowsPushedPerSecond:N0}/s; step p50 {r.Job.StepP50Ms:F2} ms, p99 {r.Job.StepP99Ms:F2} ms; {r.Job.MeanOutstandingPushes:F2} pushes outstanding per step"));

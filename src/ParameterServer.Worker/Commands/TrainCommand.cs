@@ -27,11 +27,12 @@ internal static class TrainCommand
         var ratingCol = new Option<string>("--rating-column") { Description = "Rating column: header name or 0-based index.", DefaultValueFactory = _ => "rating" };
         var cacheRows = new Option<int>("--cache-rows") { Description = "Cache the N most frequent users and items (and their biases) in the worker process: hot rows are served from it at most --cache-staleness steps old and their gradients are summed and written back (rating models; 0 = off).", DefaultValueFactory = _ => 0 };
         var cacheStaleness = new Option<int>("--cache-staleness") { Description = "Steps a cached hot row may be older than the step that reads it; also how often the cache writes its summed gradients back.", DefaultValueFactory = _ => 8 };
+        var wire = CommonOptions.Wire();
         var plot = new Option<FileInfo?>("--plot") { Description = "Draw the training curve (train MSE and validation RMSE per epoch) to this PNG file." };
 
         var command = new Command("train", "Train a model through the parameter server: a rating model (dot, dot-bias, mf) on a ratings file, reporting validation RMSE, link embeddings on (entity, link) pairs, reporting AUC and recall@k, or a tabular model on categorical and numeric columns, reporting validation loss.")
         {
-            ratings, items, validationFile, model, userCol, itemCol, ratingCol, cacheRows, cacheStaleness, plot,
+            ratings, items, validationFile, model, userCol, itemCol, ratingCol, cacheRows, cacheStaleness, wire, plot,
         };
         shared.AddTo(command);
         var link = new LinkTrainCommand();
@@ -61,6 +62,12 @@ internal static class TrainCommand
         command.SetAction(async (p, ct) =>
         {
             string modelName = p.GetValue(model)!.Trim().ToLowerInvariant();
+            var wireValues = CommonOptions.ParseWire(p.GetValue(wire)!);
+            if (wireValues != Abstractions.WireValues.Float32 && (modelName == "link" || TabularTrainOptions.Handles(modelName)))
+            {
+                throw new ArgumentException($"--wire {p.GetValue(wire)} applies to rating models (dot, dot-bias, mf); model {modelName} sends float32.");
+            }
+
             if (modelName == "link")
             {
                 return await link.RunAsync(p, shared, items, ct);
@@ -104,6 +111,7 @@ internal static class TrainCommand
                 TablePrefix = p.GetValue(prefix)!,
                 CacheRows = p.GetValue(cacheRows),
                 CacheStaleness = p.GetValue(cacheStaleness),
+                Wire = wireValues,
             };
             options.Validate();
             bool asJson = p.GetValue(json);
@@ -133,7 +141,7 @@ internal static class TrainCommand
                 human.WriteLine($"telemetry: {served}");
             }
 
-            human.WriteLine($"cluster: {connection.Description}; model {RatingModel.NameOf(kind)}, dim {options.Dim}, {opt.ToString().ToLowerInvariant()} lr {options.LearningRate.ToString(CultureInfo.InvariantCulture)}, weight decay {options.WeightDecay.ToString(CultureInfo.InvariantCulture)}, batch {options.BatchSize}, workers {options.Workers}, staleness {options.Staleness}{(options.CacheRows > 0 ? $", cache {options.CacheRows} rows/table, {options.CacheStaleness} steps" : "")}");
+            human.WriteLine($"cluster: {connection.Description}; model {RatingModel.NameOf(kind)}, dim {options.Dim}, {opt.ToString().ToLowerInvariant()} lr {options.LearningRate.ToString(CultureInfo.InvariantCulture)}, weight decay {options.WeightDecay.ToString(CultureInfo.InvariantCulture)}, batch {options.BatchSize}, workers {options.Workers}, staleness {options.Staleness}{(options.CacheRows > 0 ? $", cache {options.CacheRows} rows/table, {options.CacheStaleness} steps" : "")}{(options.Wire != Abstractions.WireValues.Float32 ? $", wire {CommonOptions.NameOf(options.Wire)}" : "")}");
             var result = await TrainingConsole.RunAsync(connection, options, train, valid, TrainingView.ForStdout(asJson, noiseFloor: null), ct);
             if (p.GetValue(items) is { } itemsFile)
             {
