@@ -7,7 +7,9 @@
 #   1. `embed bench train` through a standalone silo on 127.0.0.1 (fresh silo per run; settings RATINGS, USERS, ITEMS,
 #      OPTIMIZER, as for tests/bench/standalone-ratio.sh);
 #   2. `embed train` of the README's MovieLens command (mf, dim 64, batch 1024, 2 workers, seed 42), embedded;
-# and prints samples/s, the ratio head/base, and validation RMSE. Needs ../shared/data/movielens. Not part of CI.
+# and prints samples/s, the ratio head/base, and validation RMSE. With HEAD_WIRE=bf16 each pair also runs this
+# checkout's standalone bench with `--wire bf16` (right after its float32 run) against the same base run.
+# Needs ../shared/data/movielens. Not part of CI.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
@@ -29,13 +31,15 @@ dotnet build "$tree/src/ParameterServer.Silo" -c Release >>"$work/build-base.log
 dotnet build src/ParameterServer.Worker -c Release >"$work/build-head.log" 2>&1 || { tail -20 "$work/build-head.log"; exit 1; }
 dotnet build src/ParameterServer.Silo -c Release >>"$work/build-head.log" 2>&1 || { tail -20 "$work/build-head.log"; exit 1; }
 
-# standalone DIR OUT: bench train through a fresh silo of the build in DIR.
+# standalone DIR OUT [ARGS...]: bench train through a fresh silo of the build in DIR.
 standalone() {
-  dotnet "$1/$silo_dll" --Orleans:SiloPort=11660 --Orleans:GatewayPort=30660 --Http:Port=8660 --Http:Dashboard=false >"$work/silo.log" 2>&1 &
+  local dir="$1" out="$2"
+  shift 2
+  dotnet "$dir/$silo_dll" --Orleans:SiloPort=11660 --Orleans:GatewayPort=30660 --Http:Port=8660 --Http:Dashboard=false >"$work/silo.log" 2>&1 &
   pids+=($!)
   wait_for "standalone silo ready" 90 curl -sf "http://127.0.0.1:8660/ready" >/dev/null || { cat "$work/silo.log"; exit 1; }
-  timeout 900 dotnet "$1/$embed_dll" bench train --users "$users" --items "$items" --ratings "$ratings" --optimizer "$optimizer" \
-    --json --cluster 127.0.0.1:30660 >"$2" 2>"$work/bench.err" || { cat "$work/bench.err"; exit 1; }
+  timeout 900 dotnet "$dir/$embed_dll" bench train --users "$users" --items "$items" --ratings "$ratings" --optimizer "$optimizer" \
+    --json --cluster 127.0.0.1:30660 "$@" >"$out" 2>"$work/bench.err" || { cat "$work/bench.err"; exit 1; }
   kill "${pids[-1]}" 2>/dev/null || true; wait "${pids[-1]}" 2>/dev/null || true; unset 'pids[-1]'
 }
 
@@ -48,10 +52,14 @@ movielens_run() {
 printf '%-5s %-22s %14s %14s %8s %12s %12s\n' pair run base/s head/s ratio base_rmse head_rmse
 for ((p = 1; p <= pairs; p++)); do
   standalone "$tree" "$work/sb.json"; standalone "$root" "$work/sh.json"
+  kinds=(s m)
+  if [[ -n "${HEAD_WIRE:-}" ]]; then
+    standalone "$root" "$work/wh.json" --wire "$HEAD_WIRE"; cp "$work/sb.json" "$work/wb.json"; kinds=(s w m)
+  fi
   movielens_run "$tree" "$work/mb.json"; movielens_run "$root" "$work/mh.json"
-  for kind in s m; do
+  for kind in "${kinds[@]}"; do
     b=$(jq .samples_per_second "$work/${kind}b.json") h=$(jq .samples_per_second "$work/${kind}h.json")
-    name=$([[ $kind == s ]] && echo "bench train standalone" || echo "movielens mf embedded")
+    case $kind in s) name="bench train standalone" ;; w) name="standalone --wire ${HEAD_WIRE:-}" ;; *) name="movielens mf embedded" ;; esac
     printf '%-5s %-22s %14.0f %14.0f %8.2f %12.4f %12.4f\n' "$p" "$name" "$b" "$h" "$(jq -n "$h / $b")" \
       "$(jq .validation_rmse "$work/${kind}b.json")" "$(jq .validation_rmse "$work/${kind}h.json")"
   done
