@@ -26,8 +26,9 @@ public sealed class RowBlock
     {
     }
 
-    private RowBlock(int rows, int dim, byte[] data, int length, bool pooled, bool fromWire, WireValues wire = WireValues.Float32)
+    private RowBlock(int rows, int dim, byte[] data, int length, bool pooled, bool fromWire, WireValues wire = WireValues.Float32, bool returnsWhenWritten = false)
     {
+        ReturnsWhenWritten = returnsWhenWritten;
         Rows = rows;
         Dim = dim;
         Data = data;
@@ -58,6 +59,12 @@ public sealed class RowBlock
     /// <summary>Whether <see cref="Data"/> was rented from the shared pool.</summary>
     public bool Pooled { get; }
 
+    /// <summary>
+    /// Whether the block is one answer's (<see cref="RentAnswer"/>): its array goes back to the pool as soon as a codec
+    /// has written it to the wire, or when a receiver in the same process, which got the block itself, gives it back.
+    /// </summary>
+    public bool ReturnsWhenWritten { get; }
+
     /// <summary>Whether a codec read this block off the wire: its receiver owns it and gives it back when done.</summary>
     public bool FromWire { get; }
 
@@ -84,6 +91,18 @@ public sealed class RowBlock
     {
         int length = checked(rows * dim * sizeof(float));
         return new RowBlock(rows, dim, ArrayPool<byte>.Shared.Rent(length), length, pooled: true, fromWire: false, wire);
+    }
+
+    /// <summary>
+    /// A block of <paramref name="rows"/> × <paramref name="dim"/> floats over a pooled array for one answer, to be filled
+    /// through <see cref="Writable"/> and returned from a grain call, and never read by its sender again: its array
+    /// goes back to the pool once a codec wrote it (<see cref="ReturnsWhenWritten"/>). A caller in the same process
+    /// gets the block itself and gives it back (<see cref="Return"/>) when done, or lets it be collected.
+    /// </summary>
+    public static RowBlock RentAnswer(int rows, int dim, WireValues wire = WireValues.Float32)
+    {
+        int length = checked(rows * dim * sizeof(float));
+        return new RowBlock(rows, dim, ArrayPool<byte>.Shared.Rent(length), length, pooled: true, fromWire: false, wire, returnsWhenWritten: true);
     }
 
     /// <summary>A block a codec reads <paramref name="length"/> bytes of values into (pooled; see <see cref="FromWire"/>).</summary>

@@ -48,11 +48,22 @@ internal static class WireCodecs
         if (block.Wire != WireValues.BFloat16)
         {
             writer.Write(block.Bytes);
-            return;
+        }
+        else
+        {
+            WriteBFloat16(ref writer, block.Values);
         }
 
+        if (block.ReturnsWhenWritten)
+        {
+            block.Return(); // an answer: its values are in the message now, and its sender never reads it again
+        }
+    }
+
+    private static void WriteBFloat16<TBufferWriter>(ref Writer<TBufferWriter> writer, ReadOnlySpan<float> values)
+        where TBufferWriter : IBufferWriter<byte>
+    {
         // Rounded straight into the writer's buffer, a piece at a time: no second copy of the block.
-        var values = block.Values;
         for (int i = 0; i < values.Length; i += PieceValues)
         {
             int n = Math.Min(PieceValues, values.Length - i);

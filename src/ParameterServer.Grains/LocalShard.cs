@@ -148,24 +148,26 @@ internal sealed class LocalShard
     private (RowBlock Rows, SlotHints? Slots) PullLocked(long[] ids, bool withSlots, WireValues wire)
     {
         long start = Stopwatch.GetTimestamp();
-        // Uninitialized: Pull writes every byte (values and slots), so zeroing first would only cost time.
-        var data = GC.AllocateUninitializedArray<byte>(ids.Length * Store.Dim * sizeof(float));
+        // Pooled for this one answer (its array goes back once the codec wrote it); Pull writes every byte of values
+        // and slots, so zeroing first would only cost time.
+        var block = RowBlock.RentAnswer(ids.Length, Store.Dim, wire);
+        var values = block.Writable;
         SlotHints? hints = null;
         if (withSlots)
         {
             var slots = GC.AllocateUninitializedArray<byte>(ids.Length * sizeof(int));
-            Store.Pull(ids, MemoryMarshal.Cast<byte, float>(data.AsSpan()), MemoryMarshal.Cast<byte, int>(slots.AsSpan()));
+            Store.Pull(ids, values, MemoryMarshal.Cast<byte, int>(slots.AsSpan()));
             hints = new SlotHints(Store.Generation, slots);
         }
         else
         {
-            Store.Pull(ids, MemoryMarshal.Cast<byte, float>(data.AsSpan()));
+            Store.Pull(ids, values);
         }
 
         RowsPulled += ids.Length;
         RowsPerCall.Record(ids.Length, _tableTag, PullTag);
         ShardDuration.Record(SecondsSince(start), _tableTag, PullTag);
-        return (new RowBlock(ids.Length, Store.Dim, data, wire), hints);
+        return (block, hints);
     }
 
     private void PushLocked(PushRequest request, SlotHints? hints)

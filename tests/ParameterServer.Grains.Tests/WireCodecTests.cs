@@ -72,6 +72,22 @@ public sealed class WireCodecTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public void An_answer_block_goes_back_to_the_pool_once_written()
+    {
+        // A shard's pull answer is rented for the one message it answers: the codec gives its array back as soon as the
+        // values are in the message (the pool then hands the same array out again), and the receiver gets its own copy.
+        var answer = RowBlock.RentAnswer(3, 5);
+        Assert.True(answer.ReturnsWhenWritten);
+        float[] values = [.. Enumerable.Range(0, 15).Select(i => i * 0.25f)];
+        values.CopyTo(answer.Writable);
+        byte[] data = answer.Data;
+        byte[] wire = Serializer.SerializeToArray(answer);
+        Assert.Same(data, System.Buffers.ArrayPool<byte>.Shared.Rent(60));
+        Assert.Equal(values, Serializer.Deserialize<RowBlock>(wire)!.Values.ToArray());
+        Assert.False(RowBlock.Rent(3, 5).ReturnsWhenWritten);
+    }
+
+    [Fact]
     public void A_block_referenced_twice_is_read_back_as_one_object()
     {
         var block = RowBlock.From([1f, 2f, 3f, 4f], 2, 2);
