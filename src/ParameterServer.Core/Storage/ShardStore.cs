@@ -246,9 +246,14 @@ public sealed class ShardStore
     {
         _index.Candidates(ids, resolved);
         PrefetchIds(resolved);
+        // A candidate that holds its own id is the row (the common case: no probing); any other id is looked up, and
+        // created when missing. Candidates stay valid while rows are added: a slot, once handed out, keeps its id.
+        int count = Count;
+        long[] stored = _ids;
         for (int i = 0; i < ids.Length; i++)
         {
-            resolved[i] = GetOrCreate(ids[i]);
+            int slot = resolved[i];
+            resolved[i] = (uint)slot < (uint)count && stored[slot] == ids[i] ? slot : GetOrCreate(ids[i]);
         }
     }
 
