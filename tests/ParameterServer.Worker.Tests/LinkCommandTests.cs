@@ -69,6 +69,8 @@ public sealed class LinkCommandTests : IDisposable
     [InlineData(new[] { "--model", "link" }, "--pairs is required for model link.")]
     [InlineData(new[] { "--model", "link", "--pairs", "x.csv", "--freeze", "both" }, "--freeze 'both' must be entities or links.")]
     [InlineData(new[] { "--model", "link", "--pairs", "x.csv", "--score", "l1" }, "Unknown score 'l1'. Valid scores: dot, cosine.")]
+    [InlineData(new[] { "--model", "mf", "--ratings", "x.csv", "--wire", "fp8" }, "--wire 'fp8' is not a wire format: f32 or bf16.")]
+    [InlineData(new[] { "--model", "link", "--pairs", "x.csv", "--wire", "bf16" }, "--wire bf16 applies to rating models (dot, dot-bias, mf); model link sends float32.")]
     public async Task Bad_options_exit_2_naming_the_option(string[] args, string message)
     {
         var (code, _, error) = await ConsoleRun.RunAsync(["train", .. args]);
