@@ -40,6 +40,12 @@ internal sealed record TrainBenchReport(
     ProcessCost[] Processes,
     double? LoopbackBytesPerSample)
 {
+    /// <summary>
+    /// Bytes this process (the worker, or worker and silo when embedded) allocated on the managed heap per sample
+    /// over the job: what drives its garbage collections.
+    /// </summary>
+    public double AllocatedBytesPerSample { get; init; }
+
     /// <summary>Parameter-server samples per second over the one-thread in-memory reference's.</summary>
     public double CostRatioOneThread => Job.SamplesPerSecond / Reference.OneThread;
 
@@ -138,10 +144,12 @@ internal static class TrainBench
         string[] tables = [s.Prefix + ".users", s.Prefix + ".items", s.Prefix + ".user_bias", s.Prefix + ".item_bias"];
         await Task.WhenAll(tables.Select(ps.DropAsync));
         var selfBefore = ProcessCpu.Self();
+        long allocatedBefore = GC.GetTotalAllocatedBytes(precise: false);
         var silosBefore = embedded ? [] : ProcessCpu.Silos();
         long loopbackBefore = embedded ? -1 : ProcessCpu.LoopbackBytes();
         var job = await new RatingTrainer(ps, options).TrainAsync(train, valid, ct);
         var selfAfter = ProcessCpu.Self();
+        long allocatedAfter = GC.GetTotalAllocatedBytes(precise: false);
         var silosAfter = embedded ? [] : ProcessCpu.Silos();
         long loopbackAfter = embedded ? -1 : ProcessCpu.LoopbackBytes();
         double trainSeconds = job.Epochs.Sum(e => e.Seconds);
@@ -169,7 +177,10 @@ internal static class TrainBench
         progress($"in-memory reference again: {oneAgain.SamplesPerSecond:N0} samples/s on one thread, {allAgain.SamplesPerSecond:N0} on {threads}");
         var reference = new ReferenceFigures((one.SamplesPerSecond + oneAgain.SamplesPerSecond) / 2, (all.SamplesPerSecond + allAgain.SamplesPerSecond) / 2, threads, one.Rmse, all.Rmse);
         return new TrainBenchReport(s, cluster, Environment.ProcessorCount, generate, reference, job, trainSeconds, [.. memory], [.. processes],
-            loopbackBefore >= 0 && loopbackAfter >= loopbackBefore ? (loopbackAfter - loopbackBefore) / samples : null);
+            loopbackBefore >= 0 && loopbackAfter >= loopbackBefore ? (loopbackAfter - loopbackBefore) / samples : null)
+        {
+            AllocatedBytesPerSample = (allocatedAfter - allocatedBefore) / samples,
+        };
     }
 
     private static ProcessCost Cost(string role, ProcessSample before, ProcessSample after, double samples) =>

@@ -33,7 +33,7 @@ internal static class TrainBenchCommand
         var json = new Option<bool>("--json") { Description = "Print one JSON line instead of text." };
         var wire = CommonOptions.Wire();
         var cluster = CommonOptions.Cluster();
-        var command = new Command("train", "Generate a MovieLens-like data set, train mf on it through the parameter server, and time the fastest in-memory trainer of the same model and optimizer (fused kernel, prefetch; one thread and Hogwild on every core) before and after as the reference: samples/s and their ratios to both (cost_ratio_one_thread, cost_ratio_all_cores), CPU seconds per million samples of the worker and of each silo process on this machine, calls per step, payload bytes per sample each way, p50/p99 step time, staleness, and bytes per resident row against the floor.")
+        var command = new Command("train", "Generate a MovieLens-like data set, train mf on it through the parameter server, and time the fastest in-memory trainer of the same model and optimizer (fused kernel, prefetch; one thread and Hogwild on every core) before and after as the reference: samples/s and their ratios to both (cost_ratio_one_thread, cost_ratio_all_cores), CPU seconds per million samples of the worker and of each silo process on this machine, bytes the worker allocated per sample, calls per step, payload bytes per sample each way, p50/p99 step time, staleness, and bytes per resident row against the floor.")
         {
             users, items, ratings, dim, latent, popularity, optimizer, lr, workers, staleness, batch, epochs, shards, seed, prefix, noPrefetch, cacheRows, cacheStaleness, referenceThreads, wire, json, cluster,
         };
@@ -88,6 +88,7 @@ internal static class TrainBenchCommand
                         pid = proc.Pid,
                         cpu_seconds_per_million_samples = proc.CpuSecondsPerMillionSamples,
                     }),
+                    allocated_bytes_per_sample = r.AllocatedBytesPerSample,
                     calls_per_step = r.CallsPerStep,
                     local_parts_per_step = r.LocalPartsPerStep,
                     payload_bytes_sent_per_sample = r.PayloadBytesSentPerSample,
@@ -116,6 +117,8 @@ internal static class TrainBenchCommand
             {
                 Console.WriteLine(string.Create(c, $"{proc.Role} (pid {proc.Pid}): {proc.CpuSecondsPerMillionSamples:F2} CPU seconds per million samples"));
             }
+
+            Console.WriteLine(string.Create(c, $"this process allocated {r.AllocatedBytesPerSample:F0} bytes per sample on the managed heap"));
 
             if (r.LoopbackBytesPerSample is { } loopback)
             {
