@@ -87,11 +87,7 @@ public sealed class RowBlock
     /// <see cref="Writable"/> before it is sent, and given back (<see cref="Return"/>) by its sender once no call can
     /// send it again.
     /// </summary>
-    public static RowBlock Rent(int rows, int dim, WireValues wire = WireValues.Float32)
-    {
-        int length = checked(rows * dim * sizeof(float));
-        return new RowBlock(rows, dim, ArrayPool<byte>.Shared.Rent(length), length, pooled: true, fromWire: false, wire);
-    }
+    public static RowBlock Rent(int rows, int dim, WireValues wire = WireValues.Float32) => Rented(rows, dim, wire, returnsWhenWritten: false);
 
     /// <summary>
     /// A block of <paramref name="rows"/> × <paramref name="dim"/> floats over a pooled array for one answer, to be filled
@@ -99,10 +95,12 @@ public sealed class RowBlock
     /// goes back to the pool once a codec wrote it (<see cref="ReturnsWhenWritten"/>). A caller in the same process
     /// gets the block itself and gives it back (<see cref="Return"/>) when done, or lets it be collected.
     /// </summary>
-    public static RowBlock RentAnswer(int rows, int dim, WireValues wire = WireValues.Float32)
+    public static RowBlock RentAnswer(int rows, int dim, WireValues wire = WireValues.Float32) => Rented(rows, dim, wire, returnsWhenWritten: true);
+
+    private static RowBlock Rented(int rows, int dim, WireValues wire, bool returnsWhenWritten)
     {
         int length = checked(rows * dim * sizeof(float));
-        return new RowBlock(rows, dim, ArrayPool<byte>.Shared.Rent(length), length, pooled: true, fromWire: false, wire, returnsWhenWritten: true);
+        return new RowBlock(rows, dim, ArrayPool<byte>.Shared.Rent(length), length, pooled: true, fromWire: false, wire, returnsWhenWritten);
     }
 
     /// <summary>A block a codec reads <paramref name="length"/> bytes of values into (pooled; see <see cref="FromWire"/>).</summary>
@@ -145,6 +143,13 @@ public enum WireValues
     /// 2^-8 per value; NaN and infinities keep their kind, so a receiver still refuses them.
     /// </summary>
     BFloat16 = 1,
+}
+
+/// <summary>What a <see cref="WireValues"/> costs on the wire.</summary>
+public static class WireValuesExtensions
+{
+    /// <summary>Bytes one value takes on the wire: 4 for float32, 2 for bfloat16.</summary>
+    public static int BytesPerValue(this WireValues wire) => wire == WireValues.BFloat16 ? sizeof(ushort) : sizeof(float);
 }
 
 /// <summary>A pull of rows by id from one shard. Missing rows are created with their deterministic initial values.</summary>

@@ -38,7 +38,7 @@ internal static class WireCodecs
     private const int PieceValues = 2048;
 
     /// <summary>Bytes the values of <paramref name="block"/> take on the wire.</summary>
-    internal static uint WireBytes(RowBlock block) => block.Wire == WireValues.BFloat16 ? (uint)block.Length / 2 : (uint)block.Length;
+    internal static uint WireBytes(RowBlock block) => (uint)(block.Length / sizeof(float) * block.Wire.BytesPerValue());
 
     internal static void WriteBlock<TBufferWriter>(ref Writer<TBufferWriter> writer, RowBlock block)
         where TBufferWriter : IBufferWriter<byte>

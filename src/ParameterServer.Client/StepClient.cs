@@ -71,7 +71,7 @@ public sealed class StepClient
     /// </param>
     public async Task<StepTicket> PullAsync(IReadOnlyList<TablePull> pulls, WireValues wire = WireValues.Float32)
     {
-        int valueBytes = wire == WireValues.BFloat16 ? sizeof(ushort) : sizeof(float);
+        int valueBytes = wire.BytesPerValue();
         ArgumentNullException.ThrowIfNull(pulls);
         long start = Stopwatch.GetTimestamp();
         var plans = new TableClient.CallPlan[pulls.Count];
@@ -245,7 +245,7 @@ public sealed class StepClient
             var parts = new ShardPush[partCount];
             var owners = new TableClient[partCount];
             var wire = ticket?.Wire ?? WireValues.Float32;
-            int valueBytes = wire == WireValues.BFloat16 ? sizeof(ushort) : sizeof(float);
+            int valueBytes = wire.BytesPerValue();
             ArgumentException? refused = null;
             long bytes = 0; // payload of the parts that travel; parts applied in process send nothing
             int p = 0, sending = 0, served = 0;

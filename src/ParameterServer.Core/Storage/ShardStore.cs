@@ -245,16 +245,7 @@ public sealed class ShardStore
     private void Resolve(ReadOnlySpan<long> ids, Span<int> resolved)
     {
         _index.Candidates(ids, resolved);
-        PrefetchIds(resolved);
-        // A candidate that holds its own id is the row (the common case: no probing); any other id is looked up, and
-        // created when missing. Candidates stay valid while rows are added: a slot, once handed out, keeps its id.
-        int count = Count;
-        long[] stored = _ids;
-        for (int i = 0; i < ids.Length; i++)
-        {
-            int slot = resolved[i];
-            resolved[i] = (uint)slot < (uint)count && stored[slot] == ids[i] ? slot : GetOrCreate(ids[i]);
-        }
+        ResolveFrom(ids, resolved, resolved);
     }
 
     /// <summary>
@@ -270,13 +261,23 @@ public sealed class ShardStore
             return;
         }
 
-        PrefetchIds(hints);
+        ResolveFrom(ids, hints, resolved);
+    }
 
+    /// <summary>
+    /// Each id's slot from a candidate (an index entry's slot or a pull's hint, prefetched first): a candidate that
+    /// holds its own id is the row, one compare; any other id is looked up, and created when missing. Candidates stay
+    /// valid while rows are added, since a slot keeps its id once handed out. <paramref name="candidates"/> may be
+    /// <paramref name="resolved"/> itself (each is read before it is overwritten).
+    /// </summary>
+    private void ResolveFrom(ReadOnlySpan<long> ids, ReadOnlySpan<int> candidates, Span<int> resolved)
+    {
+        PrefetchIds(candidates);
         int count = Count;
         long[] stored = _ids;
         for (int i = 0; i < ids.Length; i++)
         {
-            int slot = hints[i];
+            int slot = candidates[i];
             resolved[i] = (uint)slot < (uint)count && stored[slot] == ids[i] ? slot : GetOrCreate(ids[i]);
         }
     }
