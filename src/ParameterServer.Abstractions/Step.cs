@@ -3,11 +3,12 @@ namespace ParameterServer.Abstractions;
 /// <summary>
 /// The entry point of a silo for a worker's whole step: one call carries the rows of every table and shard the step
 /// touches, and the silo hands each shard its part in process (shards it does not hold are reached with ordinary
-/// shard calls from there). A step then costs one message each way instead of one per shard per table.
-/// A stateless worker: it is activated on the silo that receives the call, several times when calls overlap.
+/// shard calls from there). A step then costs one message each way per silo instead of one per shard per table.
+/// Two grains serve it: <see cref="IStepRouter"/> on whichever silo receives the call, and
+/// <see cref="ISiloStepRouter"/> on a silo the caller names.
 /// </summary>
-[Alias("ps.IStepRouter")]
-public interface IStepRouter : IGrainWithIntegerKey
+[Alias("ps.IStepService")]
+public interface IStepService : IGrain
 {
     /// <summary>The rows of every part, one block per part in the order of <see cref="StepPull.Parts"/>.</summary>
     [Alias("Pull")]
@@ -19,6 +20,41 @@ public interface IStepRouter : IGrainWithIntegerKey
     /// </summary>
     [Alias("Push")]
     Task Push(StepPush request);
+}
+
+/// <summary>
+/// The step service as a stateless worker: activated on the silo that receives the call (for a client, its
+/// gateway), several times when calls overlap. Used when the caller does not know where a step's shards live.
+/// </summary>
+[Alias("ps.IStepRouter")]
+public interface IStepRouter : IStepService, IGrainWithIntegerKey;
+
+/// <summary>
+/// The step service on a named silo (key <see cref="SiloStepRouterKey"/>): a worker that knows where each shard lives
+/// sends each silo only the parts of the shards it holds, so a step costs one message per silo it touches, however
+/// many silos the cluster has. A key whose silo has left places the router elsewhere, which then reaches the shards
+/// with shard calls (the answer's <see cref="StepRows.Forwarded"/> tells the caller to look again).
+/// </summary>
+[Alias("ps.ISiloStepRouter")]
+public interface ISiloStepRouter : IStepService, IGrainWithStringKey;
+
+/// <summary>Keys of <see cref="ISiloStepRouter"/>: the silo's identity, then which of its routers.</summary>
+public static class SiloStepRouterKey
+{
+    /// <summary>Routers per silo a client spreads its steps over: each serves one step at a time, so several let a silo use its cores.</summary>
+    public const int PerSilo = 8;
+
+    private const char Separator = '#';
+
+    /// <summary>The key of router <paramref name="n"/> of the silo whose identity is <paramref name="silo"/> (as <c>ShardInfo.Silo</c> gives it).</summary>
+    public static string Of(string silo, int n) => $"{silo}{Separator}{n}";
+
+    /// <summary>The silo identity of <paramref name="key"/>.</summary>
+    public static string SiloOf(string key)
+    {
+        int at = key.LastIndexOf(Separator);
+        return at < 0 ? key : key[..at];
+    }
 }
 
 /// <summary>Limits of a step call.</summary>
@@ -43,8 +79,12 @@ public sealed record StepPull([property: Id(0)] ShardPull[] Parts, [property: Id
 
 /// <summary>The rows a step pulled: one block per part, in the order of the request's parts.</summary>
 /// <param name="Parts">One answer per part.</param>
+/// <param name="Forwarded">
+/// Parts whose shard was not active on the answering silo, reached from there with a shard call: a caller that routes
+/// by placement should look its shards up again.
+/// </param>
 [GenerateSerializer, Immutable, Alias("ps.StepRows")]
-public sealed record StepRows([property: Id(0)] ShardRows[] Parts);
+public sealed record StepRows([property: Id(0)] ShardRows[] Parts, [property: Id(1)] int Forwarded = 0);
 
 /// <summary>One shard's answer to a step pull: the rows, and the slots they sit in for the push that follows.</summary>
 /// <param name="Rows">The rows, in the order of the part's ids.</param>

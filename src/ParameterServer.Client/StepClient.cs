@@ -16,15 +16,21 @@ public readonly record struct TablePull(TableClient Table, ReadOnlyMemory<long> 
 public readonly record struct TablePush(TableClient Table, ReadOnlyMemory<long> Ids, ReadOnlyMemory<float> Gradients);
 
 /// <summary>
-/// A worker's step as one call: the rows of every table it touches go to the silo's step router
-/// (<see cref="IStepRouter"/>) in one request, grouped by table and shard with each table's own plan
-/// (<c>mix64(id) % shards</c>), and come back in one answer. Shards that live on the receiving silo are served in
-/// process there; others are reached from it. When the call fails with a transient error (a silo died), the step goes
-/// again as one call per shard with each table's retry policy. Thread-safe.
+/// A worker's step as one call per silo: the rows of every table it touches, grouped by table and shard with each
+/// table's own plan (<c>mix64(id) % shards</c>), go to the step router of the silo that holds those shards
+/// (<see cref="ISiloStepRouter"/>) in one request, and come back in one answer; adding silos adds at most one message
+/// per silo a step touches, never one per shard. Where shards live is looked up per table in the background (first
+/// use, and again when a silo answers that it had to forward parts because a shard moved); parts whose silo is not
+/// known yet go together to any silo (<see cref="IStepRouter"/>), which reaches their shards from there. When a call
+/// fails with a transient error (a silo died), its parts go again as one call per shard with each table's retry
+/// policy. Thread-safe.
 /// </summary>
 public sealed class StepClient
 {
+    private readonly IGrainFactory _grains;
     private readonly IStepRouter _router;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ISiloStepRouter[]> _siloRouters = new(StringComparer.Ordinal);
+    private int _nextRouter;
     private readonly ILocalShardAccess? _local;
     private long _calls;
     private long _localParts;
@@ -38,11 +44,12 @@ public sealed class StepClient
     public StepClient(IGrainFactory grains, ILocalShardAccess? local = null)
     {
         ArgumentNullException.ThrowIfNull(grains);
+        _grains = grains;
         _router = grains.GetGrain<IStepRouter>(0);
         _local = local;
     }
 
-    /// <summary>Step calls made (each pull or push of a step that had parts to send is one).</summary>
+    /// <summary>Step calls made (each pull or push of a step sends one per silo it has parts for).</summary>
     public long Calls => Interlocked.Read(ref _calls);
 
     /// <summary>Parts (table and shard pairs of a pull or push) served in process by a co-hosted silo, without a call.</summary>
@@ -109,32 +116,12 @@ public sealed class StepClient
                     received += (long)call.Ids.Length * pulls[t].Table.Dim * valueBytes;
                 }
 
-                ShardRows[] remoteAnswers;
-                if (parts.Length > StepLimits.MaxParts || received > TableClient.MaxBytesPerCall)
-                {
-                    remoteAnswers = await PerShardAsync(pulls, remote);
-                }
-                else
-                {
-                    Interlocked.Increment(ref _calls);
-                    try
-                    {
-                        remoteAnswers = (await _router.Pull(new StepPull(parts, wire))).Parts;
-                    }
-                    catch (Exception e) when (RetryPolicy.IsTransient(e) && pulls[0].Table.Retry.MaxAttempts > 0)
-                    {
-                        var firstFailure = DateTimeOffset.UtcNow;
-                        remoteAnswers = await PerShardAsync(pulls, remote);
-                        foreach (var (t, call, _) in remote)
-                        {
-                            pulls[t].Table.RecordRecovery(call.Shard, firstFailure, e);
-                        }
-                    }
-                }
-
+                ShardRows[] remoteAnswers = parts.Length > StepLimits.MaxParts || received > TableClient.MaxBytesPerCall
+                    ? await PerShardAsync(pulls, remote)
+                    : await PullBySiloAsync(pulls, remote, parts, wire);
                 if (remoteAnswers.Length != parts.Length)
                 {
-                    throw new InvalidOperationException($"The step router answered {remoteAnswers.Length} parts for {parts.Length}.");
+                    throw new InvalidOperationException($"The step routers answered {remoteAnswers.Length} parts for {parts.Length}.");
                 }
 
                 for (int i = 0; i < remote.Count; i++)
@@ -163,6 +150,122 @@ public sealed class StepClient
                 StepTicket.Release(plans, locals);
             }
         }
+    }
+
+    /// <summary>
+    /// Sends <paramref name="parts"/> (the pull's parts to send, as listed in <paramref name="remote"/>) as one call
+    /// per silo that holds their shards, and answers their rows in the same order.
+    /// </summary>
+    private async Task<ShardRows[]> PullBySiloAsync(IReadOnlyList<TablePull> pulls, List<(int Table, TableClient.ShardCall Call, int Part)> remote, ShardPull[] parts, WireValues wire)
+    {
+        var groups = GroupBySilo(parts.Length, i => pulls[remote[i].Table].Table, i => remote[i].Call.Shard);
+        if (groups.Count == 1)
+        {
+            return await PullGroupAsync(groups[0].Silo, pulls, remote, parts, wire);
+        }
+
+        var calls = new Task<ShardRows[]>[groups.Count];
+        for (int g = 0; g < groups.Count; g++)
+        {
+            var members = groups[g].Members;
+            calls[g] = PullGroupAsync(groups[g].Silo, pulls, [.. members.Select(i => remote[i])], [.. members.Select(i => parts[i])], wire);
+        }
+
+        await Task.WhenAll(calls);
+        var answers = new ShardRows[parts.Length];
+        for (int g = 0; g < groups.Count; g++)
+        {
+            var rows = calls[g].Result;
+            var members = groups[g].Members;
+            if (rows.Length != members.Count)
+            {
+                throw new InvalidOperationException($"The step router of silo {groups[g].Silo} answered {rows.Length} parts for {members.Count}.");
+            }
+
+            for (int j = 0; j < members.Count; j++)
+            {
+                answers[members[j]] = rows[j];
+            }
+        }
+
+        return answers;
+    }
+
+    /// <summary>One silo's parts of a pull as one call (any silo's router when <paramref name="silo"/> is null), or one call per shard after a transient failure.</summary>
+    private async Task<ShardRows[]> PullGroupAsync(string? silo, IReadOnlyList<TablePull> pulls, List<(int Table, TableClient.ShardCall Call, int Part)> remote, ShardPull[] parts, WireValues wire)
+    {
+        Interlocked.Increment(ref _calls);
+        try
+        {
+            var answer = await RouterOf(silo).Pull(new StepPull(parts, wire));
+            if (answer.Forwarded > 0)
+            {
+                // A shard was not where we thought (it moved, or its silo left): look again, at most once a second.
+                foreach (var (t, _, _) in remote)
+                {
+                    pulls[t].Table.LookUpPlacement(onlyFirst: false);
+                }
+            }
+
+            return answer.Parts;
+        }
+        catch (Exception e) when (RetryPolicy.IsTransient(e) && pulls[0].Table.Retry.MaxAttempts > 0)
+        {
+            var firstFailure = DateTimeOffset.UtcNow;
+            var answers = await PerShardAsync(pulls, remote);
+            foreach (var (t, call, _) in remote)
+            {
+                pulls[t].Table.RecordRecovery(call.Shard, firstFailure, e);
+                pulls[t].Table.LookUpPlacement(onlyFirst: false);
+            }
+
+            return answers;
+        }
+    }
+
+    /// <summary>
+    /// Groups items <c>0..count-1</c> by the silo their table's shard lived on at the last look-up (null: not known),
+    /// in order of first appearance; starts each table's first look-up when this client is not co-hosted.
+    /// </summary>
+    private List<(string? Silo, List<int> Members)> GroupBySilo(int count, Func<int, TableClient> table, Func<int, int> shard)
+    {
+        var groups = new List<(string? Silo, List<int> Members)>(2);
+        for (int i = 0; i < count; i++)
+        {
+            var owner = table(i);
+            if (_local is null)
+            {
+                owner.LookUpPlacement(onlyFirst: true);
+            }
+
+            string? silo = owner.SiloOf(shard(i));
+            int g = 0;
+            while (g < groups.Count && !string.Equals(groups[g].Silo, silo, StringComparison.Ordinal))
+            {
+                g++;
+            }
+
+            if (g == groups.Count)
+            {
+                groups.Add((silo, new List<int>(count)));
+            }
+
+            groups[g].Members.Add(i);
+        }
+
+        return groups;
+    }
+
+    /// <summary>The step router of <paramref name="silo"/> (one of <see cref="SiloStepRouterKey.PerSilo"/>, in turn), or any silo's when null.</summary>
+    private IStepService RouterOf(string? silo)
+    {
+        if (silo is null)
+        {
+            return _router;
+        }
+
+        var routers = _siloRouters.GetOrAdd(silo, s => [.. Enumerable.Range(0, SiloStepRouterKey.PerSilo).Select(n => _grains.GetGrain<ISiloStepRouter>(SiloStepRouterKey.Of(s, n)))]);
+        return routers[(int)((uint)Interlocked.Increment(ref _nextRouter) % (uint)routers.Length)];
     }
 
     /// <summary>
@@ -332,29 +435,16 @@ public sealed class StepClient
 
     private async Task CompletePushAsync(ShardPush[] parts, TableClient[] owners, long start, bool direct)
     {
-        Task PerShard() => Task.WhenAll(parts.Select((p, i) => owners[i].PushPartAsync(p.Shard, p.Request)));
         if (direct)
         {
-            await PerShard();
+            await PushPerShardAsync(parts, owners);
         }
         else
         {
-            Interlocked.Increment(ref _calls);
-            try
-            {
-                await _router.Push(new StepPush(parts));
-            }
-            catch (Exception e) when (RetryPolicy.IsTransient(e) && owners[0].Retry.MaxAttempts > 0)
-            {
-                // As with a shard call retried: a part applied before the failure may be applied twice, the usual trade
-                // of asynchronous SGD against losing the step.
-                var firstFailure = DateTimeOffset.UtcNow;
-                await PerShard();
-                for (int i = 0; i < parts.Length; i++)
-                {
-                    owners[i].RecordRecovery(parts[i].Shard, firstFailure, e);
-                }
-            }
+            var groups = GroupBySilo(parts.Length, i => owners[i], i => parts[i].Shard);
+            await (groups.Count == 1
+                ? PushGroupAsync(groups[0].Silo, parts, owners)
+                : Task.WhenAll(groups.Select(g => PushGroupAsync(g.Silo, [.. g.Members.Select(i => parts[i])], [.. g.Members.Select(i => owners[i])]))));
         }
 
         for (int i = 0; i < parts.Length; i++)
@@ -365,6 +455,31 @@ public sealed class StepClient
             if (i == 0 || !ReferenceEquals(owners[i], owners[i - 1]))
             {
                 owners[i].RecordDuration(start, push: true);
+            }
+        }
+    }
+
+    private static Task PushPerShardAsync(ShardPush[] parts, TableClient[] owners) =>
+        Task.WhenAll(parts.Select((p, i) => owners[i].PushPartAsync(p.Shard, p.Request)));
+
+    /// <summary>One silo's parts of a push as one call (any silo's router when <paramref name="silo"/> is null), or one call per shard after a transient failure.</summary>
+    private async Task PushGroupAsync(string? silo, ShardPush[] parts, TableClient[] owners)
+    {
+        Interlocked.Increment(ref _calls);
+        try
+        {
+            await RouterOf(silo).Push(new StepPush(parts));
+        }
+        catch (Exception e) when (RetryPolicy.IsTransient(e) && owners[0].Retry.MaxAttempts > 0)
+        {
+            // As with a shard call retried: a part applied before the failure may be applied twice, the usual trade
+            // of asynchronous SGD against losing the step.
+            var firstFailure = DateTimeOffset.UtcNow;
+            await PushPerShardAsync(parts, owners);
+            for (int i = 0; i < parts.Length; i++)
+            {
+                owners[i].RecordRecovery(parts[i].Shard, firstFailure, e);
+                owners[i].LookUpPlacement(onlyFirst: false);
             }
         }
     }

@@ -29,6 +29,7 @@ public sealed partial class TableClient
         ArgumentNullException.ThrowIfNull(grains);
         ArgumentNullException.ThrowIfNull(spec);
         Spec = spec;
+        _table = grains.GetGrain<ITableGrain>(spec.Name);
         _shards = new IShardGrain[spec.Shards];
         for (int i = 0; i < _shards.Length; i++)
         {

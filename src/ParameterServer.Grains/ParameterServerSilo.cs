@@ -38,6 +38,7 @@ public static class ParameterServerSilo
         builder.Services.AddSingleton(checkpoints);
         builder.Services.AddSingleton<LocalShards>();
         builder.Services.AddSingleton<ILocalShardAccess>(sp => sp.GetRequiredService<LocalShards>());
+        builder.Services.AddPlacementDirector<SiloTargetedPlacement, SiloTargetedPlacementDirector>();
         builder.Services.AddSingleton(new CheckpointStoreHolder(checkpoints.Enabled ? new DirectoryCheckpointStore(checkpoints.Directory!, checkpoints.Keep) : null));
         if (memoryMetadata)
         {

@@ -3,16 +3,28 @@ using ParameterServer.Abstractions;
 
 namespace ParameterServer.Grains;
 
+/// <summary>The step service on whichever silo receives the call (<see cref="IStepRouter"/>).</summary>
+[StatelessWorker]
+public sealed class StepRouterGrain(LocalShards shards) : StepRouterBase(shards), IStepRouter;
+
 /// <summary>
-/// A silo's entry point for a worker's whole step (<see cref="IStepRouter"/>): every part whose shard is active in
+/// The step service on the silo its key names (<see cref="ISiloStepRouter"/>, placed by
+/// <see cref="SiloTargetedPlacement"/>). Reentrant: a step waiting for a shard elsewhere does not hold up the next.
+/// </summary>
+[SiloTargetedPlacement]
+[Reentrant]
+public sealed class SiloStepRouterGrain(LocalShards shards) : StepRouterBase(shards), ISiloStepRouter;
+
+/// <summary>
+/// A silo's entry point for a worker's whole step (<see cref="IStepService"/>): every part whose shard is active in
 /// this silo is served in process through its <see cref="LocalShard"/> (under the store's lock, so it serializes with
 /// the shard grain's own turns); a part whose shard is elsewhere, not yet active or deactivating becomes an ordinary
-/// call to that shard grain, which activates it wherever placement puts it. The answer is the same either way.
+/// call to that shard grain, which activates it wherever placement puts it. The answer is the same either way; a pull
+/// counts such parts in <see cref="StepRows.Forwarded"/>.
 /// </summary>
-[StatelessWorker]
-public sealed class StepRouterGrain(LocalShards shards) : Grain, IStepRouter
+public abstract class StepRouterBase(LocalShards shards) : Grain
 {
-    /// <inheritdoc/>
+    /// <inheritdoc cref="IStepService.Pull"/>
     public async Task<StepRows> Pull(StepPull request)
     {
         var parts = Check(request?.Parts, p => p.Table, p => p.Shard, p => p.Request);
@@ -36,10 +48,10 @@ public sealed class StepRouterGrain(LocalShards shards) : Grain, IStepRouter
             await Task.WhenAll(remote);
         }
 
-        return new StepRows(answers);
+        return new StepRows(answers, remote?.Count ?? 0);
     }
 
-    /// <inheritdoc/>
+    /// <inheritdoc cref="IStepService.Push"/>
     public async Task Push(StepPush request)
     {
         var parts = Check(request?.Parts, p => p.Table, p => p.Shard, p => p.Request);

@@ -48,7 +48,7 @@ public sealed class StepRouterTests(ClusterFixture fixture)
     }
 
     [Fact]
-    public async Task A_step_pull_of_three_tables_is_one_call_and_returns_every_rows_initial_values()
+    public async Task A_step_pull_of_three_tables_is_one_call_per_silo_and_returns_every_rows_initial_values()
     {
         var tables = new[]
         {
@@ -59,10 +59,14 @@ public sealed class StepRouterTests(ClusterFixture fixture)
         var ids = new[] { Ids(300, 1), Ids(50, 2), Ids(7, 3) };
         var pulled = tables.Select((t, i) => new float[ids[i].Length * t.Dim]).ToArray();
         var steps = new StepClient(fixture.Cluster.Client);
+        await Task.WhenAll(tables.Select(t => t.RefreshPlacementAsync()));
+        // Every shard of these tables gets some of the ids; each silo holding one gets one call, with all its parts.
+        var silos = tables.SelectMany(t => Enumerable.Range(0, t.Spec.Shards).Select(t.SiloOf)).Distinct().ToArray();
+        Assert.All(silos, silo => Assert.NotNull(silo));
 
         await steps.PullAsync([.. tables.Select((t, i) => new TablePull(t, ids[i], pulled[i]))]);
 
-        Assert.Equal(1, steps.Calls);
+        Assert.Equal(silos.Length, steps.Calls);
         for (int i = 0; i < tables.Length; i++)
         {
             Assert.Equal(Initial(tables[i], ids[i]), pulled[i]);
@@ -70,6 +74,36 @@ public sealed class StepRouterTests(ClusterFixture fixture)
 
         Assert.Equal(ids.Sum(x => x.Length) * sizeof(long), steps.BytesSent);
         Assert.Equal(ids.Select((x, i) => x.Length * tables[i].Dim * sizeof(float)).Sum(), steps.BytesReceived);
+    }
+
+    [Fact]
+    public async Task A_silo_step_router_lives_on_the_silo_its_key_names_and_counts_the_parts_it_forwards()
+    {
+        var table = await Create(ClusterFixture.UniqueName("step-silo"), 4, 8);
+        await table.RefreshPlacementAsync();
+        var silos = Enumerable.Range(0, 8).Select(table.SiloOf).Distinct().ToArray();
+        Assert.Equal(2, silos.Length); // hash placement spreads 8 shards over both silos of the test cluster
+        var ids = Ids(200, 11);
+        var plan = Enumerable.Range(0, 8).Select(s => (Shard: s, Ids: ids.Where(id => Core.Hashing.Mix64.ShardOf(id, 8) == s).ToArray())).ToArray();
+        var parts = plan.Select(c => new ShardPull(table.Spec.Name, c.Shard, new PullRequest(c.Ids))).ToArray();
+        foreach (var silo in silos)
+        {
+            var router = fixture.Client.Grains.GetGrain<ISiloStepRouter>(SiloStepRouterKey.Of(silo!, 0));
+            var answer = await router.Pull(new StepPull(parts));
+            // Parts of the named silo's shards are served in place there; the rest are forwarded to the other silo.
+            Assert.Equal(plan.Count(c => table.SiloOf(c.Shard) != silo), answer.Forwarded);
+            for (int p = 0; p < plan.Length; p++)
+            {
+                var expected = Initial(table, plan[p].Ids);
+                Assert.Equal(expected, answer.Parts[p].Rows.Values.ToArray());
+                answer.Parts[p].Rows.Return();
+            }
+        }
+
+        // A key naming no live silo still answers (from whichever silo placed it), only less directly.
+        var stray = await fixture.Client.Grains.GetGrain<ISiloStepRouter>(SiloStepRouterKey.Of("S127.0.0.1:1:1", 0)).Pull(new StepPull(parts));
+        Assert.Equal(parts.Length, stray.Parts.Length);
+        Assert.InRange(stray.Forwarded, 1, parts.Length - 1);
     }
 
     [Fact]
