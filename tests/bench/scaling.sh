@@ -1,42 +1,73 @@
 #!/usr/bin/env bash
-# Throughput table of `embed bench train` with several silo processes (Redis clustering) and worker loops:
-#   bash tests/bench/scaling.sh [SILOS...]      e.g.  bash tests/bench/scaling.sh 1 3   (default 1 3)
-# Settings through the environment: WORKERS ("1 2 4"), RATINGS (2000000), USERS (100000), ITEMS (50000), DIM (64),
-# EPOCHS (1). Each row starts a fresh Redis and fresh silos on 127.0.0.1, runs the benchmark once per worker count
-# (each run times its own in-memory reference) and stops everything by PID. Not part of CI: it measures the machine.
+# How `embed bench train` scales with silo processes on this machine (Redis clustering, same total shards):
+#   bash tests/bench/scaling.sh [SILOS...]      e.g.  bash tests/bench/scaling.sh 1 3   (default 1 2 3 6)
+# Settings through the environment: SHARDS (24 per table, whatever the silo count), WORKERS ("2"), RATINGS (2000000),
+# USERS (100000), ITEMS (50000), DIM (64), EPOCHS (1), ROUNDS (1: with more, the silo counts run in turn that many
+# times, so a noisy machine's drift hits every count alike), TASKSET ("": with e.g. TASKSET=1, silo n is pinned to
+# core n mod cores and the worker to core 0 with `taskset`).
+# Each run starts a fresh Redis and fresh silos on 127.0.0.1 and stops everything by PID. Per run it prints
+# samples/s; CPU seconds per million samples of the worker, of all silos together and of the busiest silo; their sum;
+# the worker's step calls per step; messages per sample (two per request the silos received: the worker's step calls
+# and silo-to-silo shard calls, table set-up and validation included); and bytes per sample on the loopback
+# interface (every message of every process, headers included). Not part of CI: it measures the machine.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
 # shellcheck source=tests/system/lib.sh
 source "$root/tests/system/lib.sh"
 need "scaling benchmark" redis-server jq curl
-silo_counts=("${@:-1 3}")
-read -r -a silo_counts <<<"${silo_counts[*]}"
-read -r -a workers <<<"${WORKERS:-1 2 4}"
-ratings="${RATINGS:-2000000}" users="${USERS:-100000}" items="${ITEMS:-50000}" dim="${DIM:-64}" epochs="${EPOCHS:-1}"
+read -r -a silo_counts <<<"${*:-1 2 3 6}"
+read -r -a workers <<<"${WORKERS:-2}"
+shards="${SHARDS:-24}" ratings="${RATINGS:-2000000}" users="${USERS:-100000}" items="${ITEMS:-50000}" dim="${DIM:-64}" epochs="${EPOCHS:-1}"
+rounds="${ROUNDS:-1}" cores=$(nproc)
 redis_port=6395
-printf '%-6s %-8s %14s %14s %8s %8s %12s %10s %10s\n' silos workers samples/s ref_all_cores/s ratio calls/step rows_pulled/s p50_ms p99_ms
-for silos in "${silo_counts[@]}"; do
-  start_redis $redis_port >/dev/null
-  cluster_pids=()
-  for ((n = 1; n <= silos; n++)); do
-    dotnet "$silo_dll" --Orleans:Clustering:ProviderType=Redis --Orleans:Clustering:ConnectionString=127.0.0.1:$redis_port \
-      --Orleans:ClusterId=scaling --Orleans:SiloPort=$((11600 + n)) --Orleans:GatewayPort=$((30600 + n)) --Http:Port=$((8600 + n)) \
-      --Http:Dashboard=false >"$work/silo-$silos-$n.log" 2>&1 &
-    pids+=($!)
-    cluster_pids+=($!)
+
+pin() { # pin CORE: a taskset prefix when TASKSET is set
+  if [[ -n "${TASKSET:-}" ]]; then echo "taskset -c $(($1 % cores))"; fi
+}
+
+# Requests the silos' dispatchers received, summed over silos 1..$1.
+requests() {
+  local total=0 n v
+  for ((n = 1; n <= $1; n++)); do
+    v=$(curl -sf "http://127.0.0.1:$((8600 + n))/metrics" | awk '/^orleans_messaging_processing_dispatcher_received_total/ && /Direction="Request"/ { s += $NF } END { printf "%d", s }')
+    total=$((total + v))
   done
-  for ((n = 1; n <= silos; n++)); do
-    wait_for "silo $n of $silos ready" 90 curl -sf "http://127.0.0.1:$((8600 + n))/ready" >/dev/null || { cat "$work/silo-$silos-$n.log"; exit 1; }
+  echo "$total"
+}
+
+printf '%-6s %-8s %12s %10s %10s %10s %10s %10s %10s %10s\n' silos workers samples/s worker_cpu silos_cpu max_silo sum_cpu calls/step msgs/smp bytes/smp
+for ((round = 1; round <= rounds; round++)); do
+  for silos in "${silo_counts[@]}"; do
+    (( shards % silos == 0 )) || echo "note: $shards shards over $silos silos cannot be even"
+    start_redis $redis_port >/dev/null
+    for ((n = 1; n <= silos; n++)); do
+      # shellcheck disable=SC2046
+      $(pin "$n") dotnet "$silo_dll" --Orleans:Clustering:ProviderType=Redis --Orleans:Clustering:ConnectionString=127.0.0.1:$redis_port \
+        --Orleans:ClusterId=scaling --Orleans:SiloPort=$((11600 + n)) --Orleans:GatewayPort=$((30600 + n)) --Http:Port=$((8600 + n)) \
+        --Http:Dashboard=false >"$work/silo-$silos-$n.log" 2>&1 &
+      pids+=($!)
+    done
+    for ((n = 1; n <= silos; n++)); do
+      wait_for "silo $n of $silos ready" 90 curl -sf "http://127.0.0.1:$((8600 + n))/ready" >/dev/null || { cat "$work/silo-$silos-$n.log"; exit 1; }
+    done
+    for w in "${workers[@]}"; do
+      before=$(requests "$silos")
+      # shellcheck disable=SC2046
+      Orleans__ClusterId=scaling timeout 900 $(pin 0) dotnet "$embed_dll" bench train --cluster "redis://127.0.0.1:$redis_port" --users "$users" --items "$items" \
+        --ratings "$ratings" --dim "$dim" --epochs "$epochs" --workers "$w" --shards "$shards" --json 2>"$work/bench.err" >"$work/bench.json" \
+        || { cat "$work/bench.err"; exit 1; }
+      after=$(requests "$silos")
+      jq -r --arg s "$silos" --arg w "$w" --argjson req $((after - before)) '
+        ([.processes[] | select(.role == "silo") | .cpu_seconds_per_million_samples]) as $silo
+        | ([.processes[] | select(.role == "worker") | .cpu_seconds_per_million_samples] | add) as $worker
+        | [$s, $w, (.samples_per_second | floor), $worker, ($silo | add), ($silo | max), ($worker + ($silo | add)),
+           .calls_per_step, (2 * $req / .samples), (.loopback_bytes_per_sample // 0)]
+        | @tsv' "$work/bench.json" \
+        | awk -F'\t' '{ printf "%-6s %-8s %12s %10.3f %10.3f %10.3f %10.3f %10.2f %10.4f %10.0f\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 }'
+    done
+    # Newest first: the silos, then this row's Redis.
+    for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill "${pids[i]}" 2>/dev/null || true; wait "${pids[i]}" 2>/dev/null || true; done
+    pids=()
   done
-  for w in "${workers[@]}"; do
-    Orleans__ClusterId=scaling timeout 900 dotnet "$embed_dll" bench train --cluster "redis://127.0.0.1:$redis_port" --users "$users" --items "$items" \
-      --ratings "$ratings" --dim "$dim" --epochs "$epochs" --workers "$w" --shards $((8 * silos)) --json 2>"$work/bench.err" >"$work/bench.json" \
-      || { cat "$work/bench.err"; exit 1; }
-    jq -r --arg s "$silos" --arg w "$w" '[$s, $w, (.samples_per_second|floor), (.reference_all_cores_samples_per_second|floor), (.cost_ratio_all_cores*1000|floor/1000), (.calls_per_step*100|floor/100), (.rows_pulled_per_second|floor), (.step_p50_ms*100|floor/100), (.step_p99_ms*100|floor/100)] | @tsv' "$work/bench.json" \
-      | awk -F'\t' '{ printf "%-6s %-8s %14s %14s %8s %8s %12s %10s %10s\n", $1, $2, $3, $4, $5, $6, $7, $8, $9 }'
-  done
-  # Newest first: the silos, then this row's Redis.
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill "${pids[i]}" 2>/dev/null || true; wait "${pids[i]}" 2>/dev/null || true; done
-  pids=()
 done

@@ -46,6 +46,9 @@ internal sealed record TrainBenchReport(
     /// </summary>
     public double AllocatedBytesPerSample { get; init; }
 
+    /// <summary>Samples the parameter-server job trained (training split times epochs).</summary>
+    public double Samples { get; init; }
+
     /// <summary>Parameter-server samples per second over the one-thread in-memory reference's.</summary>
     public double CostRatioOneThread => Job.SamplesPerSecond / Reference.OneThread;
 
@@ -180,6 +183,7 @@ internal static class TrainBench
             loopbackBefore >= 0 && loopbackAfter >= loopbackBefore ? (loopbackAfter - loopbackBefore) / samples : null)
         {
             AllocatedBytesPerSample = (allocatedAfter - allocatedBefore) / samples,
+            Samples = samples,
         };
     }
 

@@ -75,6 +75,7 @@ internal static class TrainBenchCommand
                     epochs = s.Epochs,
                     cluster = r.Cluster,
                     cores = r.Cores,
+                    samples = r.Samples,
                     samples_per_second = r.Job.SamplesPerSecond,
                     reference_one_thread_samples_per_second = r.Reference.OneThread,
                     reference_all_cores_samples_per_second = r.Reference.AllCores,
