@@ -108,6 +108,15 @@ public interface IShardGrain : IGrainWithStringKey, IShardRows
     [ResponseTimeout(AdminTimeout.Value)]
     Task Open();
 
+    /// <summary>
+    /// Moves the shard, rows, optimizer state and step counts included, to <paramref name="silo"/> once its current
+    /// calls are done (Orleans grain migration; calls that arrive meanwhile are forwarded to the new activation). False
+    /// when the shard is already there, or is too big to travel in one message and has no checkpoint to reload from.
+    /// </summary>
+    [Alias("MoveTo")]
+    [ResponseTimeout(AdminTimeout.Value)]
+    Task<bool> MoveTo(SiloAddress silo);
+
     /// <summary>Drops every row and deactivates.</summary>
     [Alias("Reset")]
     [ResponseTimeout(AdminTimeout.Value)]
@@ -127,6 +136,24 @@ public interface IShardGrain : IGrainWithStringKey, IShardRows
     [Alias("RestoreSnapshot")]
     [ResponseTimeout(AdminTimeout.Value)]
     Task RestoreSnapshot();
+}
+
+/// <summary>
+/// Spreads every table's shards evenly over the active silos (a single grain, key 0): each silo ends up with
+/// ⌊S/N⌋ or ⌈S/N⌉ of a table's S shards, moving as few as that takes, each with its rows (<see cref="IShardGrain.MoveTo"/>).
+/// Every silo asks it to balance every few seconds, so shards follow silos that join; a silo leaving gracefully asks it
+/// to move its own shards away first.
+/// </summary>
+[Alias("ps.IShardBalancerGrain")]
+public interface IShardBalancerGrain : IGrainWithIntegerKey
+{
+    /// <summary>
+    /// Moves shards until every active silo, except <paramref name="leaving"/> (which gets none, and is kept out for a
+    /// few minutes), holds its share of each table. Answers the moves asked for.
+    /// </summary>
+    [Alias("Balance")]
+    [ResponseTimeout(AdminTimeout.Value)]
+    Task<int> Balance(SiloAddress? leaving);
 }
 
 /// <summary>The list of tables (a single grain, key 0).</summary>

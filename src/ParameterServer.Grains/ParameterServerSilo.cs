@@ -26,16 +26,21 @@ public static class ParameterServerSilo
     /// <summary>
     /// Adds what the grains need: the metadata storage (memory unless one named <see cref="MetadataStorage"/> is
     /// already registered), the training-events memory stream, checkpoints (off unless <paramref name="checkpoints"/>
-    /// names a directory), message limits and the transport's block size (<see cref="TransportBlockSize"/>, default
-    /// 64 KiB). Call on every silo.
+    /// names a directory), message limits, the transport's block size (<see cref="TransportBlockSize"/>, default
+    /// 64 KiB) and shard balancing (<paramref name="balancing"/>, default on). Call on every silo.
     /// </summary>
     public static ISiloBuilder AddParameterServer(this ISiloBuilder builder, bool memoryMetadata = true, CheckpointOptions? checkpoints = null,
-        int transportBlockSize = TransportBlockSize.Default)
+        int transportBlockSize = TransportBlockSize.Default, BalancingOptions? balancing = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
         checkpoints ??= new CheckpointOptions();
         checkpoints.Validate();
+        balancing ??= new BalancingOptions();
+        balancing.Validate();
         builder.Services.AddSingleton(checkpoints);
+        builder.Services.AddSingleton(balancing);
+        builder.Services.AddSingleton<ShardBalancerService>();
+        builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<ShardBalancerService>());
         builder.Services.AddSingleton<LocalShards>();
         builder.Services.AddSingleton<ILocalShardAccess>(sp => sp.GetRequiredService<LocalShards>());
         builder.Services.AddPlacementDirector<SiloTargetedPlacement, SiloTargetedPlacementDirector>();

@@ -6,8 +6,13 @@ namespace ParameterServer.Grains;
 public sealed partial class ShardGrain
 {
     /// <inheritdoc/>
-    public Task<ShardInfo> Describe()
+    public async Task<ShardInfo> Describe()
     {
+        if (_arrived is not null)
+        {
+            await Store(); // rows that came by migration count as soon as the shard is asked about them
+        }
+
         long rows = 0, bytes = 0, steps = 0;
         if (_store is { } store)
         {
@@ -16,7 +21,7 @@ public sealed partial class ShardGrain
                 (rows, bytes, steps) = (store.Count, store.Bytes, store.TotalSteps);
             }
         }
-        return Task.FromResult(new ShardInfo(_index, rows, bytes, steps, RuntimeIdentity));
+        return new ShardInfo(_index, rows, bytes, steps, RuntimeIdentity);
     }
 
     /// <inheritdoc/>

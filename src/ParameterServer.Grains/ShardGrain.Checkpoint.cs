@@ -40,6 +40,13 @@ public sealed partial class ShardGrain
     {
         if (_checkpoints.Store is not { } checkpoints)
         {
+            StartFromArrival(store, spec);
+            return;
+        }
+
+        if (StartFromArrival(store, spec))
+        {
+            StartCheckpointTimer(store);
             return;
         }
 
@@ -66,6 +73,11 @@ public sealed partial class ShardGrain
             LogCheckpointLoaded(_table, _index, store.Count, store.TotalSteps, loaded.Path);
         }
 
+        StartCheckpointTimer(store);
+    }
+
+    private void StartCheckpointTimer(ShardStore store)
+    {
         _checkpointedSteps = store.TotalSteps;
         var every = _checkpointOptions.Interval;
         _checkpointTimer = this.RegisterGrainTimer(_ => WriteIfChanged(), new GrainTimerCreationOptions(every, every) { KeepAlive = true });

@@ -45,7 +45,8 @@ public sealed partial class ShardGrain : Grain, IShardGrain
     {
         (_table, _index) = ShardKey.Parse(this.GetPrimaryKeyString());
         _tableTag = Table(_table);
-        return Task.CompletedTask;
+        // A shard that arrived by migration starts its store now, so the step router here serves it from the next step.
+        return _arrived is null ? Task.CompletedTask : Store().AsTask();
     }
 
     /// <inheritdoc/>

@@ -52,13 +52,17 @@ public static class SiloHost
         o.Checkpoints.Directory = checkpoints.GetValue<string?>("Directory");
         o.Checkpoints.Interval = checkpoints.GetValue("Interval", o.Checkpoints.Interval);
         o.Checkpoints.Keep = checkpoints.GetValue("Keep", o.Checkpoints.Keep);
+        var balancing = configuration.GetSection("Balancing");
+        o.Balancing.Enabled = balancing.GetValue("Enabled", o.Balancing.Enabled);
+        o.Balancing.Interval = balancing.GetValue("Interval", o.Balancing.Interval);
+        o.Balancing.DrainTimeout = balancing.GetValue("DrainTimeout", o.Balancing.DrainTimeout);
         o.OtlpEndpoint = configuration.GetValue<string?>("Otlp:Endpoint") ?? configuration.GetValue<string?>("OTEL_EXPORTER_OTLP_ENDPOINT");
         o.Validate();
         return o;
     }
 
     /// <summary>The sections whose keys are the silo's: a key under them that the silo does not read is a mistake.</summary>
-    public static readonly string[] Sections = ["Orleans", "Http", "Checkpoints", "Otlp"];
+    public static readonly string[] Sections = ["Orleans", "Http", "Checkpoints", "Balancing", "Otlp"];
 
     /// <summary>
     /// What <c>--check-config</c> prints: the configuration keys the silo reads (found by running
@@ -131,13 +135,13 @@ public static class SiloHost
                         r.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(redis);
                         r.GrainStorageSerializer = new Orleans.Storage.OrleansGrainStorageSerializer(serializer);
                     }));
-                silo.AddParameterServer(memoryMetadata: false, o.Checkpoints, o.TransportBlockSize);
+                silo.AddParameterServer(memoryMetadata: false, o.Checkpoints, o.TransportBlockSize, o.Balancing);
             }
             else
             {
                 silo.UseLocalhostClustering(o.SiloPort, o.GatewayPort, new IPEndPoint(IPAddress.Loopback, o.PrimarySiloPort ?? o.SiloPort), o.ClusterId, o.ClusterId);
                 silo.Configure<EndpointOptions>(e => e.AdvertisedIPAddress = advertised);
-                silo.AddParameterServer(checkpoints: o.Checkpoints, transportBlockSize: o.TransportBlockSize);
+                silo.AddParameterServer(checkpoints: o.Checkpoints, transportBlockSize: o.TransportBlockSize, balancing: o.Balancing);
             }
 
             // How fast a dead silo is noticed (Orleans' defaults when not set), and how long calls wait for answers.

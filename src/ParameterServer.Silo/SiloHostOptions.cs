@@ -62,6 +62,9 @@ public sealed class SiloHostOptions
     /// <summary>Checkpoints: directory (none = off), interval and how many to keep.</summary>
     public Grains.CheckpointOptions Checkpoints { get; set; } = new();
 
+    /// <summary>Shard balancing: on, every 5 s, and up to 60 s for a stopping silo to move its shards away.</summary>
+    public Grains.BalancingOptions Balancing { get; set; } = new();
+
     /// <summary>Whether membership and metadata live in Redis.</summary>
     public bool UsesRedis => string.Equals(ClusteringProvider, "Redis", StringComparison.OrdinalIgnoreCase);
 
@@ -162,6 +165,7 @@ public sealed class SiloHostOptions
         }
 
         Checkpoints.Validate();
+        Balancing.Validate();
         if (!IPAddress.TryParse(HttpAddress, out _))
         {
             throw new ArgumentException($"Http:Address = '{HttpAddress}' is not an IP address (use 0.0.0.0 to listen on every interface).");

@@ -16,7 +16,8 @@ public sealed class ClusterFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var builder = new InProcessTestClusterBuilder(2);
-        builder.ConfigureSilo((_, silo) => silo.AddParameterServer());
+        // Shards stay where hash placement puts them: tests here reason about placement (balancing has its own tests).
+        builder.ConfigureSilo((_, silo) => silo.AddParameterServer(balancing: new BalancingOptions { Enabled = false }));
         builder.ConfigureClient(client => client.AddParameterServerClient());
         _cluster = builder.Build();
         await _cluster.DeployAsync();

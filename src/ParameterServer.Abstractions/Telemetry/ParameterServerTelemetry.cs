@@ -72,6 +72,12 @@ public static class ParameterServerTelemetry
     /// <summary>Rows loaded from checkpoints when shards activate (silo).</summary>
     public static readonly Counter<long> RowsRestored = Meter.CreateCounter<long>("ps.checkpoint.rows_restored", "{row}", "Rows loaded from checkpoints when shards activate.");
 
+    /// <summary>Shards that arrived in this silo by migration (a silo joined, another left gracefully, or the balancer moved them), tagged by table.</summary>
+    public static readonly Counter<long> ShardsArrived = Meter.CreateCounter<long>("ps.shards.arrived", "{shard}", "Shards that arrived in this silo with their rows by migration.");
+
+    /// <summary>Shard moves the balancer or a leaving silo asked for (counted on the silo that asked).</summary>
+    public static readonly Counter<long> ShardMovesRequested = Meter.CreateCounter<long>("ps.shards.moves_requested", "{shard}", "Shard moves asked for by the balancer or by a silo leaving gracefully.");
+
     /// <summary>Calls a worker retried after a transient failure (a silo died, an activation moved) (worker).</summary>
     public static readonly Counter<long> Retries = Meter.CreateCounter<long>("ps.client.retries", "{call}", "Calls retried after a transient failure.");
 

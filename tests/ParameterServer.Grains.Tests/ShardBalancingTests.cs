@@ -1,0 +1,171 @@
+using System.Diagnostics;
+using Orleans.TestingHost;
+using ParameterServer.Abstractions;
+using ParameterServer.Client;
+using ParameterServer.Core.Optimizers;
+
+namespace ParameterServer.Grains.Tests;
+
+/// <summary>
+/// Shards that follow the silos, on a real in-process cluster with balancing every 200 ms: silos that join get their
+/// share of every table (⌊S/N⌋ or ⌈S/N⌉ shards each), and a silo stopped gracefully moves its shards to the others
+/// first; either way every row, its optimizer state and its step count arrive intact (compared with what was read
+/// before the move). The balance plan itself is checked against its definition on random placements.
+/// </summary>
+public sealed class ShardBalancingTests : IAsyncLifetime
+{
+    private InProcessTestCluster? _cluster;
+
+    private InProcessTestCluster Cluster => _cluster!;
+
+    private ParameterServerClient Client => new(Cluster.Client);
+
+    public async Task InitializeAsync()
+    {
+        var builder = new InProcessTestClusterBuilder(1);
+        builder.ConfigureSilo((_, silo) => silo.AddParameterServer(balancing: new BalancingOptions { Interval = TimeSpan.FromMilliseconds(200), DrainTimeout = TimeSpan.FromSeconds(30) }));
+        _cluster = builder.Build();
+        await _cluster.DeployAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_cluster is not null)
+        {
+            await _cluster.DisposeAsync();
+        }
+    }
+
+    private async Task<(TableClient Table, long[] Ids)> Trained(string name, int shards)
+    {
+        var table = await Client.CreateTableAsync(new TableSpec { Name = name, Dim = 6, Shards = shards, Optimizer = OptimizerKind.Adagrad, LearningRate = 0.1f, Seed = 5 });
+        long[] ids = [.. Enumerable.Range(1, 300).Select(i => (long)i * 7919)];
+        var rng = new Random(6);
+        for (int step = 0; step < 4; step++)
+        {
+            await table.PushAsync(ids, Enumerable.Range(0, ids.Length * 6).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray());
+        }
+
+        return (table, ids);
+    }
+
+    /// <summary>Each shard's silo, as the table describes it.</summary>
+    private async Task<string[]> Placement(string table) =>
+        [.. (await Client.Grains.GetGrain<ITableGrain>(table).Describe()).Shards.OrderBy(s => s.Index).Select(s => s.Silo)];
+
+    /// <summary>
+    /// Waits (up to 30 s) until the table's shards lie on exactly <paramref name="silos"/>, each holding ⌊S/N⌋ or
+    /// ⌈S/N⌉, and stay so for a second (several balancing intervals: no move is still under way).
+    /// </summary>
+    private async Task<string[]> AwaitBalanced(string table, IReadOnlyCollection<string> silos)
+    {
+        var deadline = Stopwatch.StartNew();
+        Stopwatch? steady = null;
+        while (true)
+        {
+            var placement = await Placement(table);
+            var counts = silos.Select(s => placement.Count(p => p == s)).ToArray();
+            int share = placement.Length / silos.Count;
+            if (placement.All(silos.Contains) && counts.All(c => c == share || c == share + 1))
+            {
+                steady ??= Stopwatch.StartNew();
+                if (steady.Elapsed > TimeSpan.FromSeconds(1))
+                {
+                    return placement;
+                }
+            }
+            else
+            {
+                steady = null;
+            }
+
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(30), $"Not balanced over {silos.Count} silos after 30 s: {string.Join(", ", counts)}");
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>Element by element: a tuple's equality would compare the arrays by reference.</summary>
+    private static void AssertSame((float[] Values, long Steps, string Shards) expected, (float[] Values, long Steps, string Shards) actual)
+    {
+        Assert.True(expected.Steps == actual.Steps, $"optimizer steps {actual.Steps}, expected {expected.Steps}: {actual.Shards}");
+        Assert.Equal(expected.Values, actual.Values);
+    }
+
+    private static async Task<(float[] Values, long Steps, string Shards)> Read(TableClient table, long[] ids, ParameterServerClient client)
+    {
+        var values = new float[ids.Length * table.Dim];
+        await table.PullAsync(ids, values);
+        var info = await client.Grains.GetGrain<ITableGrain>(table.Spec.Name).Describe();
+        return (values, info.OptimizerSteps, string.Join(", ", info.Shards.Select(s => $"{s.Index}@{s.Silo}: {s.Rows} rows, {s.OptimizerSteps} steps")));
+    }
+
+    private IReadOnlyCollection<string> ActiveSilos() => [.. Cluster.GetActiveSilos().Select(s => s.SiloAddress.ToString())];
+
+    [Fact]
+    public async Task Silos_that_join_get_their_share_of_every_table_and_a_graceful_leave_moves_its_shards_with_their_rows()
+    {
+        var (a, ids) = await Trained("balance-a", 8);
+        var (b, _) = await Trained("balance-b", 5);
+        var before = await Read(a, ids, Client);
+        var beforeB = await Read(b, ids, Client);
+        Assert.Equal(ids.Length * 4, before.Steps);
+
+        await Cluster.StartAdditionalSiloAsync();
+        await Cluster.StartAdditionalSiloAsync();
+        await Cluster.WaitForLivenessToStabilizeAsync();
+        await AwaitBalanced("balance-a", ActiveSilos());
+        await AwaitBalanced("balance-b", ActiveSilos());
+
+        // Moved with their rows: the same values and the same optimizer step counts as before.
+        AssertSame(before, await Read(a, ids, Client));
+        AssertSame(beforeB, await Read(b, ids, Client));
+
+        // Training goes on across the moves: one more push applies to every row exactly once.
+        var grads = Enumerable.Range(0, ids.Length * 6).Select(i => 0.01f * ((i % 7) - 3)).ToArray();
+        await a.PushAsync(ids, grads);
+        var pushed = await Read(a, ids, Client);
+        Assert.Equal(ids.Length * 5, pushed.Steps);
+
+        // A graceful stop of a silo holding shards: they move to the others first, rows and steps intact.
+        var held = await Placement("balance-a");
+        var leaving = Cluster.GetActiveSilos().First(s => !s.SiloAddress.Equals(Cluster.Silos[0].SiloAddress) && held.Contains(s.SiloAddress.ToString()));
+        await Cluster.StopSiloAsync(leaving);
+        var remaining = ActiveSilos().Where(s => s != leaving.SiloAddress.ToString()).ToArray();
+        var placement = await AwaitBalanced("balance-a", remaining);
+        Assert.DoesNotContain(leaving.SiloAddress.ToString(), placement);
+        AssertSame(pushed, await Read(a, ids, Client));
+        AssertSame(beforeB, await Read(b, ids, Client));
+    }
+
+    [Fact]
+    public void The_plan_gives_every_silo_its_share_moving_only_the_excess()
+    {
+        var rng = new Random(9);
+        for (int trial = 0; trial < 500; trial++)
+        {
+            int n = rng.Next(1, 7), shards = rng.Next(0, 40), others = rng.Next(0, 3);
+            var silos = Enumerable.Range(0, n).Select(j => $"silo-{j}").ToArray();
+            // Some shards sit on silos outside the list (leaving or gone); they must all move.
+            var placement = Enumerable.Range(0, shards).Select(_ => rng.Next(n + others) is int k && k < n ? silos[k] : $"gone-{k}").ToArray();
+
+            var moves = ShardBalance.Plan(placement, silos);
+
+            var after = (string[])placement.Clone();
+            foreach (var (shard, to) in moves)
+            {
+                after[shard] = silos[to];
+            }
+
+            int share = shards / n;
+            var counts = silos.Select(s => after.Count(p => p == s)).ToArray();
+            Assert.All(counts, c => Assert.InRange(c, share, share + 1));
+            Assert.Equal(shards, counts.Sum());
+            Assert.Equal(moves.Count, moves.Select(m => m.Shard).Distinct().Count());
+            // Minimal: the shards off the list, plus what each listed silo holds above the largest quota it could get.
+            int homeless = placement.Count(p => !silos.Contains(p));
+            var held = silos.Select(s => placement.Count(p => p == s)).OrderByDescending(c => c).ToArray();
+            int extra = shards % n, excess = held.Select((c, rank) => Math.Max(0, c - (share + (rank < extra ? 1 : 0)))).Sum();
+            Assert.Equal(homeless + excess, moves.Count);
+        }
+    }
+}
