@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Text.Json;
 
 namespace ParameterServer.Worker.Commands;
 
@@ -31,12 +32,32 @@ internal static class TablesCommand
         });
 
         var nameArg = new Argument<string>("name") { Description = "Table name." };
-        var describe = new Command("describe", "Describe one table: spec, metadata and every shard.") { nameArg };
+        var json = new Option<bool>("--json") { Description = "Print the table's spec, figures and shards (with the silo holding each) as one JSON line." };
+        var describe = new Command("describe", "Describe one table: spec, metadata, how many shards each silo holds, and every shard.") { nameArg, json };
         describe.SetAction(async (p, ct) =>
         {
             await using var connection = await ClusterConnection.StartAsync(p.GetValue(cluster), ct);
             var info = await connection.Client.DescribeAsync(p.GetValue(nameArg)!);
             var s = info.Spec;
+            var placement = info.Shards.GroupBy(x => x.Silo).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => (Silo: g.Key, Shards: g.Count())).ToArray();
+            if (p.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(new
+                {
+                    name = s.Name,
+                    dim = s.Dim,
+                    shards = s.Shards,
+                    optimizer = s.Optimizer.ToString().ToLowerInvariant(),
+                    rows = info.Rows,
+                    bytes = info.Bytes,
+                    optimizer_steps = info.OptimizerSteps,
+                    metadata = info.Metadata,
+                    placement = placement.ToDictionary(x => x.Silo, x => x.Shards),
+                    shard_list = info.Shards.OrderBy(x => x.Index).Select(x => new { index = x.Index, rows = x.Rows, bytes = x.Bytes, steps = x.OptimizerSteps, silo = x.Silo }),
+                }));
+                return 0;
+            }
+
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"table {s.Name}: dim {s.Dim}, {s.Shards} shards, init {s.Initializer.ToString().ToLowerInvariant()}({s.InitScale}), seed {s.Seed}, {s.Optimizer.ToString().ToLowerInvariant()} lr {s.LearningRate} weight decay {s.WeightDecay}"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"rows {info.Rows:N0}, bytes {info.Bytes:N0}, optimizer steps {info.OptimizerSteps:N0}"));
             foreach (var kv in info.Metadata)
@@ -44,6 +65,8 @@ internal static class TablesCommand
                 Console.WriteLine($"metadata {kv.Key} = {kv.Value}");
             }
 
+            // Shards follow the silos (they move when silos join or leave gracefully): say where they are now.
+            Console.WriteLine($"placement: {string.Join(", ", placement.Select(x => $"{x.Shards} on {x.Silo}"))}");
             foreach (var shard in info.Shards)
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  shard {shard.Index,4}: rows {shard.Rows,10:N0} bytes {shard.Bytes,12:N0} steps {shard.OptimizerSteps,12:N0} on {shard.Silo}"));
