@@ -66,6 +66,10 @@ run_job() {
     wait_for "shards of every table spread over 3 silos" 30 spread 3 || { cat "$work/placement.txt"; exit 1; }
     spread_s=$((SECONDS - joined))
     echo "spread over 3 silos ${spread_s} s after silos 2 and 3 were ready:"; sed 's/^/  /' "$work/placement.txt"
+    local arrived_metric
+    arrived_metric=$(curl -sf "http://127.0.0.1:8443/metrics" | awk '/^ps_shards_arrived_total/ { s += $NF } END { printf "%d", s }')
+    echo "silo 3 counts $arrived_metric shards arrived (ps_shards_arrived_total)"
+    (( arrived_metric > 0 )) || { echo "silo 3 does not count the shards that arrived"; exit 1; }
     kill -0 "$train_pid" 2>/dev/null || { echo "the job ended before the leave: raise EPOCHS"; cat "$work/train-$name.txt"; exit 1; }
     local leaving=2 # spread over three: it holds its share of every table
     local term_at=$SECONDS
