@@ -8,10 +8,9 @@ public sealed partial class ShardGrain
     /// <inheritdoc/>
     public async Task<ShardInfo> Describe()
     {
-        if (_arrived is not null)
-        {
-            await Store(); // rows that came by migration count as soon as the shard is asked about them
-        }
+        // The shard's rows as they are: loaded from its checkpoint (or from the rows it moved with) if this
+        // activation has not served a step yet, rather than "0 rows" for a table that restarted.
+        await Store();
 
         long rows = 0, bytes = 0, steps = 0;
         if (_store is { } store)

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using ParameterServer.Abstractions;
 
 namespace ParameterServer.Grains;
@@ -13,19 +14,93 @@ public sealed class TableState
     [Id(1)] public Dictionary<string, string> Metadata { get; set; } = [];
 }
 
-/// <summary>The metadata of one table, kept as grain state in the metadata store; fans out to the table's shards.</summary>
-public sealed class TableGrain : Grain, ITableGrain
+/// <summary>
+/// The metadata of one table, kept as grain state in the metadata store and, when checkpoints are on, as a record
+/// beside the shards' checkpoints (<see cref="TableRecord"/>), from which it comes back when the metadata store lost
+/// it; fans out to the table's shards.
+/// </summary>
+public sealed partial class TableGrain : Grain, ITableGrain
 {
     private readonly IPersistentState<TableState> _state;
 
     private readonly CheckpointStoreHolder _checkpoints;
 
+    private readonly ILogger<TableGrain> _logger;
+
     /// <summary>Creates the grain.</summary>
-    public TableGrain([PersistentState("table", ParameterServerSilo.MetadataStorage)] IPersistentState<TableState> state, CheckpointStoreHolder checkpoints)
+    public TableGrain([PersistentState("table", ParameterServerSilo.MetadataStorage)] IPersistentState<TableState> state, CheckpointStoreHolder checkpoints, ILogger<TableGrain> logger)
     {
         _state = state;
         _checkpoints = checkpoints;
+        _logger = logger;
     }
+
+    /// <inheritdoc/>
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (_state.State.Spec is not null || _checkpoints.Store is not { } store)
+        {
+            return;
+        }
+
+        // The metadata store does not know the table (it restarted empty, or keeps metadata in memory): its record
+        // beside the checkpoints brings it back, and the catalog lists it again.
+        byte[]? record;
+        try
+        {
+            record = await store.ReadTableRecordAsync(Name, cancellationToken);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            LogRecordUnreadable(Name, e.Message);
+            return;
+        }
+
+        if (record is null)
+        {
+            return;
+        }
+
+        try
+        {
+            var (spec, metadata) = TableRecord.Read(record, Name);
+            _state.State.Spec = spec;
+            _state.State.Metadata = metadata;
+        }
+        catch (InvalidDataException e)
+        {
+            LogRecordUnreadable(Name, e.Message);
+            return;
+        }
+
+        await _state.WriteStateAsync(cancellationToken);
+        await GrainFactory.GetGrain<ITableCatalogGrain>(0).Add(Name);
+        LogRestored(Name, _state.State.Spec.Dim, _state.State.Spec.Shards);
+    }
+
+    /// <summary>Writes the table's record beside its checkpoints, before the metadata store, so a failure changes nothing.</summary>
+    private async Task WriteRecord(TableSpec spec, Dictionary<string, string> metadata)
+    {
+        if (_checkpoints.Store is not { } store)
+        {
+            return;
+        }
+
+        try
+        {
+            await store.WriteTableRecordAsync(Name, TableRecord.Write(spec, metadata));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidOperationException($"Table '{Name}' unchanged: its record could not be written beside the checkpoints ({e.Message}).");
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Table {Table} restored from its record beside the checkpoints: dim {Dim}, {Shards} shards")]
+    private partial void LogRestored(string table, int dim, int shards);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Table {Table} has a record beside the checkpoints that cannot be read: {Reason}; the table stays unknown")]
+    private partial void LogRecordUnreadable(string table, string reason);
 
     private string Name => this.GetPrimaryKeyString();
 
@@ -51,6 +126,7 @@ public sealed class TableGrain : Grain, ITableGrain
             return existing;
         }
 
+        await WriteRecord(spec, []);
         _state.State.Spec = spec;
         _state.State.Metadata = [];
         await _state.WriteStateAsync();
@@ -94,7 +170,8 @@ public sealed class TableGrain : Grain, ITableGrain
     /// <inheritdoc/>
     public async Task SetMetadata(string key, string value)
     {
-        RequireSpec();
+        var spec = RequireSpec();
+        await WriteRecord(spec, new Dictionary<string, string>(_state.State.Metadata) { [key] = value });
         _state.State.Metadata[key] = value;
         await _state.WriteStateAsync();
     }

@@ -126,4 +126,38 @@ public sealed class CheckpointRestoreTests : IAsyncLifetime
         Assert.Equal(first, await Pull(table, ids));
         Assert.All(second, c => Assert.True(File.Exists(c.Path), "the torn file is left for inspection, not deleted"));
     }
+
+    [Fact]
+    public async Task Tables_outlive_a_metadata_store_that_forgot_them()
+    {
+        var (table, ids) = await TrainedTable("durable");
+        await _cluster!.Client.GetGrain<ITableGrain>("durable").SetMetadata("global_mean", "3.5");
+        var before = await Pull(table, ids);
+        var infoBefore = await Client.DescribeAsync("durable");
+        await _cluster.Client.GetGrain<ITableGrain>("durable").Checkpoint();
+
+        // A new cluster on the same checkpoint directory: its in-memory metadata store starts empty, as after a
+        // restart of every silo (or of a Redis without persistence).
+        await _cluster.DisposeAsync();
+        _cluster = null;
+        await InitializeAsync();
+
+        Assert.Contains("durable", await Client.ListTablesAsync());
+        var info = await Client.DescribeAsync("durable");
+        Assert.Equal(infoBefore.Spec.Dim, info.Spec.Dim);
+        Assert.Equal(infoBefore.Spec.Shards, info.Spec.Shards);
+        Assert.Equal(infoBefore.Spec.Optimizer, info.Spec.Optimizer);
+        Assert.Equal(infoBefore.Spec.LearningRate, info.Spec.LearningRate);
+        Assert.Equal("3.5", info.Metadata["global_mean"]);
+        Assert.Equal(infoBefore.OptimizerSteps, info.OptimizerSteps);
+        var reopened = await Client.OpenTableAsync("durable");
+        Assert.Equal(before, await Pull(reopened, ids));
+
+        // Dropped means gone for good: the record goes with the checkpoints.
+        Assert.True(await Client.DropAsync("durable"));
+        await _cluster!.DisposeAsync();
+        _cluster = null;
+        await InitializeAsync();
+        Assert.DoesNotContain("durable", await Client.ListTablesAsync());
+    }
 }

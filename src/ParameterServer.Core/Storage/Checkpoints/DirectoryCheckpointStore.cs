@@ -125,6 +125,55 @@ public sealed class DirectoryCheckpointStore : ICheckpointStore
         return Task.CompletedTask;
     }
 
+    /// <summary>Name of a table's record file in its directory.</summary>
+    public const string TableRecordFile = "table.json";
+
+    /// <inheritdoc/>
+    public async Task WriteTableRecordAsync(string table, ReadOnlyMemory<byte> record, CancellationToken cancellationToken = default)
+    {
+        string dir = TableDirectory(table);
+        Directory.CreateDirectory(dir);
+        string final = Path.Combine(dir, TableRecordFile);
+        string temp = final + ".tmp-" + Guid.NewGuid().ToString("N");
+        try
+        {
+            await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 12, FileOptions.Asynchronous))
+            {
+                await file.WriteAsync(record, cancellationToken);
+                file.Flush(flushToDisk: true);
+            }
+
+            File.Move(temp, final, overwrite: true);
+        }
+        catch
+        {
+            TryDelete(temp);
+            throw;
+        }
+    }
+
+    /// <inheritdoc/>
+    public async Task<byte[]?> ReadTableRecordAsync(string table, CancellationToken cancellationToken = default)
+    {
+        string path = Path.Combine(TableDirectory(table), TableRecordFile);
+        try
+        {
+            return await File.ReadAllBytesAsync(path, cancellationToken);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<string> ListTableRecords() =>
+        [.. Directory.EnumerateDirectories(Root)
+            .Where(d => File.Exists(Path.Combine(d, TableRecordFile)))
+            .Select(Path.GetFileName)
+            .OfType<string>()
+            .Order(StringComparer.Ordinal)];
+
     /// <summary>The directory of one shard's checkpoints.</summary>
     public string ShardDirectory(string table, int shard) => Path.Combine(TableDirectory(table), "shard-" + shard.ToString("D4", CultureInfo.InvariantCulture));
 

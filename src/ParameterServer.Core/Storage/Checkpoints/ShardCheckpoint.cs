@@ -30,6 +30,18 @@ public interface ICheckpointStore
     /// </summary>
     Task<LoadedCheckpoint?> ReadNewestAsync(string table, int shard, int dim, int stateSlots, CancellationToken cancellationToken = default);
 
-    /// <summary>Deletes every checkpoint of a table (when it is dropped).</summary>
+    /// <summary>Deletes every checkpoint of a table, and its record (when it is dropped).</summary>
     Task DeleteTableAsync(string table, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Writes the table's record (its spec and metadata, as the caller serialized them) atomically beside its shards'
+    /// checkpoints, replacing the previous one, so that the table outlives the metadata store.
+    /// </summary>
+    Task WriteTableRecordAsync(string table, ReadOnlyMemory<byte> record, CancellationToken cancellationToken = default);
+
+    /// <summary>The record of a table, or null when it has none.</summary>
+    Task<byte[]?> ReadTableRecordAsync(string table, CancellationToken cancellationToken = default);
+
+    /// <summary>The names of the tables that have a record.</summary>
+    IReadOnlyList<string> ListTableRecords();
 }
