@@ -34,6 +34,19 @@ printf 'userId,movieId\n1,1\n1,50\n610,2\n' >"$work/pairs.csv"
 timeout 60 dotnet "$embed_dll" predict --pairs "$work/pairs.csv" --out "$work/predictions.csv" --table-prefix system --cluster "$cluster"
 test "$(wc -l <"$work/predictions.csv")" -eq 4
 cat "$work/predictions.csv"
+# Predictions only read: a user the tables do not have is an error (exit 2) naming it, and no row is created;
+# --skip-unknown leaves the pair out.
+users_rows() { timeout 60 dotnet "$embed_dll" tables describe system.users --json --cluster "$cluster" | jq .rows; }
+rows_before=$(users_rows)
+printf 'userId,movieId\n1,1\n99999,50\n' >"$work/unknown.csv"
+set +e; timeout 60 dotnet "$embed_dll" predict --pairs "$work/unknown.csv" --out "$work/unknown-out.csv" --table-prefix system --cluster "$cluster" 2>"$work/unknown.err"; rc=$?; set -e
+cat "$work/unknown.err"
+(( rc == 2 )) && grep -q "user 99999" "$work/unknown.err" || { echo "predict for an unknown user: exit $rc, expected 2 naming user 99999"; exit 1; }
+timeout 60 dotnet "$embed_dll" predict --pairs "$work/unknown.csv" --out "$work/unknown-out.csv" --table-prefix system --cluster "$cluster" --skip-unknown
+test "$(wc -l <"$work/unknown-out.csv")" -eq 2
+rows_after=$(users_rows)
+(( rows_before == rows_after )) || { echo "predict created rows: system.users had $rows_before rows, now $rows_after"; exit 1; }
+echo "ok: predict for an unknown user refused (exit 2), skipped with --skip-unknown, rows of system.users unchanged ($rows_after)"
 # Queries against the trained tables: by label (titles set by --items), recommendations, and bad queries that
 # must fail with exit code 2 and a clear message.
 timeout 60 dotnet "$embed_dll" query --table system.items --label "Toy Story (1995)" -k 5 --cluster "$cluster" | tee "$work/query.txt"

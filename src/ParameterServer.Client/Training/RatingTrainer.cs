@@ -81,6 +81,49 @@ public sealed class RatingTrainer : Trainer
         return result;
     }
 
+    /// <summary>
+    /// Predictions for <paramref name="pairs"/> that read the tables without creating or changing any row (a pull
+    /// would create the rows of unknown users and items): <c>Known[i]</c> is false when pair i's user or item has
+    /// no row, and its prediction is then left 0.
+    /// </summary>
+    public static async Task<(float[] Predictions, bool[] Known)> PredictExistingAsync(ParameterServerClient ps, RatingTables tables, Ratings pairs, int batchSize = 4096)
+    {
+        ArgumentNullException.ThrowIfNull(ps);
+        ArgumentNullException.ThrowIfNull(tables);
+        ArgumentNullException.ThrowIfNull(pairs);
+        var result = new float[pairs.Count];
+        var known = new bool[pairs.Count];
+        var b = new BatchBuffers(batchSize, tables.Users.Dim);
+        await InBatchesAsync(pairs.Count, batchSize, async (samples, start) =>
+        {
+            b.Load(pairs, samples);
+            var userIds = b.Users.Ids.AsMemory(0, b.Users.Count);
+            var itemIds = b.Items.Ids.AsMemory(0, b.Items.Count);
+            var users = Query.RowPeek.PeekAsync(ps, tables.Users.Spec.Name, userIds, tables.Users.Dim);
+            var items = Query.RowPeek.PeekAsync(ps, tables.Items.Spec.Name, itemIds, tables.Items.Dim);
+            var (userValues, userFound) = await users;
+            var (itemValues, itemFound) = await items;
+            userValues.CopyTo(b.Users.Values, 0);
+            itemValues.CopyTo(b.Items.Values, 0);
+            if (tables.UserBias is { } ub && tables.ItemBias is { } ib)
+            {
+                (await Query.RowPeek.PeekAsync(ps, ub.Spec.Name, userIds, 1)).Values.CopyTo(b.UserBias, 0);
+                (await Query.RowPeek.PeekAsync(ps, ib.Spec.Name, itemIds, 1)).Values.CopyTo(b.ItemBias, 0);
+            }
+
+            Predict(tables.Model, b, result.AsSpan(start, samples.Count));
+            for (int k = 0; k < b.Count; k++)
+            {
+                known[start + k] = userFound[b.UserIndex[k]] && itemFound[b.ItemIndex[k]];
+                if (!known[start + k])
+                {
+                    result[start + k] = 0;
+                }
+            }
+        });
+        return (result, known);
+    }
+
     /// <summary>Predictions for the samples loaded in <paramref name="b"/> (rows already pulled), clipped to the rating range.</summary>
     internal static void Predict(RatingModel model, BatchBuffers b, Span<float> predictions)
     {

@@ -59,7 +59,7 @@ public static class UserFoldIn
         }
 
         string userTable = tables.Users.Spec.Name;
-        var existing = await PeekAsync(ps, userTable, [user], tables.Users.Dim);
+        var existing = await Query.RowPeek.PeekAsync(ps, userTable, new[] { user }, tables.Users.Dim);
         if (existing.Found[0] && !o.Overwrite)
         {
             throw new InvalidOperationException($"User {user} already has a row in table {userTable} (trained or folded in before); pass --overwrite to replace it.");
@@ -67,14 +67,14 @@ public static class UserFoldIn
 
         long[] ids = [.. items];
         float[] values = [.. ratings];
-        var itemRows = await PeekAsync(ps, tables.Items.Spec.Name, ids, tables.Items.Dim);
+        var itemRows = await Query.RowPeek.PeekAsync(ps, tables.Items.Spec.Name, ids, tables.Items.Dim);
         // Training creates an item's bias row with its vector; a title set by --items creates only the vector's row.
         // So for mf and dot-bias an item without a bias row was never trained: its vector is still its random start.
         float[] itemBiases = [];
         bool[] trained = itemRows.Found;
         if (tables.ItemBias is { } ib)
         {
-            (itemBiases, var biasFound) = await PeekAsync(ps, ib.Spec.Name, ids, 1);
+            (itemBiases, var biasFound) = await Query.RowPeek.PeekAsync(ps, ib.Spec.Name, ids, 1);
             trained = [.. trained.Select((f, k) => f && biasFound[k])];
         }
 
@@ -164,24 +164,6 @@ public static class UserFoldIn
                 throw new ArgumentException($"Movie {items[k]} is rated twice (entries {first[items[k]] + 1} and {k + 1}); give each movie once.");
             }
         }
-    }
-
-    /// <summary>The rows of <paramref name="ids"/> without creating any, in pages of bounded size.</summary>
-    private static async Task<(float[] Values, bool[] Found)> PeekAsync(ParameterServerClient ps, string table, long[] ids, int dim)
-    {
-        var values = new float[ids.Length * dim];
-        var found = new bool[ids.Length];
-        int page = RowLimits.RowsPerPage(dim);
-        var grain = ps.Grains.GetGrain<IQueryGrain>(0);
-        for (int start = 0; start < ids.Length; start += page)
-        {
-            int n = Math.Min(page, ids.Length - start);
-            var result = await grain.Peek(table, ids[start..(start + n)]);
-            result.Rows.Values.CopyTo(values.AsSpan(start * dim, n * dim));
-            result.Found.CopyTo(found, start);
-        }
-
-        return (values, found);
     }
 }
 
