@@ -133,7 +133,25 @@ public sealed partial record TableSpec
             return $"it has {Shards} shards, not {other.Shards}";
         }
 
+        // The optimizer and the initializer live with the rows (the optimizer state, and how missing rows start): a
+        // job that asked for others would say it trains with them and silently train with the stored ones.
+        if (Optimizer != other.Optimizer || LearningRate != other.LearningRate || WeightDecay != other.WeightDecay
+            || Beta1 != other.Beta1 || Beta2 != other.Beta2 || Epsilon != other.Epsilon)
+        {
+            return $"it trains with {Describe(this)}, not {Describe(other)}";
+        }
+
+        if (Initializer != other.Initializer || InitScale != other.InitScale || Seed != other.Seed)
+        {
+            return $"its rows start {Init(this)}, not {Init(other)}";
+        }
+
         return null;
+
+        static string Describe(TableSpec s) => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"{s.Optimizer.ToString().ToLowerInvariant()} lr {s.LearningRate} weight decay {s.WeightDecay}{(s.Optimizer == OptimizerKind.Adam ? $" betas {s.Beta1}/{s.Beta2}" : "")} epsilon {s.Epsilon}");
+        static string Init(TableSpec s) => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"{s.Initializer.ToString().ToLowerInvariant()}({s.InitScale}) with seed {s.Seed}");
     }
 
     [GeneratedRegex("^[A-Za-z0-9._-]+$")]

@@ -47,6 +47,12 @@ test "$(wc -l <"$work/unknown-out.csv")" -eq 2
 rows_after=$(users_rows)
 (( rows_before == rows_after )) || { echo "predict created rows: system.users had $rows_before rows, now $rows_after"; exit 1; }
 echo "ok: predict for an unknown user refused (exit 2), skipped with --skip-unknown, rows of system.users unchanged ($rows_after)"
+# Training the same prefix with another optimizer is refused (the tables keep theirs), naming both and --fresh.
+set +e; timeout 120 dotnet "$embed_dll" train --ratings "$ratings" --model mf --epochs 1 --optimizer sgd --cluster "$cluster" --table-prefix system >"$work/retrain.out" 2>"$work/retrain.err"; rc=$?; set -e
+cat "$work/retrain.err"
+(( rc == 2 )) && grep -q "sgd" "$work/retrain.err" && grep -q -- "--fresh" "$work/retrain.err" || { echo "re-training with another optimizer: exit $rc, expected 2 naming sgd and --fresh"; cat "$work/retrain.out"; exit 1; }
+(( $(users_rows) == rows_after )) || { echo "the refused job changed system.users"; exit 1; }
+echo "ok: re-training system.* with another optimizer refused (exit 2), rows unchanged"
 # Queries against the trained tables: by label (titles set by --items), recommendations, and bad queries that
 # must fail with exit code 2 and a clear message.
 timeout 60 dotnet "$embed_dll" query --table system.items --label "Toy Story (1995)" -k 5 --cluster "$cluster" | tee "$work/query.txt"

@@ -67,17 +67,51 @@ public sealed class RatingTables
             Epsilon = o.Optimizer == OptimizerKind.Adagrad ? 1e-10f : 1e-8f,
         };
 
-        var users = await ps.CreateTableAsync(Spec("users", o.Dim, InitializerKind.Normal, o.InitScale, 0));
-        var items = await ps.CreateTableAsync(Spec("items", o.Dim, InitializerKind.Normal, o.InitScale, 1));
+        string itemTable = ItemTable(o.TablePrefix);
+        var grain = ps.Grains.GetGrain<ITableGrain>(itemTable);
+        if (o.Fresh)
+        {
+            foreach (string suffix in (string[])["users", "items", "user_bias", "item_bias"])
+            {
+                await ps.DropAsync($"{o.TablePrefix}.{suffix}");
+            }
+        }
+
+        // Tables that exist carry their model: a job resumes from their rows with the model they were trained with
+        // (its mean and range), and refuses another model rather than mixing two.
+        var stored = await grain.Get() is null ? null : await grain.GetMetadata();
+        if (stored is not null && stored.TryGetValue("model", out string? storedName) && RatingModel.ParseKind(storedName) != model.Kind)
+        {
+            throw new ArgumentException($"Tables '{o.TablePrefix}.*' hold a '{storedName}' model, not '{RatingModel.NameOf(model.Kind)}': train with --model {storedName} to resume, or add --fresh to drop them and start over.");
+        }
+
+        async Task<TableClient> Create(TableSpec spec)
+        {
+            try
+            {
+                return await ps.CreateTableAsync(spec);
+            }
+            catch (ArgumentException e) when (e.Message.Contains("already exists", StringComparison.Ordinal))
+            {
+                throw new ArgumentException($"{e.Message} To train these tables from scratch instead, add --fresh.", e);
+            }
+        }
+
+        var users = await Create(Spec("users", o.Dim, InitializerKind.Normal, o.InitScale, 0));
+        var items = await Create(Spec("items", o.Dim, InitializerKind.Normal, o.InitScale, 1));
         TableClient? ub = null, ib = null;
         if (model.HasBiases)
         {
-            ub = await ps.CreateTableAsync(Spec("user_bias", 1, InitializerKind.Zeros, 0, 2));
-            ib = await ps.CreateTableAsync(Spec("item_bias", 1, InitializerKind.Zeros, 0, 3));
+            ub = await Create(Spec("user_bias", 1, InitializerKind.Zeros, 0, 2));
+            ib = await Create(Spec("item_bias", 1, InitializerKind.Zeros, 0, 3));
         }
 
-        string itemTable = ItemTable(o.TablePrefix);
-        var grain = ps.Grains.GetGrain<ITableGrain>(itemTable);
+        if (stored is not null && stored.ContainsKey("model") && stored.ContainsKey("mean"))
+        {
+            float Num(string key) => float.Parse(stored[key], CultureInfo.InvariantCulture);
+            return new RatingTables(users, items, ub, ib, new RatingModel(model.Kind, Num("min"), Num("max"), Num("mean")));
+        }
+
         await grain.SetMetadata("model", RatingModel.NameOf(model.Kind));
         await ps.SetNumberAsync(itemTable, "mean", model.Mean);
         await ps.SetNumberAsync(itemTable, "min", model.Min);

@@ -21,6 +21,9 @@ public sealed record TrainingOptions : JobOptions
     /// <summary>Prefix of the table names (<c>{prefix}.users</c>, <c>.items</c>, <c>.user_bias</c>, <c>.item_bias</c>). Default "ratings".</summary>
     public string TablePrefix { get; init; } = "ratings";
 
+    /// <summary>Drop the prefix's tables first, if they exist, and train from scratch (otherwise a job resumes from them).</summary>
+    public bool Fresh { get; init; }
+
     /// <summary>Hot rows per table (the most frequent users and items of the training set) cached by the worker process; 0 (default) = off.</summary>
     public int CacheRows { get; init; }
 

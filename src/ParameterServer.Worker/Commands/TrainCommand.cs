@@ -29,10 +29,11 @@ internal static class TrainCommand
         var cacheStaleness = new Option<int>("--cache-staleness") { Description = "Steps a cached hot row may be older than the step that reads it; also how often the cache writes its summed gradients back.", DefaultValueFactory = _ => 8 };
         var wire = CommonOptions.Wire();
         var plot = new Option<FileInfo?>("--plot") { Description = "Draw the training curve (train MSE and validation RMSE per epoch) to this PNG file." };
+        var fresh = new Option<bool>("--fresh") { Description = "Rating models: drop the tables of --table-prefix first and train from scratch. Without it, a job whose tables exist resumes from their rows, and refuses settings (model, dim, shards, optimizer, learning rate, weight decay, initializer, seed) that differ from theirs." };
 
         var command = new Command("train", "Train a model through the parameter server: a rating model (dot, dot-bias, mf) on a ratings file, reporting validation RMSE, link embeddings on (entity, link) pairs, reporting AUC and recall@k, or a tabular model on categorical and numeric columns, reporting validation loss.")
         {
-            ratings, items, validationFile, model, userCol, itemCol, ratingCol, cacheRows, cacheStaleness, wire, plot,
+            ratings, items, validationFile, model, userCol, itemCol, ratingCol, cacheRows, cacheStaleness, wire, plot, fresh,
         };
         shared.AddTo(command);
         var link = new LinkTrainCommand();
@@ -109,6 +110,7 @@ internal static class TrainCommand
                 Patience = p.GetValue(patience),
                 Shards = p.GetValue(shards),
                 TablePrefix = p.GetValue(prefix)!,
+                Fresh = p.GetValue(fresh),
                 CacheRows = p.GetValue(cacheRows),
                 CacheStaleness = p.GetValue(cacheStaleness),
                 Wire = wireValues,
@@ -142,6 +144,11 @@ internal static class TrainCommand
             }
 
             human.WriteLine($"cluster: {connection.Description}; model {RatingModel.NameOf(kind)}, dim {options.Dim}, {opt.ToString().ToLowerInvariant()} lr {options.LearningRate.ToString(CultureInfo.InvariantCulture)}, weight decay {options.WeightDecay.ToString(CultureInfo.InvariantCulture)}, batch {options.BatchSize}, workers {options.Workers}, staleness {options.Staleness}{(options.CacheRows > 0 ? $", cache {options.CacheRows} rows/table, {options.CacheStaleness} steps" : "")}{(options.Wire != Abstractions.WireValues.Float32 ? $", wire {CommonOptions.NameOf(options.Wire)}" : "")}");
+            if (!options.Fresh && await ResumedFrom(connection.Client, options.TablePrefix) is { } resumed)
+            {
+                human.WriteLine(resumed);
+            }
+
             var result = await TrainingConsole.RunAsync(connection, options, train, valid, TrainingView.ForStdout(asJson, noiseFloor: null), ct);
             if (p.GetValue(items) is { } itemsFile)
             {
@@ -176,6 +183,23 @@ internal static class TrainCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>What a rating job whose tables exist resumes from (one line), or null when they do not exist.</summary>
+    private static async Task<string?> ResumedFrom(Client.ParameterServerClient ps, string prefix)
+    {
+        string itemTable = RatingTables.ItemTable(prefix);
+        if (!(await ps.ListTablesAsync()).Contains(itemTable))
+        {
+            return null;
+        }
+
+        var items = await ps.DescribeAsync(itemTable);
+        var users = await ps.DescribeAsync(RatingTables.UserTable(prefix));
+        items.Metadata.TryGetValue("model", out string? storedModel);
+        items.Metadata.TryGetValue("mean", out string? mean);
+        return string.Create(CultureInfo.InvariantCulture,
+            $"resuming: tables '{prefix}.*' exist (model {storedModel ?? "?"}, {users.Rows:N0} users and {items.Rows:N0} items with {items.OptimizerSteps + users.OptimizerSteps:N0} optimizer steps, mean {mean ?? "?"}); training continues from their rows (--fresh drops them first)");
     }
 
     internal static float DefaultLearningRate(OptimizerKind kind) => kind switch
