@@ -114,6 +114,10 @@ public static class SiloHost
         builder.Logging.AddSimpleConsole(c => c.SingleLine = true);
         builder.WebHost.UseUrls($"http://{FormatHost(o.HttpAddress)}:{o.HttpPort}");
         var advertised = o.ResolveAdvertisedAddress();
+        var listen = !o.UsesRedis ? IPAddress.Loopback : o.ListenOnAnyHostAddress ? IPAddress.Any : advertised;
+        PortCheck.EnsureFree("Orleans:SiloPort", listen, o.SiloPort);
+        PortCheck.EnsureFree("Orleans:GatewayPort", listen, o.GatewayPort);
+        PortCheck.EnsureFree("Http:Port", IPAddress.Parse(o.HttpAddress), o.HttpPort);
         builder.UseOrleans(silo =>
         {
             if (o.UsesRedis)

@@ -16,6 +16,12 @@ silo_pid=$!
 pids+=($silo_pid)
 wait_for "silo gateway port $gateway" 60 bash -c "kill -0 $silo_pid && exec 3<>/dev/tcp/127.0.0.1/$gateway" || { cat "$log"; exit 1; }
 echo "silo up on 127.0.0.1:$gateway (pid $silo_pid)"
+# A second silo given the running one's gateway port must not start (it would share the port and take clients).
+set +e; timeout 60 dotnet "$silo_dll" --Orleans:SiloPort=$((silo_port + 1)) --Orleans:GatewayPort="$gateway" --Http:Port=8179 >"$work/second.log" 2>&1; rc=$?; set -e
+cat "$work/second.log"
+(( rc == 2 )) && grep -q "GatewayPort = $gateway on 127.0.0.1 is already in use" "$work/second.log" && (( $(wc -l <"$work/second.log") == 1 )) \
+  || { echo "a second silo on gateway port $gateway: exit $rc, expected 2 with one line saying the port is in use"; exit 1; }
+echo "ok: a second silo on the same gateway port exits 2 with one line"
 
 cluster="localhost:$gateway"
 movies="$(dirname "$ratings")/movies.csv"
