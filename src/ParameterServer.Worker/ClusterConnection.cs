@@ -44,11 +44,15 @@ public sealed class ClusterConnection : IAsyncDisposable
         // Logs go to stderr: stdout carries the command's output (embed train --json prints one JSON line there).
         builder.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         builder.Logging.AddFilter("Orleans", LogLevel.Error);
+        // A failed start is reported once, as one line (below), not as the host's stack trace.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
         // The training-events memory stream's pulling agent logs a canceled queue read as an error when the embedded
         // silo stops after a long job; the stream only feeds `embed watch`, so only its critical errors are shown.
         builder.Logging.AddFilter("Orleans.Streams", LogLevel.Critical);
         builder.Logging.AddFilter("Orleans.Providers.MemoryAdapterReceiver", LogLevel.Critical);
         string description;
+        string clusterId = ParameterServerSilo.DefaultClusterId;
+        var connectTimeout = ConnectTimeout(Environment.GetEnvironmentVariable("EMBED_CONNECT_TIMEOUT"));
         if (string.IsNullOrWhiteSpace(cluster))
         {
             description = "embedded";
@@ -65,7 +69,7 @@ public sealed class ClusterConnection : IAsyncDisposable
             // redis://host:port finds the gateways through the cluster's membership table in Redis; host:port lists them.
             string? redis = RedisConnectionString(cluster, Environment.GetEnvironmentVariable("Orleans__Clustering__ConnectionString"));
             var gateways = redis is null ? ParseGateways(cluster) : [];
-            description = redis is null ? string.Join(",", gateways.Select(g => g.ToString())) : $"redis://{redis}";
+            description = redis is null ? string.Join(",", gateways.Select(g => g.ToString())) : $"redis://{MaskSecrets(redis)}";
             builder.UseOrleansClient(client =>
             {
                 if (redis is null)
@@ -79,7 +83,7 @@ public sealed class ClusterConnection : IAsyncDisposable
 
                 client.AddParameterServerClient(TransportBlock(Environment.GetEnvironmentVariable("Orleans__Messaging__TransportBlockSize")));
                 // The silos' Orleans:ClusterId; the environment (Orleans__ClusterId) overrides the default.
-                string clusterId = Environment.GetEnvironmentVariable("Orleans__ClusterId") is { Length: > 0 } id ? id : ParameterServerSilo.DefaultClusterId;
+                clusterId = Environment.GetEnvironmentVariable("Orleans__ClusterId") is { Length: > 0 } id ? id : ParameterServerSilo.DefaultClusterId;
                 client.Configure<ClusterOptions>(o =>
                 {
                     o.ClusterId = clusterId;
@@ -93,17 +97,51 @@ public sealed class ClusterConnection : IAsyncDisposable
         }
 
         var host = builder.Build();
-        try
+        if (string.IsNullOrWhiteSpace(cluster))
         {
             await host.StartAsync(cancellationToken);
+            return new ClusterConnection(host, description, embedded: true);
         }
-        catch (Exception e) when (!string.IsNullOrWhiteSpace(cluster))
+
+        // Orleans keeps trying the gateways for minutes; a console says within seconds that nothing answers.
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(connectTimeout);
+        try
         {
-            host.Dispose();
-            throw new InvalidOperationException($"Could not connect to the cluster at {description}: {e.Message} Is a silo running there (dotnet run --project src/ParameterServer.Silo)?", e);
+            await host.StartAsync(deadline.Token).WaitAsync(deadline.Token);
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        {
+            string why = e is OperationCanceledException ? $"no gateway answered within {connectTimeout.TotalSeconds:0.#} s (EMBED_CONNECT_TIMEOUT)" : MaskSecrets(OneLine(e.Message)).TrimEnd('.');
+            _ = Task.Run(host.Dispose); // may wait on the connection attempts; the process is about to end
+            throw new InvalidOperationException(
+                $"Could not connect to the cluster at {description} (cluster id '{clusterId}'): {why}. Is a silo running there, with the same Orleans:ClusterId (Orleans__ClusterId here)?", e);
         }
 
         return new ClusterConnection(host, description, string.IsNullOrWhiteSpace(cluster));
+    }
+
+    /// <summary>A connection string or address with its password values replaced by <c>***</c>, fit for errors and logs.</summary>
+    public static string MaskSecrets(string text) =>
+        System.Text.RegularExpressions.Regex.Replace(text, "(?i)(password=)[^,;\\s]*", "$1***");
+
+    private static string OneLine(string text) => text.ReplaceLineEndings(" ").Trim();
+
+    /// <summary>How long a console waits for a gateway: <paramref name="setting"/> (seconds or a time span), 15 s when unset.</summary>
+    public static TimeSpan ConnectTimeout(string? setting)
+    {
+        if (string.IsNullOrWhiteSpace(setting))
+        {
+            return TimeSpan.FromSeconds(15);
+        }
+
+        if (double.TryParse(setting, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double seconds) && seconds is >= 1 and <= 600)
+        {
+            return TimeSpan.FromSeconds(seconds);
+        }
+
+        return TimeSpan.TryParse(setting, System.Globalization.CultureInfo.InvariantCulture, out var t) && t >= TimeSpan.FromSeconds(1) && t <= TimeSpan.FromMinutes(10) ? t
+            : throw new ArgumentException($"EMBED_CONNECT_TIMEOUT = '{setting}' is not 1 to 600 seconds (or a time span from 00:00:01 to 00:10:00).");
     }
 
     /// <summary>
