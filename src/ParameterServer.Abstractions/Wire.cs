@@ -176,7 +176,8 @@ public sealed record ShardInfo(
     [property: Id(1)] long Rows,
     [property: Id(2)] long Bytes,
     [property: Id(3)] long OptimizerSteps,
-    [property: Id(4)] string Silo);
+    [property: Id(4)] string Silo,
+    [property: Id(5)] string? CheckpointError = null);
 
 /// <summary>A checkpoint a shard wrote.</summary>
 [GenerateSerializer, Immutable, Alias("ps.CheckpointResult")]

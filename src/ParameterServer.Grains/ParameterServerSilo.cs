@@ -42,6 +42,7 @@ public static class ParameterServerSilo
         builder.Services.AddSingleton<ShardBalancerService>();
         builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<ShardBalancerService>());
         builder.Services.AddSingleton<LocalShards>();
+        builder.Services.AddSingleton<CheckpointHealth>();
         builder.Services.AddSingleton<ILocalShardAccess>(sp => sp.GetRequiredService<LocalShards>());
         builder.Services.AddPlacementDirector<SiloTargetedPlacement, SiloTargetedPlacementDirector>();
         builder.Services.AddSingleton(new CheckpointStoreHolder(checkpoints.Enabled ? new DirectoryCheckpointStore(checkpoints.Directory!, checkpoints.Keep) : null));

@@ -20,7 +20,7 @@ public sealed partial class ShardGrain
                 (rows, bytes, steps) = (store.Count, store.Bytes, store.TotalSteps);
             }
         }
-        return new ShardInfo(_index, rows, bytes, steps, RuntimeIdentity);
+        return new ShardInfo(_index, rows, bytes, steps, RuntimeIdentity, _checkpointError);
     }
 
     /// <inheritdoc/>
@@ -42,6 +42,8 @@ public sealed partial class ShardGrain
         _store = null;
         _snapshot = null;
         _dropped = true;
+        _checkpointError = null;
+        _health.Cleared(_table, _index);
         _checkpointTimer?.Dispose();
         ShardResidency.Remove(this);
         DeactivateOnIdle();

@@ -117,11 +117,18 @@ public sealed partial class ShardGrain
             CheckpointsWritten.Add(1, _tableTag);
             CheckpointDuration.Record(SecondsSince(start), _tableTag);
             LogCheckpointWritten(_table, _index, checkpoint.Rows.Ids.Length, steps, _lastCheckpoint);
+            _checkpointError = null;
+            _health.Cleared(_table, _index);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             _dirty = true;
-            LogCheckpointFailed(e, _table, _index);
+            // One line per failure, no stack trace: the cause (a read-only or full directory) is in the message.
+            // Counted, shown by describe and the training report, and failing /ready until a write succeeds.
+            _checkpointError = e.Message;
+            _health.Failed(_table, _index, e.Message);
+            CheckpointsFailed.Add(1, _tableTag);
+            LogCheckpointFailed(_table, _index, e.Message);
             throw new InvalidOperationException($"Checkpoint of table '{_table}' shard {_index} failed: {e.Message}", e);
         }
     }
@@ -157,6 +164,6 @@ public sealed partial class ShardGrain
     [LoggerMessage(Level = LogLevel.Debug, Message = "Shard {Table}/{Index}: checkpoint of {Rows} rows ({Steps} steps) written to {Path}")]
     private partial void LogCheckpointWritten(string table, int index, int rows, long steps, string path);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Shard {Table}/{Index}: checkpoint failed")]
-    private partial void LogCheckpointFailed(Exception e, string table, int index);
+    [LoggerMessage(Level = LogLevel.Error, Message = "Shard {Table}/{Index}: checkpoint failed: {Reason}")]
+    private partial void LogCheckpointFailed(string table, int index, string reason);
 }

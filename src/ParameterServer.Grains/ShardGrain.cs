@@ -30,14 +30,19 @@ public sealed partial class ShardGrain : Grain, IShardGrain
     private readonly CheckpointStoreHolder _checkpoints;
     private readonly CheckpointOptions _checkpointOptions;
     private readonly LocalShards _localShards;
+    private readonly CheckpointHealth _health;
+
+    // Why the last checkpoint failed, until one succeeds (describe shows it; the training report warns of it).
+    private string? _checkpointError;
 
     /// <summary>Creates the grain.</summary>
-    public ShardGrain(ILogger<ShardGrain> logger, CheckpointStoreHolder checkpoints, CheckpointOptions checkpointOptions, LocalShards localShards)
+    public ShardGrain(ILogger<ShardGrain> logger, CheckpointStoreHolder checkpoints, CheckpointOptions checkpointOptions, LocalShards localShards, CheckpointHealth health)
     {
         _logger = logger;
         _checkpoints = checkpoints;
         _checkpointOptions = checkpointOptions;
         _localShards = localShards;
+        _health = health;
     }
 
     /// <inheritdoc/>
@@ -55,7 +60,18 @@ public sealed partial class ShardGrain : Grain, IShardGrain
         ShardResidency.Remove(this);
         CloseLocal();
         _checkpointTimer?.Dispose();
-        await CheckpointOnDeactivation(reason);
+        try
+        {
+            await CheckpointOnDeactivation(reason);
+        }
+        catch (InvalidOperationException)
+        {
+            // Logged (one line) and counted where the write failed; Orleans would add a stack trace.
+        }
+        finally
+        {
+            _health.Cleared(_table, _index); // this silo no longer holds the shard; its next activation reports anew
+        }
     }
 
     /// <summary>

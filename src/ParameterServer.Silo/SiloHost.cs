@@ -185,9 +185,9 @@ public static class SiloHost
         var app = builder.Build();
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapGet("/healthz", () => Results.Text("ok\n"));
-        app.MapGet("/ready", (IServiceProvider services) => SiloReadiness.IsActive(services)
-            ? Results.Text("ready\n")
-            : Results.Text("silo not active\n", statusCode: StatusCodes.Status503ServiceUnavailable));
+        app.MapGet("/ready", (IServiceProvider services) => SiloReadiness.NotReady(services) is { } why
+            ? Results.Text(why + "\n", statusCode: StatusCodes.Status503ServiceUnavailable)
+            : Results.Text("ready\n"));
         if (o.Dashboard)
         {
             if (o.DashboardUser is { Length: > 0 } user)

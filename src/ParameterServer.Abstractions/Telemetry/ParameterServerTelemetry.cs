@@ -72,6 +72,9 @@ public static class ParameterServerTelemetry
     /// <summary>Rows loaded from checkpoints when shards activate (silo).</summary>
     public static readonly Counter<long> RowsRestored = Meter.CreateCounter<long>("ps.checkpoint.rows_restored", "{row}", "Rows loaded from checkpoints when shards activate.");
 
+    /// <summary>Checkpoints a shard could not write, tagged by table (silo); while any fails, the silo's /ready fails too.</summary>
+    public static readonly Counter<long> CheckpointsFailed = Meter.CreateCounter<long>("ps.checkpoint.failures", "{checkpoint}", "Checkpoints a shard could not write (the directory is read-only, full or gone).");
+
     /// <summary>Shards that arrived in this silo by migration (a silo joined, another left gracefully, or the balancer moved them), tagged by table.</summary>
     public static readonly Counter<long> ShardsArrived = Meter.CreateCounter<long>("ps.shards.arrived", "{shard}", "Shards that arrived in this silo with their rows by migration.");
 

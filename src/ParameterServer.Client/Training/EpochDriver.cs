@@ -196,6 +196,7 @@ internal sealed class EpochDriver(ParameterServerClient ps, TrainingOptions opti
         var trafficAfter = Traffic();
         return new DriverResult(epochs, bestEpoch, trainSamples / trainSeconds, stepCount == 0 ? 0 : (double)outstanding / stepCount, stepCount, phases.ToSeconds(), lost, tables)
         {
+            CheckpointErrors = [.. _checkpointErrors],
             Rows = rows,
             Calls = trafficAfter.Calls - trafficBefore.Calls,
             LocalParts = trafficAfter.LocalParts - trafficBefore.LocalParts,
@@ -226,17 +227,25 @@ internal sealed class EpochDriver(ParameterServerClient ps, TrainingOptions opti
     private async Task<Dictionary<(string Table, int Shard), long>> StepsPerShardAsync()
     {
         var steps = new Dictionary<(string, int), long>();
+        _checkpointErrors.Clear();
         foreach (var t in tables)
         {
             var info = await ps.DescribeAsync(t.Spec.Name);
             foreach (var shard in info.Shards)
             {
                 steps[(t.Spec.Name, shard.Index)] = shard.OptimizerSteps;
+                if (shard.CheckpointError is { } error)
+                {
+                    _checkpointErrors.Add($"table '{t.Spec.Name}' shard {shard.Index} on {shard.Silo}: {error}");
+                }
             }
         }
 
         return steps;
     }
+
+    // Shards whose last checkpoint failed, as the job's last look at them found them.
+    private readonly List<string> _checkpointErrors = [];
 
     /// <summary>
     /// One worker loop over its part of the epoch. With a staleness window (S ≥ 1) the pull of batch t+1 is issued
@@ -342,6 +351,9 @@ internal sealed record DriverResult(
     /// <summary>Rows pulled over the job (each is pushed too).</summary>
     public long Rows { get; init; }
 
+    /// <summary>Shards whose last checkpoint failed when the job ended, with the error.</summary>
+    public IReadOnlyList<string> CheckpointErrors { get; init; } = [];
+
     /// <summary>Calls made over the job (step calls and shard calls, validation included).</summary>
     public long Calls { get; init; }
 
@@ -403,6 +415,7 @@ internal sealed record DriverResult(
             Epochs = Epochs,
             Retries = Tables.Sum(t => t.RetryCount),
             UpdatesLost = UpdatesLost,
+            CheckpointErrors = CheckpointErrors,
             Recoveries = [.. Tables.SelectMany(t => t.Recoveries).OrderBy(r => r.Recovered).Select(r => new RecoveryReport(r.Table, r.Shard, r.FirstFailure, r.Recovered, r.Retries, r.Error))],
         };
     }

@@ -72,6 +72,7 @@ public sealed record TrainingReport
     [JsonPropertyName("cluster")] public string? Cluster { get; init; }
     [JsonPropertyName("retries")] public long Retries { get; init; }
     [JsonPropertyName("updates_lost")] public long UpdatesLost { get; init; }
+    [JsonPropertyName("checkpoint_errors")] public IReadOnlyList<string> CheckpointErrors { get; init; } = [];
     [JsonPropertyName("recoveries")] public IReadOnlyList<RecoveryReport> Recoveries { get; init; } = [];
     [JsonPropertyName("epochs")] public required IReadOnlyList<EpochReport> Epochs { get; init; }
 }

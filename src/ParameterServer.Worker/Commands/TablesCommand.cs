@@ -53,7 +53,7 @@ internal static class TablesCommand
                     optimizer_steps = info.OptimizerSteps,
                     metadata = info.Metadata,
                     placement = placement.ToDictionary(x => x.Silo, x => x.Shards),
-                    shard_list = info.Shards.OrderBy(x => x.Index).Select(x => new { index = x.Index, rows = x.Rows, bytes = x.Bytes, steps = x.OptimizerSteps, silo = x.Silo }),
+                    shard_list = info.Shards.OrderBy(x => x.Index).Select(x => new { index = x.Index, rows = x.Rows, bytes = x.Bytes, steps = x.OptimizerSteps, silo = x.Silo, checkpoint_error = x.CheckpointError }),
                 }));
                 return 0;
             }
@@ -69,7 +69,7 @@ internal static class TablesCommand
             Console.WriteLine($"placement: {string.Join(", ", placement.Select(x => $"{x.Shards} on {x.Silo}"))}");
             foreach (var shard in info.Shards)
             {
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  shard {shard.Index,4}: rows {shard.Rows,10:N0} bytes {shard.Bytes,12:N0} steps {shard.OptimizerSteps,12:N0} on {shard.Silo}"));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  shard {shard.Index,4}: rows {shard.Rows,10:N0} bytes {shard.Bytes,12:N0} steps {shard.OptimizerSteps,12:N0} on {shard.Silo}{(shard.CheckpointError is { } error ? $" (checkpoint failing: {error})" : "")}"));
             }
 
             return 0;

@@ -150,6 +150,11 @@ internal static class TrainCommand
             }
 
             var result = await TrainingConsole.RunAsync(connection, options, train, valid, TrainingView.ForStdout(asJson, noiseFloor: null), ct);
+            foreach (string error in result.CheckpointErrors)
+            {
+                // Not fatal (the rows are trained and in memory), but a crash now would lose them: say so on stderr.
+                Console.Error.WriteLine($"warning: checkpoint failing: {error}");
+            }
             if (p.GetValue(items) is { } itemsFile)
             {
                 var titles = TitlesReader.Read(itemsFile.FullName);
