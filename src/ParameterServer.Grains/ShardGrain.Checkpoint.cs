@@ -72,8 +72,59 @@ public sealed partial class ShardGrain
             RowsRestored.Add(store.Count, _tableTag);
             LogCheckpointLoaded(_table, _index, store.Count, store.TotalSteps, loaded.Path);
         }
+        else
+        {
+            await StartWithoutCheckpoint(checkpoints, store);
+        }
 
         StartCheckpointTimer(store);
+    }
+
+    /// <summary>
+    /// A shard without checkpoint: lost files when every shard of its table had written one (its record says so), which
+    /// refuses to start empty; else a new shard, which writes an empty checkpoint at once, so that from now on a
+    /// missing one means lost files. A failed first write is reported like any other (and the shard starts).
+    /// </summary>
+    private async Task StartWithoutCheckpoint(ICheckpointStore checkpoints, ShardStore store)
+    {
+        byte[]? record = null;
+        try
+        {
+            record = await checkpoints.ReadTableRecordAsync(_table);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // No record to go by: treat the shard as new.
+        }
+
+        bool everyShardHadOne = false;
+        if (record is not null)
+        {
+            try
+            {
+                everyShardHadOne = TableRecord.Read(record, _table).ShardsCheckpointed;
+            }
+            catch (InvalidDataException)
+            {
+                // The table grain reports an unreadable record; the shard goes by the metadata store's spec.
+            }
+        }
+
+        if (everyShardHadOne)
+        {
+            throw new InvalidOperationException(
+                $"Table '{_table}' shard {_index} cannot start: it has no checkpoint in {checkpoints.Describe(_table, _index)} although every shard of the table wrote one (the files were deleted, or this is not the table's volume). Restore them, or drop the table to start over.");
+        }
+
+        try
+        {
+            var (checkpoint, steps) = Capture(store);
+            await WriteAsync(checkpoint, steps);
+        }
+        catch (InvalidOperationException)
+        {
+            // Logged, counted and failing /ready; the shard serves steps and its timer tries again.
+        }
     }
 
     private void StartCheckpointTimer(ShardStore store)

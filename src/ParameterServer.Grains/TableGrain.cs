@@ -12,6 +12,12 @@ public sealed class TableState
 
     /// <summary>Small string properties.</summary>
     [Id(1)] public Dictionary<string, string> Metadata { get; set; } = [];
+
+    /// <summary>
+    /// Every shard has written a checkpoint (an empty one when it starts without any): from then on, a shard that
+    /// finds none lost its files, and refuses to start empty.
+    /// </summary>
+    [Id(2)] public bool ShardsCheckpointed { get; set; }
 }
 
 /// <summary>
@@ -63,9 +69,10 @@ public sealed partial class TableGrain : Grain, ITableGrain
 
         try
         {
-            var (spec, metadata) = TableRecord.Read(record, Name);
+            var (spec, metadata, shardsCheckpointed) = TableRecord.Read(record, Name);
             _state.State.Spec = spec;
             _state.State.Metadata = metadata;
+            _state.State.ShardsCheckpointed = shardsCheckpointed;
         }
         catch (InvalidDataException e)
         {
@@ -79,7 +86,7 @@ public sealed partial class TableGrain : Grain, ITableGrain
     }
 
     /// <summary>Writes the table's record beside its checkpoints, before the metadata store, so a failure changes nothing.</summary>
-    private async Task WriteRecord(TableSpec spec, Dictionary<string, string> metadata)
+    private async Task WriteRecord(TableSpec spec, Dictionary<string, string> metadata, bool? shardsCheckpointed = null)
     {
         if (_checkpoints.Store is not { } store)
         {
@@ -88,12 +95,34 @@ public sealed partial class TableGrain : Grain, ITableGrain
 
         try
         {
-            await store.WriteTableRecordAsync(Name, TableRecord.Write(spec, metadata));
+            await store.WriteTableRecordAsync(Name, TableRecord.Write(spec, metadata, shardsCheckpointed ?? _state.State.ShardsCheckpointed));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new InvalidOperationException($"Table '{Name}' unchanged: its record could not be written beside the checkpoints ({e.Message}).");
         }
+    }
+
+    /// <summary>
+    /// Once every shard opened (each wrote a checkpoint, an empty one if it had none), says so in the record: a shard
+    /// that later finds no checkpoint lost its files. Not before: shards that open at the same time find none yet.
+    /// </summary>
+    private async Task MarkShardsCheckpointed(TableSpec spec)
+    {
+        if (_checkpoints.Store is null || _state.State.ShardsCheckpointed)
+        {
+            return;
+        }
+
+        var described = await Task.WhenAll(Shards(spec).Select(s => s.Describe()));
+        if (described.Any(d => d.CheckpointError is not null))
+        {
+            return; // a shard could not write its first checkpoint: it is reported as failing, not marked
+        }
+
+        await WriteRecord(spec, _state.State.Metadata, shardsCheckpointed: true);
+        _state.State.ShardsCheckpointed = true;
+        await _state.WriteStateAsync();
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Table {Table} restored from its record beside the checkpoints: dim {Dim}, {Shards} shards")]
@@ -123,6 +152,7 @@ public sealed partial class TableGrain : Grain, ITableGrain
             }
 
             await Task.WhenAll(Shards(existing).Select(s => s.Open()));
+            await MarkShardsCheckpointed(existing);
             return existing;
         }
 
@@ -133,6 +163,7 @@ public sealed partial class TableGrain : Grain, ITableGrain
         await GrainFactory.GetGrain<ITableCatalogGrain>(0).Add(Name);
         // Shards start with the table: a worker's first step then finds them active (and local, in process).
         await Task.WhenAll(Shards(spec).Select(s => s.Open()));
+        await MarkShardsCheckpointed(spec);
         return spec;
     }
 

@@ -26,18 +26,18 @@ internal static class TableRecord
     private sealed record Spec(string Name, int Dim, int Shards, InitializerKind Initializer, float InitScale, long Seed,
         OptimizerKind Optimizer, float LearningRate, float WeightDecay, float Beta1, float Beta2, float Epsilon);
 
-    private sealed record File(int Format, Spec Spec, Dictionary<string, string> Metadata);
+    private sealed record File(int Format, Spec Spec, Dictionary<string, string> Metadata, bool ShardsCheckpointed = false);
 
     /// <summary>The record of <paramref name="spec"/> and <paramref name="metadata"/>, as UTF-8 JSON.</summary>
-    public static byte[] Write(TableSpec spec, Dictionary<string, string> metadata) => JsonSerializer.SerializeToUtf8Bytes(
+    public static byte[] Write(TableSpec spec, Dictionary<string, string> metadata, bool shardsCheckpointed) => JsonSerializer.SerializeToUtf8Bytes(
         new File(Format, new Spec(spec.Name, spec.Dim, spec.Shards, spec.Initializer, spec.InitScale, spec.Seed, spec.Optimizer, spec.LearningRate,
-            spec.WeightDecay, spec.Beta1, spec.Beta2, spec.Epsilon), metadata), Options);
+            spec.WeightDecay, spec.Beta1, spec.Beta2, spec.Epsilon), metadata, shardsCheckpointed), Options);
 
     /// <summary>
     /// Reads a record of table <paramref name="table"/>; an <see cref="InvalidDataException"/> says what is wrong
     /// (not JSON, another format, another table, a spec that does not validate).
     /// </summary>
-    public static (TableSpec Spec, Dictionary<string, string> Metadata) Read(byte[] json, string table)
+    public static (TableSpec Spec, Dictionary<string, string> Metadata, bool ShardsCheckpointed) Read(byte[] json, string table)
     {
         File? file;
         try
@@ -78,6 +78,6 @@ internal static class TableRecord
             throw new InvalidDataException($"its spec is invalid: {e.Message}", e);
         }
 
-        return (spec, file.Metadata ?? []);
+        return (spec, file.Metadata ?? [], file.ShardsCheckpointed);
     }
 }

@@ -160,4 +160,33 @@ public sealed class CheckpointRestoreTests : IAsyncLifetime
         await InitializeAsync();
         Assert.DoesNotContain("durable", await Client.ListTablesAsync());
     }
+
+    [Fact]
+    public async Task A_shard_whose_checkpoints_were_lost_refuses_to_start_empty()
+    {
+        var (table, ids) = await TrainedTable("lost");
+        await _cluster!.Client.GetGrain<ITableGrain>("lost").Checkpoint();
+        await DeactivateShards(table);
+        var lostDir = new Core.Storage.Checkpoints.DirectoryCheckpointStore(_dir).ShardDirectory("lost", 1);
+        Directory.Delete(lostDir, recursive: true);
+
+        // Shard 1 lost its files; every shard of the table had written some, so it must not start with no rows.
+        var e = await Assert.ThrowsAnyAsync<Exception>(() => Pull(table, ids));
+        Assert.Contains("shard 1 cannot start", e.ToString(), StringComparison.Ordinal);
+        Assert.Contains(lostDir, e.ToString(), StringComparison.Ordinal);
+        Assert.False(Directory.Exists(lostDir), "refusing wrote nothing in its place");
+    }
+
+    [Fact]
+    public async Task Every_shard_of_a_new_table_writes_a_checkpoint_at_once()
+    {
+        var table = await Client.CreateTableAsync(new TableSpec { Name = "fresh", Dim = 4, Shards = 3, Seed = 1 });
+        var store = new Core.Storage.Checkpoints.DirectoryCheckpointStore(_dir);
+        for (int s = 0; s < table.Spec.Shards; s++)
+        {
+            Assert.NotEmpty(Directory.GetFiles(store.ShardDirectory("fresh", s), "*.psck"));
+        }
+
+        Assert.Contains("\"shards_checkpointed\": true", await File.ReadAllTextAsync(Path.Combine(_dir, "fresh", "table.json")), StringComparison.Ordinal);
+    }
 }

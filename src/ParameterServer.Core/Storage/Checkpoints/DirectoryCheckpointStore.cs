@@ -174,6 +174,9 @@ public sealed class DirectoryCheckpointStore : ICheckpointStore
             .OfType<string>()
             .Order(StringComparer.Ordinal)];
 
+    /// <inheritdoc/>
+    public string Describe(string table, int shard) => ShardDirectory(table, shard);
+
     /// <summary>The directory of one shard's checkpoints.</summary>
     public string ShardDirectory(string table, int shard) => Path.Combine(TableDirectory(table), "shard-" + shard.ToString("D4", CultureInfo.InvariantCulture));
 

@@ -44,4 +44,7 @@ public interface ICheckpointStore
 
     /// <summary>The names of the tables that have a record.</summary>
     IReadOnlyList<string> ListTableRecords();
+
+    /// <summary>Where a shard's checkpoints live, for messages (a directory, a bucket prefix).</summary>
+    string Describe(string table, int shard);
 }
