@@ -6,7 +6,10 @@ using ParameterServer.Silo;
 // --check-config prints the keys the silo reads, keys set that it does not read, and the resolved settings as JSON,
 // then exits (0 when every key set is read, 2 otherwise) without starting anything. --healthcheck asks the running
 // silo's /healthz on its configured HTTP port (the container HEALTHCHECK: the runtime image has no curl), --readycheck
-// its /ready (the silo is an active cluster member).
+// its /ready (the silo is an active cluster member). --verbose logs exceptions with their stack traces; without it a
+// failed start is one "error:" line and a non-zero exit (2 for a bad setting, 1 for anything else).
+bool verbose = args.Contains("--verbose");
+args = [.. args.Where(a => a != "--verbose")];
 try
 {
     if (args.Contains("--healthcheck") || args.Contains("--readycheck"))
@@ -28,12 +31,23 @@ try
         return 0;
     }
 
-    await using var app = SiloHost.Build(args);
+    await using var app = SiloHost.Build(args, verbose);
     await app.RunAsync();
     return 0;
 }
 catch (ArgumentException e)
 {
-    await Console.Error.WriteLineAsync($"error: {e.Message}");
+    await Console.Error.WriteLineAsync($"error: {SiloErrors.Mask(SiloErrors.OneLine(e.Message))}");
     return 2;
+}
+catch (InvalidOperationException e) when (!verbose && e.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal))
+{
+    await Console.Error.WriteLineAsync($"error: {SiloErrors.LastWords(e)}");
+    return 2;
+}
+catch (Exception e) when (!verbose)
+{
+    // A server that refused us, a store that cannot be reached: one line, no stack trace (--verbose shows it).
+    await Console.Error.WriteLineAsync($"error: the silo could not start: {SiloErrors.LastWords(e)}");
+    return 1;
 }

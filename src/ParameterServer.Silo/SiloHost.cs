@@ -105,13 +105,21 @@ public static class SiloHost
     }
 
     /// <summary>Builds the silo web application from command-line arguments and configuration.</summary>
-    public static WebApplication Build(string[] args)
+    public static WebApplication Build(string[] args, bool verbose = false)
     {
         // Settings files sit beside the binary, wherever the silo is started from.
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         var o = ReadOptions(builder.Configuration);
         builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(c => c.SingleLine = true);
+        if (verbose)
+        {
+            builder.Logging.AddSimpleConsole(c => c.SingleLine = true);
+        }
+        else
+        {
+            builder.Logging.AddConsole(c => c.FormatterName = TerseConsoleFormatter.Name)
+                .AddConsoleFormatter<TerseConsoleFormatter, Microsoft.Extensions.Logging.Console.ConsoleFormatterOptions>();
+        }
         builder.WebHost.UseUrls($"http://{FormatHost(o.HttpAddress)}:{o.HttpPort}");
         var advertised = o.ResolveAdvertisedAddress();
         var listen = !o.UsesRedis ? IPAddress.Loopback : o.ListenOnAnyHostAddress ? IPAddress.Any : advertised;

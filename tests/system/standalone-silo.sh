@@ -22,6 +22,11 @@ cat "$work/second.log"
 (( rc == 2 )) && grep -q "GatewayPort = $gateway on 127.0.0.1 is already in use" "$work/second.log" && (( $(wc -l <"$work/second.log") == 1 )) \
   || { echo "a second silo on gateway port $gateway: exit $rc, expected 2 with one line saying the port is in use"; exit 1; }
 echo "ok: a second silo on the same gateway port exits 2 with one line"
+# A setting that is not a number: one line and exit 2, no abort and no stack trace.
+set +e; timeout 60 dotnet "$silo_dll" --Orleans:SiloPort=abc >"$work/bad.log" 2>&1; rc=$?; set -e
+cat "$work/bad.log"
+(( rc == 2 )) && grep -q "Orleans:SiloPort" "$work/bad.log" && (( $(wc -l <"$work/bad.log") == 1 )) \
+  || { echo "--Orleans:SiloPort=abc: exit $rc, expected 2 with one line naming the setting"; exit 1; }
 
 cluster="localhost:$gateway"
 movies="$(dirname "$ratings")/movies.csv"
