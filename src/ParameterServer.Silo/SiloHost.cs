@@ -191,6 +191,18 @@ public static class SiloHost
         builder.Services.AddSingleton(o);
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(90));
         var app = builder.Build();
+        // Scrapes are GETs; the exporter would answer any method with the metrics.
+        app.Use((context, next) =>
+        {
+            if (context.Request.Path.StartsWithSegments("/metrics") && !HttpMethods.IsGet(context.Request.Method) && !HttpMethods.IsHead(context.Request.Method))
+            {
+                context.Response.StatusCode = StatusCodes.Status405MethodNotAllowed;
+                context.Response.Headers.Allow = "GET, HEAD";
+                return Task.CompletedTask;
+            }
+
+            return next(context);
+        });
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapGet("/healthz", () => Results.Text("ok\n"));
         app.MapGet("/ready", (IServiceProvider services) => SiloReadiness.NotReady(services) is { } why

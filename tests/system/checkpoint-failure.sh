@@ -43,6 +43,13 @@ traces=$(grep -cE '^\s+at ' "$work/silo.log" || true)
 echo "ps_checkpoint_failures_total $failures; $lines log lines; $traces stack-trace lines"
 (( failures > 0 && lines > 0 && traces == 0 )) || { echo "expected failures counted, logged one line each, no stack trace"; tail -20 "$work/silo.log"; exit 1; }
 
+# /metrics is for scrapes: other methods than GET and HEAD are refused.
+for method in POST PUT DELETE; do
+  code=$(curl -s -o /dev/null -w '%{http_code}' -X "$method" http://127.0.0.1:8470/metrics)
+  [[ $code == 405 ]] || { echo "$method /metrics answered $code, expected 405"; exit 1; }
+done
+echo "ok: POST, PUT and DELETE on /metrics answer 405"
+
 rm "$checkpoints/ck.users/shard-0001"
 wait_for "/ready to recover after the next checkpoint" 30 curl -sf http://127.0.0.1:8470/ready || { curl -s http://127.0.0.1:8470/ready; exit 1; }
 ls "$checkpoints/ck.users/shard-0001" | grep -q '\.psck$' || { echo "no checkpoint written after the fix"; exit 1; }

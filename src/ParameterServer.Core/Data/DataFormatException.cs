@@ -5,11 +5,18 @@ public sealed class DataFormatException : FormatException
 {
     /// <summary>Creates the exception for <paramref name="path"/> at 1-based <paramref name="line"/>.</summary>
     public DataFormatException(string path, long line, string problem)
-        : base(line > 0 ? $"{path}:{line}: {problem}" : $"{path}: {problem}")
+        : base(line > 0 ? $"{path}:{line}: {Clip(problem)}" : $"{path}: {Clip(problem)}")
     {
         Path = path;
         Line = line;
     }
+
+    /// <summary>
+    /// <paramref name="problem"/> with every run of more than 120 characters without a space cut to its first 60 and
+    /// its length: a message quotes the bad field, and a 50 MB field must not reach the terminal whole.
+    /// </summary>
+    public static string Clip(string problem) =>
+        System.Text.RegularExpressions.Regex.Replace(problem ?? "", @"\S{121,}", m => $"{m.Value[..60]}… ({m.Length:N0} characters)");
 
     /// <summary>The file.</summary>
     public string Path { get; }

@@ -124,6 +124,8 @@ internal static class TrainCommand
                 CurvePlot.CheckTarget(plotTarget.FullName);
             }
 
+            // Titles are checked before training: a bad line is an error now, not after the whole job.
+            var titles = p.GetValue(items) is { } titlesFile ? TitlesReader.Read(titlesFile.FullName) : null;
             var data = RatingsReader.Read(ratingsFile.FullName, readerOptions);
             Ratings train, valid;
             if (p.GetValue(validationFile) is { } vf)
@@ -155,9 +157,8 @@ internal static class TrainCommand
                 // Not fatal (the rows are trained and in memory), but a crash now would lose them: say so on stderr.
                 Console.Error.WriteLine($"warning: checkpoint failing: {error}");
             }
-            if (p.GetValue(items) is { } itemsFile)
+            if (titles is not null)
             {
-                var titles = TitlesReader.Read(itemsFile.FullName);
                 var tables = await RatingTables.OpenAsync(connection.Client, options.TablePrefix);
                 await connection.Client.SetLabelsAsync(tables.Items, titles);
                 human.WriteLine($"labels: {titles.Count:N0} titles set on table {tables.Items.Spec.Name}");
