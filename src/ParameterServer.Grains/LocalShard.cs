@@ -216,6 +216,9 @@ public sealed class LocalShards : ILocalShardAccess
     /// <summary>Shards registered now.</summary>
     public int Count => _shards.Count;
 
+    /// <summary>The table and index of each shard registered now.</summary>
+    public IReadOnlyList<(string Table, int Index)> Keys => [.. _shards.Keys];
+
     internal void Add(LocalShard shard) => _shards[(shard.Table, shard.Index)] = shard;
 
     internal void Remove(LocalShard shard) => _shards.TryRemove(new KeyValuePair<(string, int), LocalShard>((shard.Table, shard.Index), shard));

@@ -17,6 +17,7 @@ public sealed partial class ShardBalancerService(
     ILocalSiloDetails silo,
     IClusterMembershipService membership,
     LocalShards local,
+    CheckpointStoreHolder checkpoints,
     ILogger<ShardBalancerService> logger) : ILifecycleParticipant<ISiloLifecycle>
 {
     private readonly CancellationTokenSource _stopping = new();
@@ -68,6 +69,37 @@ public sealed partial class ShardBalancerService(
     {
         await _stopping.CancelAsync();
         await _loop;
+        await Drain(cancellationToken);
+        await CheckpointRemaining();
+    }
+
+    /// <summary>
+    /// Checkpoints of the shards still here, written now, before Orleans updates the membership (which can hang for
+    /// minutes when its store is down) and deactivates grains (which writes them again only if rows changed since).
+    /// </summary>
+    private async Task CheckpointRemaining()
+    {
+        if (checkpoints.Store is null || local.Count == 0)
+        {
+            return;
+        }
+
+        var started = Stopwatch.StartNew();
+        var writes = local.Keys.Select(k => grains.GetGrain<IShardGrain>(ShardKey.Of(k.Table, k.Index)).Checkpoint()).ToArray();
+        try
+        {
+            await Task.WhenAll(writes).WaitAsync(TimeSpan.FromSeconds(30));
+            LogCheckpointedOnStop(writes.Length, started.Elapsed.TotalSeconds);
+        }
+        catch (Exception e) when (e is TimeoutException or InvalidOperationException or OrleansException)
+        {
+            // Each failed write is logged and counted by its shard; deactivation tries once more.
+            LogCheckpointOnStopFailed(writes.Count(w => !w.IsCompletedSuccessfully), writes.Length, e.Message);
+        }
+    }
+
+    private async Task Drain(CancellationToken cancellationToken)
+    {
         if (!options.Enabled || local.Count == 0)
         {
             return;
@@ -106,6 +138,12 @@ public sealed partial class ShardBalancerService(
             LogDrained(held, started.Elapsed.TotalSeconds);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Stopping: checkpoints of the {Shards} shards still here written in {Seconds:F1} s, before leaving the membership")]
+    private partial void LogCheckpointedOnStop(int shards, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Stopping: {Failed} of {Shards} checkpoints could not be written ({Reason})")]
+    private partial void LogCheckpointOnStopFailed(int failed, int shards, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Stopping: moving this silo's {Held} shards to the other silos ({Moves} moves asked for)")]
     private partial void LogDraining(int held, int moves);

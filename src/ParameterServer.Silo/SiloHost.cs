@@ -56,13 +56,14 @@ public static class SiloHost
         o.Balancing.Enabled = balancing.GetValue("Enabled", o.Balancing.Enabled);
         o.Balancing.Interval = balancing.GetValue("Interval", o.Balancing.Interval);
         o.Balancing.DrainTimeout = balancing.GetValue("DrainTimeout", o.Balancing.DrainTimeout);
+        o.ShutdownTimeout = configuration.GetSection("Shutdown").GetValue("Timeout", o.ShutdownTimeout);
         o.OtlpEndpoint = configuration.GetValue<string?>("Otlp:Endpoint") ?? configuration.GetValue<string?>("OTEL_EXPORTER_OTLP_ENDPOINT");
         o.Validate();
         return o;
     }
 
     /// <summary>The sections whose keys are the silo's: a key under them that the silo does not read is a mistake.</summary>
-    public static readonly string[] Sections = ["Orleans", "Http", "Checkpoints", "Balancing", "Otlp"];
+    public static readonly string[] Sections = ["Orleans", "Http", "Checkpoints", "Balancing", "Shutdown", "Otlp"];
 
     /// <summary>
     /// What <c>--check-config</c> prints: the configuration keys the silo reads (found by running
@@ -189,8 +190,17 @@ public static class SiloHost
         }
 
         builder.Services.AddSingleton(o);
-        builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(90));
+        builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = o.ShutdownTimeout);
         var app = builder.Build();
+        // A stop is bounded: Orleans waits up to a minute per membership update when the membership store does not
+        // answer (twice), which would outlast Kubernetes' grace period. Checkpoints are written first (the shard
+        // balancer service's stop), so exiting after the budget loses nothing they hold.
+        app.Lifetime.ApplicationStopping.Register(() => _ = Task.Run(async () =>
+        {
+            await Task.Delay(o.ShutdownTimeout + TimeSpan.FromSeconds(5));
+            app.Logger.LogWarning("Stop not finished {Seconds:F0} s after it began (does the membership store answer?): exiting now; shard checkpoints were written first", (o.ShutdownTimeout + TimeSpan.FromSeconds(5)).TotalSeconds);
+            Environment.Exit(0);
+        }));
         // Scrapes are GETs; the exporter would answer any method with the metrics.
         app.Use((context, next) =>
         {

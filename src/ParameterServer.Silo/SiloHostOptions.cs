@@ -44,6 +44,13 @@ public sealed class SiloHostOptions
     public TimeSpan ResponseTimeout { get; set; } = Grains.ParameterServerSilo.DefaultResponseTimeout;
 
     /// <summary>
+    /// How long a stop may take (<c>Shutdown:Timeout</c>, default 90 s; Kubernetes' grace period must exceed it).
+    /// Shards write their checkpoints first; if the rest (leaving the membership) has not finished 5 s after this,
+    /// say because the membership store does not answer, the process exits anyway.
+    /// </summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(90);
+
+    /// <summary>
     /// Bytes per buffer block of the socket transport (<c>Orleans:Messaging:TransportBlockSize</c>): a socket is read
     /// into one block at a time, so larger blocks mean fewer receive calls for the same pushes. Default 64 KiB; 4096
     /// keeps Orleans' own pool. Accepted: a multiple of 4096 up to 1 MiB.
@@ -142,6 +149,11 @@ public sealed class SiloHostOptions
         if (!IPAddress.TryParse(AdvertisedAddress, out _) && Uri.CheckHostName(AdvertisedAddress) != UriHostNameType.Dns)
         {
             throw new ArgumentException($"Orleans:AdvertisedIP = '{AdvertisedAddress}' is neither an IP address nor a host name.");
+        }
+
+        if (ShutdownTimeout < TimeSpan.FromSeconds(5) || ShutdownTimeout > TimeSpan.FromMinutes(10))
+        {
+            throw new ArgumentException($"Shutdown:Timeout = {ShutdownTimeout} is out of range (00:00:05 to 00:10:00).");
         }
 
         if (!Grains.ParameterServerSilo.IsValidResponseTimeout(ResponseTimeout))
