@@ -33,7 +33,7 @@ try
 
     await using var app = SiloHost.Build(args, verbose);
     await app.RunAsync();
-    return 0;
+    return Environment.ExitCode; // 0, or 3 when the silo stopped itself out of the cluster (MembershipWatch)
 }
 catch (ArgumentException e)
 {

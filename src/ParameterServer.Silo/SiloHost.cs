@@ -48,6 +48,7 @@ public static class SiloHost
         o.ProbeTimeout = orleans.GetValue<TimeSpan?>("Membership:ProbeTimeout");
         o.NumMissedProbesLimit = orleans.GetValue<int?>("Membership:NumMissedProbesLimit");
         o.NumVotesForDeathDeclaration = orleans.GetValue<int?>("Membership:NumVotesForDeathDeclaration");
+        o.RejoinTimeout = orleans.GetValue("Membership:RejoinTimeout", o.RejoinTimeout);
         var checkpoints = configuration.GetSection("Checkpoints");
         o.Checkpoints.Directory = checkpoints.GetValue<string?>("Directory");
         o.Checkpoints.Interval = checkpoints.GetValue("Interval", o.Checkpoints.Interval);
@@ -190,6 +191,8 @@ public static class SiloHost
         }
 
         builder.Services.AddSingleton(o);
+        builder.Services.AddSingleton<MembershipWatch>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<MembershipWatch>());
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = o.ShutdownTimeout);
         var app = builder.Build();
         // A stop is bounded: Orleans waits up to a minute per membership update when the membership store does not
@@ -199,7 +202,7 @@ public static class SiloHost
         {
             await Task.Delay(o.ShutdownTimeout + TimeSpan.FromSeconds(5));
             app.Logger.LogWarning("Stop not finished {Seconds:F0} s after it began (does the membership store answer?): exiting now; shard checkpoints were written first", (o.ShutdownTimeout + TimeSpan.FromSeconds(5)).TotalSeconds);
-            Environment.Exit(0);
+            Environment.Exit(Environment.ExitCode); // 0, or 3 when the membership watch stopped the silo
         }));
         // Scrapes are GETs; the exporter would answer any method with the metrics.
         app.Use((context, next) =>

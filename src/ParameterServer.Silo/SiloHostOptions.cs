@@ -51,6 +51,13 @@ public sealed class SiloHostOptions
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(90);
 
     /// <summary>
+    /// With Redis clustering: how long this silo may be out of the membership table (Redis down, or back without this
+    /// silo's row) before it stops with exit code 3 for its supervisor to start it again
+    /// (<c>Orleans:Membership:RejoinTimeout</c>, default 60 s). <c>/ready</c> fails from the first failed check.
+    /// </summary>
+    public TimeSpan RejoinTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
     /// Bytes per buffer block of the socket transport (<c>Orleans:Messaging:TransportBlockSize</c>): a socket is read
     /// into one block at a time, so larger blocks mean fewer receive calls for the same pushes. Default 64 KiB; 4096
     /// keeps Orleans' own pool. Accepted: a multiple of 4096 up to 1 MiB.
@@ -149,6 +156,11 @@ public sealed class SiloHostOptions
         if (!IPAddress.TryParse(AdvertisedAddress, out _) && Uri.CheckHostName(AdvertisedAddress) != UriHostNameType.Dns)
         {
             throw new ArgumentException($"Orleans:AdvertisedIP = '{AdvertisedAddress}' is neither an IP address nor a host name.");
+        }
+
+        if (RejoinTimeout < TimeSpan.FromSeconds(5) || RejoinTimeout > TimeSpan.FromHours(1))
+        {
+            throw new ArgumentException($"Orleans:Membership:RejoinTimeout = {RejoinTimeout} is out of range (00:00:05 to 01:00:00).");
         }
 
         if (ShutdownTimeout < TimeSpan.FromSeconds(5) || ShutdownTimeout > TimeSpan.FromMinutes(10))

@@ -14,6 +14,11 @@ internal static class SiloReadiness
             return "silo not active";
         }
 
+        if (services.GetService<MembershipWatch>()?.Trouble is { } trouble)
+        {
+            return $"not a member in good standing: {SiloErrors.Mask(trouble)}";
+        }
+
         var health = services.GetService<ParameterServer.Grains.CheckpointHealth>();
         return health is { Failing: > 0 } ? $"checkpoints failing on {health.Failing} shard(s): {health.FirstError}" : null;
     }
