@@ -3,8 +3,8 @@
 # its shards' checkpoints. (1) A silo with development clustering keeps metadata in memory: after a restart on the
 # same checkpoint directory, `embed tables list` lists the trained tables and queries return the same neighbours and
 # scores. (2) With Redis clustering, Redis itself restarts empty (no persistence) while the silo is down: after both
-# are back, the same. Bounded: every wait has a deadline, every process is stopped by PID at the end.
-# Needs redis-server, redis-cli, jq, curl.
+# are back, the same. (3) A shard whose checkpoint directory was deleted refuses to start empty. Bounded: every wait
+# has a deadline, every process is stopped by PID at the end. Needs redis-server, redis-cli, jq, curl.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
@@ -62,6 +62,18 @@ same
 echo "ok: after a restart the silo lists the tables and answers the same queries"
 stop_silo
 
+# A shard whose checkpoint directory is gone must not start empty: the query fails naming the directory.
+lost="$work/checkpoints-dev/d.items/shard-0001"
+rm -rf "$lost"
+start_silo dev-third
+set +e; embed query --table d.items --key 1 -k 10 >"$work/lost.out" 2>"$work/lost.err"; rc=$?; set -e
+cat "$work/lost.err"
+(( rc != 0 )) && grep -q "shard 1 cannot start" "$work/lost.err" && grep -qF "$lost" "$work/lost.err" \
+  || { echo "a query over a shard whose checkpoints were deleted: exit $rc, expected an error naming $lost"; cat "$work/lost.out"; exit 1; }
+[[ ! -e "$lost" ]] || { echo "the refused shard wrote a new, empty checkpoint directory"; exit 1; }
+echo "ok: a shard whose checkpoint directory was deleted refuses to start empty, naming it"
+stop_silo
+
 echo "== Redis clustering: Redis restarts empty while the silo is down"
 mode=redis
 start_redis $redis_port
@@ -80,4 +92,4 @@ listed
 queries after-redis
 same
 echo "ok: after Redis restarted empty the silo lists the tables and answers the same queries"
-echo "durable-catalog system test: 2 passed, 0 failed"
+echo "durable-catalog system test: 3 passed, 0 failed"
