@@ -59,6 +59,12 @@ public sealed partial class ShardBalancerGrain(IClusterMembershipService members
             {
                 continue; // dropped since the list was read
             }
+            catch (Exception e) when (e is InvalidOperationException or TimeoutException or OrleansException)
+            {
+                // A shard that cannot start (lost checkpoints) or does not answer: balance the other tables.
+                LogTableSkipped(table, e.Message);
+                continue;
+            }
 
             var placement = new string?[info.Spec.Shards];
             foreach (var shard in info.Shards)
@@ -86,6 +92,9 @@ public sealed partial class ShardBalancerGrain(IClusterMembershipService members
 
         return moves;
     }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Balancer skipped table {Table}: {Reason}")]
+    private partial void LogTableSkipped(string table, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Balancer asked {Moves} shards to move over {Silos} active silos (leaving: {Leaving})")]
     private partial void LogBalanced(int moves, int silos, string leaving);

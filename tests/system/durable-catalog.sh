@@ -71,6 +71,10 @@ cat "$work/lost.err"
 (( rc != 0 )) && grep -q "shard 1 cannot start" "$work/lost.err" && grep -qF "$lost" "$work/lost.err" \
   || { echo "a query over a shard whose checkpoints were deleted: exit $rc, expected an error naming $lost"; cat "$work/lost.out"; exit 1; }
 [[ ! -e "$lost" ]] || { echo "the refused shard wrote a new, empty checkpoint directory"; exit 1; }
+set +e; embed tables list >"$work/list-lost.txt" 2>&1; rc=$?; set -e
+cat "$work/list-lost.txt"
+(( rc == 1 )) && grep -q "^d.items .*error: .*shard 1 cannot start" "$work/list-lost.txt" && grep -q "^d.users " "$work/list-lost.txt" \
+  || { echo "tables list: exit $rc, expected 1 with d.items in error and the other tables listed"; exit 1; }
 echo "ok: a shard whose checkpoint directory was deleted refuses to start empty, naming it"
 stop_silo
 
