@@ -151,8 +151,8 @@ securityContext:
 
 {{/* Settings the schema cannot express; fails the render with the value to fix. */}}
 {{- define "parameter-server.validate" -}}
-{{- if le (int .Values.silo.terminationGracePeriodSeconds) 90 -}}
-{{- fail "silo.terminationGracePeriodSeconds must exceed the silo's 90 s graceful shutdown (use 91 or more)" -}}
+{{- if le (int .Values.silo.terminationGracePeriodSeconds) 95 -}}
+{{- fail "silo.terminationGracePeriodSeconds must exceed the silo's stop budget of 90 s plus 5 s (use 96 or more)" -}}
 {{- end -}}
 {{- $ext := .Values.externalRedis -}}
 {{- if .Values.redis.enabled -}}
