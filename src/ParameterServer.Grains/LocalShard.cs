@@ -219,9 +219,48 @@ public sealed class LocalShards : ILocalShardAccess
     /// <summary>The table and index of each shard registered now.</summary>
     public IReadOnlyList<(string Table, int Index)> Keys => [.. _shards.Keys];
 
-    internal void Add(LocalShard shard) => _shards[(shard.Table, shard.Index)] = shard;
+    // Completed while no shard is registered; a silo that hands its shards over awaits it (WhenEmpty).
+    private TaskCompletionSource _empty = Empty();
+    private readonly Lock _gate = new();
 
-    internal void Remove(LocalShard shard) => _shards.TryRemove(new KeyValuePair<(string, int), LocalShard>((shard.Table, shard.Index), shard));
+    /// <summary>Completes when no shard is registered here (at once when none is).</summary>
+    public Task WhenEmpty()
+    {
+        lock (_gate)
+        {
+            return _empty.Task;
+        }
+    }
+
+    internal void Add(LocalShard shard)
+    {
+        lock (_gate)
+        {
+            _shards[(shard.Table, shard.Index)] = shard;
+            if (_empty.Task.IsCompleted)
+            {
+                _empty = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+        }
+    }
+
+    internal void Remove(LocalShard shard)
+    {
+        lock (_gate)
+        {
+            if (_shards.TryRemove(new KeyValuePair<(string, int), LocalShard>((shard.Table, shard.Index), shard)) && _shards.IsEmpty)
+            {
+                _empty.TrySetResult();
+            }
+        }
+    }
+
+    private static TaskCompletionSource Empty()
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        done.SetResult();
+        return done;
+    }
 
     internal bool TryGet(string table, int index, out LocalShard shard) => _shards.TryGetValue((table, index), out shard!);
 

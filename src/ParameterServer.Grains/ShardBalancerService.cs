@@ -119,9 +119,10 @@ public sealed partial class ShardBalancerService(
             int moves = await grains.GetGrain<IShardBalancerGrain>(0).Balance(self).WaitAsync(options.DrainTimeout, cancellationToken);
             LogDraining(held, moves);
             // Each moved shard leaves this silo's local shards as its old activation deactivates.
-            while (local.Count > 0 && started.Elapsed < options.DrainTimeout && !cancellationToken.IsCancellationRequested)
+            var left = options.DrainTimeout - started.Elapsed;
+            if (left > TimeSpan.Zero)
             {
-                await Task.Delay(50, CancellationToken.None);
+                await local.WhenEmpty().WaitAsync(left, cancellationToken);
             }
         }
         catch (Exception e) when (e is TimeoutException or OperationCanceledException or OrleansException)

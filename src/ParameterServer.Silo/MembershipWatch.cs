@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Orleans.Runtime;
+using ParameterServer.Abstractions;
 
 namespace ParameterServer.Silo;
 
@@ -46,7 +47,7 @@ internal sealed partial class MembershipWatch(
             }
             catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
             {
-                trouble = $"the membership table cannot be read ({e.GetType().Name}: {SiloErrors.OneLine(e.Message)})";
+                trouble = $"the membership table cannot be read ({e.GetType().Name}: {ErrorText.OneLine(e.Message)})";
             }
 
             // Until the silo has been active once, joining is Orleans' business (and a failed join stops the start).
@@ -70,13 +71,13 @@ internal sealed partial class MembershipWatch(
             _troubleSince ??= DateTime.UtcNow;
             if (Trouble is null)
             {
-                LogTrouble(SiloErrors.Mask(trouble));
+                LogTrouble(ErrorText.MaskSecrets(trouble));
             }
 
             Trouble = trouble;
             if (DateTime.UtcNow - _troubleSince > options.RejoinTimeout)
             {
-                LogGivingUp(options.RejoinTimeout.TotalSeconds, SiloErrors.Mask(trouble));
+                LogGivingUp(options.RejoinTimeout.TotalSeconds, ErrorText.MaskSecrets(trouble));
                 Environment.ExitCode = 3;
                 lifetime.StopApplication();
                 return;

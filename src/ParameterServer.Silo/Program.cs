@@ -1,4 +1,5 @@
 using System.Text.Json;
+using ParameterServer.Abstractions;
 using ParameterServer.Silo;
 
 // The standalone silo. Settings come from appsettings.json, environment variables (Orleans__GatewayPort=30001,
@@ -37,7 +38,7 @@ try
 }
 catch (ArgumentException e)
 {
-    await Console.Error.WriteLineAsync($"error: {SiloErrors.Mask(SiloErrors.OneLine(e.Message))}");
+    await Console.Error.WriteLineAsync($"error: {ErrorText.MaskSecrets(ErrorText.OneLine(e.Message))}");
     return 2;
 }
 catch (InvalidOperationException e) when (!verbose && e.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal))

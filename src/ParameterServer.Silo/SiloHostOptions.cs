@@ -128,7 +128,7 @@ public sealed class SiloHostOptions
         var copy = (SiloHostOptions)MemberwiseClone();
         copy.DashboardPassword = DashboardPassword is null ? null : "***";
         copy.ClusteringConnectionString = ClusteringConnectionString is null ? null
-            : System.Text.RegularExpressions.Regex.Replace(ClusteringConnectionString, "(?i)(password=)[^,]*", "$1***");
+            : ParameterServer.Abstractions.ErrorText.MaskSecrets(ClusteringConnectionString);
         return copy;
     }
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Runtime;
+using ParameterServer.Abstractions;
 
 namespace ParameterServer.Silo;
 
@@ -16,7 +17,7 @@ internal static class SiloReadiness
 
         if (services.GetService<MembershipWatch>()?.Trouble is { } trouble)
         {
-            return $"not a member in good standing: {SiloErrors.Mask(trouble)}";
+            return $"not a member in good standing: {ErrorText.MaskSecrets(trouble)}";
         }
 
         var health = services.GetService<ParameterServer.Grains.CheckpointHealth>();

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Logging.Console;
+using ParameterServer.Abstractions;
 
 namespace ParameterServer.Silo;
 
@@ -27,7 +28,7 @@ internal sealed class TerseConsoleFormatter() : ConsoleFormatter(Name)
         textWriter.Write('[');
         textWriter.Write(logEntry.EventId.Id);
         textWriter.Write("] ");
-        textWriter.Write(SiloErrors.Mask(SiloErrors.OneLine(message)));
+        textWriter.Write(ErrorText.MaskSecrets(ErrorText.OneLine(message)));
         if (logEntry.Exception is { } e)
         {
             textWriter.Write(" (");
@@ -53,26 +54,20 @@ internal sealed class TerseConsoleFormatter() : ConsoleFormatter(Name)
 /// <summary>Exceptions as one line, with secrets masked: for the console formatter and the silo's last words.</summary>
 internal static class SiloErrors
 {
-    /// <summary><paramref name="text"/> with line breaks as spaces.</summary>
-    public static string OneLine(string text) => text.ReplaceLineEndings(" ").Trim();
-
-    /// <summary>Password values in connection strings replaced by <c>***</c>.</summary>
-    public static string Mask(string text) => System.Text.RegularExpressions.Regex.Replace(text, "(?i)(password=)[^,;\\s]*", "$1***");
-
     /// <summary>The exception's type and message, then each inner exception's message that adds something; no stack.</summary>
     public static string Describe(Exception e)
     {
-        var parts = new List<string> { $"{e.GetType().Name}: {OneLine(e.Message)}" };
+        var parts = new List<string> { $"{e.GetType().Name}: {ErrorText.OneLine(e.Message)}" };
         for (var inner = e.InnerException; inner is not null; inner = inner.InnerException)
         {
-            string m = OneLine(inner.Message);
+            string m = ErrorText.OneLine(inner.Message);
             if (!parts.Any(p => p.Contains(m, StringComparison.Ordinal)))
             {
                 parts.Add(m);
             }
         }
 
-        return Mask(string.Join(" <- ", parts));
+        return ErrorText.MaskSecrets(string.Join(" <- ", parts));
     }
 
     /// <summary>What a failed start says: the innermost cause first (it names the setting or the server), then the outer message.</summary>
@@ -84,7 +79,7 @@ internal static class SiloErrors
             innermost = inner;
         }
 
-        string cause = OneLine(innermost.Message), outer = OneLine(e.Message);
-        return Mask(ReferenceEquals(innermost, e) || outer.Contains(cause, StringComparison.Ordinal) ? outer : $"{outer.TrimEnd('.')}: {cause}");
+        string cause = ErrorText.OneLine(innermost.Message), outer = ErrorText.OneLine(e.Message);
+        return ErrorText.MaskSecrets(ReferenceEquals(innermost, e) || outer.Contains(cause, StringComparison.Ordinal) ? outer : $"{outer.TrimEnd('.')}: {cause}");
     }
 }

@@ -112,7 +112,7 @@ public sealed class ClusterConnection : IAsyncDisposable
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {
-            string why = e is OperationCanceledException ? $"no gateway answered within {connectTimeout.TotalSeconds:0.#} s (EMBED_CONNECT_TIMEOUT)" : MaskSecrets(OneLine(e.Message)).TrimEnd('.');
+            string why = e is OperationCanceledException ? $"no gateway answered within {connectTimeout.TotalSeconds:0.#} s (EMBED_CONNECT_TIMEOUT)" : MaskSecrets(ErrorText.OneLine(e.Message)).TrimEnd('.');
             _ = Task.Run(host.Dispose); // may wait on the connection attempts; the process is about to end
             throw new InvalidOperationException(
                 $"Could not connect to the cluster at {description} (cluster id '{clusterId}'): {why}. Is a silo running there, with the same Orleans:ClusterId (Orleans__ClusterId here)?", e);
@@ -122,10 +122,7 @@ public sealed class ClusterConnection : IAsyncDisposable
     }
 
     /// <summary>A connection string or address with its password values replaced by <c>***</c>, fit for errors and logs.</summary>
-    public static string MaskSecrets(string text) =>
-        System.Text.RegularExpressions.Regex.Replace(text, "(?i)(password=)[^,;\\s]*", "$1***");
-
-    private static string OneLine(string text) => text.ReplaceLineEndings(" ").Trim();
+    public static string MaskSecrets(string text) => ErrorText.MaskSecrets(text);
 
     /// <summary>How long a console waits for a gateway: <paramref name="setting"/> (seconds or a time span), 15 s when unset.</summary>
     public static TimeSpan ConnectTimeout(string? setting)

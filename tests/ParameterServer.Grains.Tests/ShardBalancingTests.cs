@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
 using Orleans.TestingHost;
 using ParameterServer.Abstractions;
 using ParameterServer.Client;
@@ -7,10 +7,12 @@ using ParameterServer.Core.Optimizers;
 namespace ParameterServer.Grains.Tests;
 
 /// <summary>
-/// Shards that follow the silos, on a real in-process cluster with balancing every 200 ms: silos that join get their
-/// share of every table (⌊S/N⌋ or ⌈S/N⌉ shards each), and a silo stopped gracefully moves its shards to the others
+/// Shards that follow the silos, on a real in-process cluster: silos that join get their share of every table
+/// (⌊S/N⌋ or ⌈S/N⌉ shards each) from one balance, and a silo stopped gracefully moves its shards to the others
 /// first; either way every row, its optimizer state and its step count arrive intact (compared with what was read
-/// before the move). The balance plan itself is checked against its definition on random placements.
+/// before the move). The periodic balance is set to an hour, so the test drives each balance itself and reads the
+/// placement it produced (a call to a moving shard waits for it at its new silo). The balance plan itself is checked
+/// against its definition on random placements.
 /// </summary>
 public sealed class ShardBalancingTests : IAsyncLifetime
 {
@@ -23,7 +25,7 @@ public sealed class ShardBalancingTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var builder = new InProcessTestClusterBuilder(1);
-        builder.ConfigureSilo((_, silo) => silo.AddParameterServer(balancing: new BalancingOptions { Interval = TimeSpan.FromMilliseconds(200), DrainTimeout = TimeSpan.FromSeconds(30) }));
+        builder.ConfigureSilo((_, silo) => silo.AddParameterServer(balancing: new BalancingOptions { Interval = TimeSpan.FromHours(1), DrainTimeout = TimeSpan.FromSeconds(30) }));
         _cluster = builder.Build();
         await _cluster.DeployAsync();
     }
@@ -53,36 +55,43 @@ public sealed class ShardBalancingTests : IAsyncLifetime
     private async Task<string[]> Placement(string table) =>
         [.. (await Client.Grains.GetGrain<ITableGrain>(table).Describe()).Shards.OrderBy(s => s.Index).Select(s => s.Silo)];
 
-    /// <summary>
-    /// Waits (up to 30 s) until the table's shards lie on exactly <paramref name="silos"/>, each holding ⌊S/N⌋ or
-    /// ⌈S/N⌉, and stay so for a second (several balancing intervals: no move is still under way).
-    /// </summary>
-    private async Task<string[]> AwaitBalanced(string table, IReadOnlyCollection<string> silos)
+    /// <summary>Asserts that the table's shards lie on exactly <paramref name="silos"/>, each holding ⌊S/N⌋ or ⌈S/N⌉.</summary>
+    private async Task<string[]> AssertBalanced(string table, IReadOnlyCollection<string> silos)
     {
-        var deadline = Stopwatch.StartNew();
-        Stopwatch? steady = null;
-        while (true)
+        var placement = await Placement(table);
+        var counts = silos.Select(s => placement.Count(p => p == s)).ToArray();
+        int share = placement.Length / silos.Count;
+        Assert.True(placement.All(silos.Contains) && counts.All(c => c == share || c == share + 1), $"{table} not balanced over {silos.Count} silos: {string.Join(", ", counts)} of {placement.Length}");
+        return placement;
+    }
+
+    /// <summary>
+    /// Waits until every active silo's cluster manifest lists every active silo (a shard moves only to a silo its own
+    /// silo knows), by the manifests' update streams, within 30 s.
+    /// </summary>
+    private async Task AwaitManifests()
+    {
+        var active = Cluster.GetActiveSilos().Select(s => s.SiloAddress).ToArray();
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        foreach (var silo in Cluster.GetActiveSilos().OfType<InProcessSiloHandle>())
         {
-            var placement = await Placement(table);
-            var counts = silos.Select(s => placement.Count(p => p == s)).ToArray();
-            int share = placement.Length / silos.Count;
-            if (placement.All(silos.Contains) && counts.All(c => c == share || c == share + 1))
+            var manifests = silo.ServiceProvider.GetRequiredService<IClusterManifestProvider>();
+            if (active.All(manifests.Current.Silos.ContainsKey))
             {
-                steady ??= Stopwatch.StartNew();
-                if (steady.Elapsed > TimeSpan.FromSeconds(1))
-                {
-                    return placement;
-                }
-            }
-            else
-            {
-                steady = null;
+                continue;
             }
 
-            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(30), $"Not balanced over {silos.Count} silos after 30 s: {string.Join(", ", counts)}");
-            await Task.Delay(100);
+            await foreach (var manifest in manifests.Updates.WithCancellation(deadline.Token))
+            {
+                if (active.All(manifest.Silos.ContainsKey))
+                {
+                    break;
+                }
+            }
         }
     }
+
+    private Task<int> Balance() => Cluster.Client.GetGrain<IShardBalancerGrain>(0).Balance(null);
 
     /// <summary>Element by element: a tuple's equality would compare the arrays by reference.</summary>
     private static void AssertSame((float[] Values, long Steps, string Shards) expected, (float[] Values, long Steps, string Shards) actual)
@@ -113,8 +122,11 @@ public sealed class ShardBalancingTests : IAsyncLifetime
         await Cluster.StartAdditionalSiloAsync();
         await Cluster.StartAdditionalSiloAsync();
         await Cluster.WaitForLivenessToStabilizeAsync();
-        await AwaitBalanced("balance-a", ActiveSilos());
-        await AwaitBalanced("balance-b", ActiveSilos());
+        await AwaitManifests();
+        Assert.True(await Balance() > 0, "the joined silos got no shard");
+        await AssertBalanced("balance-a", ActiveSilos());
+        await AssertBalanced("balance-b", ActiveSilos());
+        Assert.Equal(0, await Balance()); // balanced means a second balance moves nothing
 
         // Moved with their rows: the same values and the same optimizer step counts as before.
         AssertSame(before, await Read(a, ids, Client));
@@ -131,8 +143,10 @@ public sealed class ShardBalancingTests : IAsyncLifetime
         var leaving = Cluster.GetActiveSilos().First(s => !s.SiloAddress.Equals(Cluster.Silos[0].SiloAddress) && held.Contains(s.SiloAddress.ToString()));
         await Cluster.StopSiloAsync(leaving);
         var remaining = ActiveSilos().Where(s => s != leaving.SiloAddress.ToString()).ToArray();
-        var placement = await AwaitBalanced("balance-a", remaining);
+        var placement = await AssertBalanced("balance-a", remaining);
+        await AssertBalanced("balance-b", remaining);
         Assert.DoesNotContain(leaving.SiloAddress.ToString(), placement);
+        Assert.Equal(0, await Balance());
         AssertSame(pushed, await Read(a, ids, Client));
         AssertSame(beforeB, await Read(b, ids, Client));
     }

@@ -99,16 +99,19 @@ public sealed class RatingTrainer : Trainer
             b.Load(pairs, samples);
             var userIds = b.Users.Ids.AsMemory(0, b.Users.Count);
             var itemIds = b.Items.Ids.AsMemory(0, b.Items.Count);
+            // The four tables at once, as a pull would.
             var users = Query.RowPeek.PeekAsync(ps, tables.Users.Spec.Name, userIds, tables.Users.Dim);
             var items = Query.RowPeek.PeekAsync(ps, tables.Items.Spec.Name, itemIds, tables.Items.Dim);
+            var userBias = tables.UserBias is { } ub ? Query.RowPeek.PeekAsync(ps, ub.Spec.Name, userIds, 1) : null;
+            var itemBias = tables.ItemBias is { } ib ? Query.RowPeek.PeekAsync(ps, ib.Spec.Name, itemIds, 1) : null;
             var (userValues, userFound) = await users;
             var (itemValues, itemFound) = await items;
             userValues.CopyTo(b.Users.Values, 0);
             itemValues.CopyTo(b.Items.Values, 0);
-            if (tables.UserBias is { } ub && tables.ItemBias is { } ib)
+            if (userBias is not null && itemBias is not null)
             {
-                (await Query.RowPeek.PeekAsync(ps, ub.Spec.Name, userIds, 1)).Values.CopyTo(b.UserBias, 0);
-                (await Query.RowPeek.PeekAsync(ps, ib.Spec.Name, itemIds, 1)).Values.CopyTo(b.ItemBias, 0);
+                (await userBias).Values.CopyTo(b.UserBias, 0);
+                (await itemBias).Values.CopyTo(b.ItemBias, 0);
             }
 
             Predict(tables.Model, b, result.AsSpan(start, samples.Count));
