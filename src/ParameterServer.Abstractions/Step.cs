@@ -4,11 +4,11 @@ namespace ParameterServer.Abstractions;
 /// The entry point of a silo for a worker's whole step: one call carries the rows of every table and shard the step
 /// touches, and the silo hands each shard its part in process (shards it does not hold are reached with ordinary
 /// shard calls from there). A step then costs one message each way per silo instead of one per shard per table.
-/// Two grains serve it: <see cref="IStepRouter"/> on whichever silo receives the call, and
-/// <see cref="ISiloStepRouter"/> on a silo the caller names.
+/// Two services answer it: <see cref="IStepRouter"/> on whichever silo receives the call, and
+/// <see cref="ISiloStepService"/> on a silo the caller names.
 /// </summary>
 [Alias("ps.IStepService")]
-public interface IStepService : IGrain
+public interface IStepService : IAddressable
 {
     /// <summary>The rows of every part, one block per part in the order of <see cref="StepPull.Parts"/>.</summary>
     [Alias("Pull")]
@@ -30,31 +30,34 @@ public interface IStepService : IGrain
 public interface IStepRouter : IStepService, IGrainWithIntegerKey;
 
 /// <summary>
-/// The step service on a named silo (key <see cref="SiloStepRouterKey"/>): a worker that knows where each shard lives
-/// sends each silo only the parts of the shards it holds, so a step costs one message per silo it touches, however
-/// many silos the cluster has. A key whose silo has left places the router elsewhere, which then reaches the shards
-/// with shard calls (the answer's <see cref="StepRows.Forwarded"/> tells the caller to look again).
+/// The step service of one silo, a system target every silo runs (address <see cref="SiloStepServiceId"/>). Its
+/// address names the silo, so a client's message goes to that silo's gateway and is served there; a grain call from
+/// a client goes instead to a gateway picked by hashing the grain's id, which forwards it when the grain lives
+/// elsewhere: with N silos, (N-1)/N of the steps' rows crossed the loopback twice and were decoded and encoded again
+/// on the way. A worker that knows where each shard lives sends each silo only the parts of the shards it holds, so
+/// a step costs one message per silo it touches, however many silos the cluster has; a part whose shard moved away is
+/// reached from there with a shard call (the answer's <see cref="StepRows.Forwarded"/> tells the caller to look again).
 /// </summary>
-[Alias("ps.ISiloStepRouter")]
-public interface ISiloStepRouter : IStepService, IGrainWithStringKey;
+[Alias("ps.ISiloStepService")]
+public interface ISiloStepService : IStepService, Orleans.Services.IGrainService;
 
-/// <summary>Keys of <see cref="ISiloStepRouter"/>: the silo's identity, then which of its routers.</summary>
-public static class SiloStepRouterKey
+/// <summary>Addresses of <see cref="ISiloStepService"/>.</summary>
+public static class SiloStepServiceId
 {
-    /// <summary>Routers per silo a client spreads its steps over: each serves one step at a time, so several let a silo use its cores.</summary>
-    public const int PerSilo = 8;
+    /// <summary>
+    /// Step services per silo, each its own system target: one serves one turn at a time, so a client spreads its
+    /// steps over these in turn and a silo serves several at once without handing each to another thread.
+    /// </summary>
+    public const int PerSilo = 4;
 
-    private const char Separator = '#';
+    private static readonly GrainType[] Types = [.. Enumerable.Range(0, PerSilo).Select(n => SystemTargetGrainId.CreateGrainType($"ps-step-{n}"))];
 
-    /// <summary>The key of router <paramref name="n"/> of the silo whose identity is <paramref name="silo"/> (as <c>ShardInfo.Silo</c> gives it).</summary>
-    public static string Of(string silo, int n) => $"{silo}{Separator}{n}";
-
-    /// <summary>The silo identity of <paramref name="key"/>.</summary>
-    public static string SiloOf(string key)
-    {
-        int at = key.LastIndexOf(Separator);
-        return at < 0 ? key : key[..at];
-    }
+    /// <summary>
+    /// Step service <paramref name="n"/> (0 to <see cref="PerSilo"/> - 1) at <paramref name="address"/>: a silo's own
+    /// address (reached through any gateway, or directly from inside the cluster), or its gateway's address with
+    /// generation 0 (from a client connected to that gateway, the message goes there directly).
+    /// </summary>
+    public static GrainId At(int n, SiloAddress address) => SystemTargetGrainId.Create(Types[n], address).GrainId;
 }
 
 /// <summary>Limits of a step call.</summary>

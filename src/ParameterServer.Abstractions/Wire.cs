@@ -177,7 +177,9 @@ public sealed record ShardInfo(
     [property: Id(2)] long Bytes,
     [property: Id(3)] long OptimizerSteps,
     [property: Id(4)] string Silo,
-    [property: Id(5)] string? CheckpointError = null);
+    [property: Id(5)] string? CheckpointError = null,
+    [property: Id(6)] string? Address = null,
+    [property: Id(7)] string? Gateway = null);
 
 /// <summary>A checkpoint a shard wrote.</summary>
 [GenerateSerializer, Immutable, Alias("ps.CheckpointResult")]

@@ -1,5 +1,8 @@
 using System.Globalization;
+using System.Net;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
 using Orleans.Streams;
 using ParameterServer.Abstractions;
 
@@ -13,11 +16,15 @@ public sealed class ParameterServerClient
     /// <paramref name="events"/>, training jobs publish their events on the <see cref="TrainingEvents"/> stream; with
     /// <paramref name="local"/> (the silo in this process), steps read and write that silo's active shards in place.
     /// </summary>
-    public ParameterServerClient(IGrainFactory grains, IStreamProvider? events = null, ILocalShardAccess? local = null)
+    /// <param name="grains">An Orleans client or a co-hosted silo's grain factory.</param>
+    /// <param name="events">The training-events stream provider, or null.</param>
+    /// <param name="local">The silo in this process, or null.</param>
+    /// <param name="connectedGateway">Which gateways an Orleans client is connected to (see <see cref="StepClient"/>); null: all of the cluster's.</param>
+    public ParameterServerClient(IGrainFactory grains, IStreamProvider? events = null, ILocalShardAccess? local = null, Func<IPEndPoint, bool>? connectedGateway = null)
     {
         Grains = grains ?? throw new ArgumentNullException(nameof(grains));
         Events = events;
-        Steps = new StepClient(grains, local);
+        Steps = new StepClient(grains, local, connectedGateway);
     }
 
     /// <summary>
@@ -30,8 +37,25 @@ public sealed class ParameterServerClient
         : this(
             client,
             (client ?? throw new ArgumentNullException(nameof(client))).ServiceProvider.GetKeyedService<IStreamProvider>(TrainingEvents.StreamProvider),
-            client.ServiceProvider.GetService<ILocalShardAccess>())
+            client.ServiceProvider.GetService<ILocalShardAccess>(),
+            ConnectedGateways(client.ServiceProvider))
     {
+    }
+
+    /// <summary>
+    /// The gateways a client given a static list connects to (those only); null for a client that finds the cluster's
+    /// gateways in its membership table, and so may connect to any.
+    /// </summary>
+    private static Func<IPEndPoint, bool>? ConnectedGateways(IServiceProvider services)
+    {
+        var listed = services.GetService<IOptions<StaticGatewayListProviderOptions>>()?.Value.Gateways;
+        if (listed is not { Count: > 0 })
+        {
+            return null;
+        }
+
+        var endpoints = listed.Select(uri => uri.ToGatewayAddress()?.Endpoint).OfType<IPEndPoint>().ToHashSet();
+        return endpoint => endpoints.Contains(endpoint);
     }
 
     /// <summary>The grain factory.</summary>

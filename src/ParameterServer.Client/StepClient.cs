@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net;
 using ParameterServer.Abstractions;
 
 namespace ParameterServer.Client;
@@ -18,7 +19,7 @@ public readonly record struct TablePush(TableClient Table, ReadOnlyMemory<long> 
 /// <summary>
 /// A worker's step as one call per silo: the rows of every table it touches, grouped by table and shard with each
 /// table's own plan (<c>mix64(id) % shards</c>), go to the step router of the silo that holds those shards
-/// (<see cref="ISiloStepRouter"/>) in one request, and come back in one answer; adding silos adds at most one message
+/// (<see cref="ISiloStepService"/>) in one request, and come back in one answer; adding silos adds at most one message
 /// per silo a step touches, never one per shard. Where shards live is looked up per table in the background (first
 /// use, and again when a silo answers that it had to forward parts because a shard moved); parts whose silo is not
 /// known yet go together to any silo (<see cref="IStepRouter"/>), which reaches their shards from there. When a call
@@ -29,8 +30,7 @@ public sealed class StepClient
 {
     private readonly IGrainFactory _grains;
     private readonly IStepRouter _router;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ISiloStepRouter[]> _siloRouters = new(StringComparer.Ordinal);
-    private int _nextRouter;
+    private readonly SiloStepServices _silos;
     private readonly ILocalShardAccess? _local;
     private long _calls;
     private long _localParts;
@@ -41,12 +41,21 @@ public sealed class StepClient
     /// Creates the client over <paramref name="grains"/>; with <paramref name="local"/> (the silo this client shares a
     /// process with), parts for shards active in that silo are read and written in place instead of sent.
     /// </summary>
-    public StepClient(IGrainFactory grains, ILocalShardAccess? local = null)
+    /// <param name="grains">An Orleans client, or a silo's grain factory.</param>
+    /// <param name="local">The silo in this process, or null.</param>
+    /// <param name="connectedGateway">
+    /// Whether an Orleans client is connected to the gateway at an endpoint (a client given a static list of
+    /// gateways connects to those only). A silo's step calls go to its gateway directly when it is one of them, else
+    /// to the silo's own address through any gateway. Null: every gateway of the cluster (a client that finds them in
+    /// the membership table), or none when <paramref name="local"/> is given (calls go silo to silo).
+    /// </param>
+    public StepClient(IGrainFactory grains, ILocalShardAccess? local = null, Func<IPEndPoint, bool>? connectedGateway = null)
     {
         ArgumentNullException.ThrowIfNull(grains);
         _grains = grains;
         _router = grains.GetGrain<IStepRouter>(0);
         _local = local;
+        _silos = new SiloStepServices(grains, _router, local is null ? connectedGateway ?? (_ => true) : null);
     }
 
     /// <summary>Step calls made (each pull or push of a step sends one per silo it has parts for).</summary>
@@ -179,7 +188,7 @@ public sealed class StepClient
             var members = groups[g].Members;
             if (rows.Length != members.Count)
             {
-                throw new InvalidOperationException($"The step router of silo {groups[g].Silo} answered {rows.Length} parts for {members.Count}.");
+                throw new InvalidOperationException($"The step router of silo {groups[g].Silo?.Silo} answered {rows.Length} parts for {members.Count}.");
             }
 
             for (int j = 0; j < members.Count; j++)
@@ -192,12 +201,12 @@ public sealed class StepClient
     }
 
     /// <summary>One silo's parts of a pull as one call (any silo's router when <paramref name="silo"/> is null), or one call per shard after a transient failure.</summary>
-    private async Task<ShardRows[]> PullGroupAsync(string? silo, IReadOnlyList<TablePull> pulls, List<(int Table, TableClient.ShardCall Call, int Part)> remote, ShardPull[] parts, WireValues wire)
+    private async Task<ShardRows[]> PullGroupAsync(SiloRoute? silo, IReadOnlyList<TablePull> pulls, List<(int Table, TableClient.ShardCall Call, int Part)> remote, ShardPull[] parts, WireValues wire)
     {
         Interlocked.Increment(ref _calls);
         try
         {
-            var answer = await RouterOf(silo).Pull(new StepPull(parts, wire));
+            var answer = await _silos.Of(silo).Pull(new StepPull(parts, wire));
             if (answer.Forwarded > 0)
             {
                 // A shard was not where we thought (it moved, or its silo left): look again, at most once a second.
@@ -212,6 +221,7 @@ public sealed class StepClient
         catch (Exception e) when (RetryPolicy.IsTransient(e) && pulls[0].Table.Retry.MaxAttempts > 0)
         {
             var firstFailure = DateTimeOffset.UtcNow;
+            _silos.Failed(silo);
             var answers = await PerShardAsync(pulls, remote);
             foreach (var (t, call, _) in remote)
             {
@@ -227,9 +237,9 @@ public sealed class StepClient
     /// Groups items <c>0..count-1</c> by the silo their table's shard lived on at the last look-up (null: not known),
     /// in order of first appearance; starts each table's first look-up when this client is not co-hosted.
     /// </summary>
-    private List<(string? Silo, List<int> Members)> GroupBySilo(int count, Func<int, TableClient> table, Func<int, int> shard)
+    private List<(SiloRoute? Silo, List<int> Members)> GroupBySilo(int count, Func<int, TableClient> table, Func<int, int> shard)
     {
-        var groups = new List<(string? Silo, List<int> Members)>(2);
+        var groups = new List<(SiloRoute? Silo, List<int> Members)>(2);
         for (int i = 0; i < count; i++)
         {
             var owner = table(i);
@@ -238,9 +248,9 @@ public sealed class StepClient
                 owner.LookUpPlacement(onlyFirst: true);
             }
 
-            string? silo = owner.SiloOf(shard(i));
+            var silo = owner.RouteOf(shard(i));
             int g = 0;
-            while (g < groups.Count && !string.Equals(groups[g].Silo, silo, StringComparison.Ordinal))
+            while (g < groups.Count && !string.Equals(groups[g].Silo?.Silo, silo?.Silo, StringComparison.Ordinal))
             {
                 g++;
             }
@@ -254,18 +264,6 @@ public sealed class StepClient
         }
 
         return groups;
-    }
-
-    /// <summary>The step router of <paramref name="silo"/> (one of <see cref="SiloStepRouterKey.PerSilo"/>, in turn), or any silo's when null.</summary>
-    private IStepService RouterOf(string? silo)
-    {
-        if (silo is null)
-        {
-            return _router;
-        }
-
-        var routers = _siloRouters.GetOrAdd(silo, s => [.. Enumerable.Range(0, SiloStepRouterKey.PerSilo).Select(n => _grains.GetGrain<ISiloStepRouter>(SiloStepRouterKey.Of(s, n)))]);
-        return routers[(int)((uint)Interlocked.Increment(ref _nextRouter) % (uint)routers.Length)];
     }
 
     /// <summary>
@@ -463,18 +461,19 @@ public sealed class StepClient
         Task.WhenAll(parts.Select((p, i) => owners[i].PushPartAsync(p.Shard, p.Request)));
 
     /// <summary>One silo's parts of a push as one call (any silo's router when <paramref name="silo"/> is null), or one call per shard after a transient failure.</summary>
-    private async Task PushGroupAsync(string? silo, ShardPush[] parts, TableClient[] owners)
+    private async Task PushGroupAsync(SiloRoute? silo, ShardPush[] parts, TableClient[] owners)
     {
         Interlocked.Increment(ref _calls);
         try
         {
-            await RouterOf(silo).Push(new StepPush(parts));
+            await _silos.Of(silo).Push(new StepPush(parts));
         }
         catch (Exception e) when (RetryPolicy.IsTransient(e) && owners[0].Retry.MaxAttempts > 0)
         {
             // As with a shard call retried: a part applied before the failure may be applied twice, the usual trade
             // of asynchronous SGD against losing the step.
             var firstFailure = DateTimeOffset.UtcNow;
+            _silos.Failed(silo);
             await PushPerShardAsync(parts, owners);
             for (int i = 0; i < parts.Length; i++)
             {

@@ -10,8 +10,8 @@ public sealed partial class TableClient
     private static readonly TimeSpan PlacementLookUpInterval = TimeSpan.FromSeconds(1);
 
     private readonly ITableGrain _table;
-    // The silo identity of each shard as last looked up (null entries: not known); null until the first look-up.
-    private volatile string?[]? _silos;
+    // The silo of each shard as last looked up (null entries: not known); null until the first look-up.
+    private volatile SiloRoute?[]? _silos;
     private int _lookingUp;
     private long _lookedUpAt;
     private long _placementLookUps;
@@ -20,18 +20,21 @@ public sealed partial class TableClient
     public long PlacementLookUps => Interlocked.Read(ref _placementLookUps);
 
     /// <summary>The identity of the silo shard <paramref name="shard"/> lived on at the last look-up, or null when not known.</summary>
-    public string? SiloOf(int shard) => _silos is { } silos && (uint)shard < (uint)silos.Length ? silos[shard] : null;
+    public string? SiloOf(int shard) => RouteOf(shard)?.Silo;
+
+    /// <summary>How to reach the silo shard <paramref name="shard"/> lived on at the last look-up, or null when not known.</summary>
+    internal SiloRoute? RouteOf(int shard) => _silos is { } silos && (uint)shard < (uint)silos.Length ? silos[shard] : null;
 
     /// <summary>Looks up where the shards live now (each shard's silo, as <c>tables describe</c> shows it).</summary>
     public async Task RefreshPlacementAsync()
     {
         var info = await _table.Describe();
-        var silos = new string?[Spec.Shards];
+        var silos = new SiloRoute?[Spec.Shards];
         foreach (var shard in info.Shards)
         {
-            if ((uint)shard.Index < (uint)silos.Length)
+            if ((uint)shard.Index < (uint)silos.Length && !string.IsNullOrEmpty(shard.Silo))
             {
-                silos[shard.Index] = string.IsNullOrEmpty(shard.Silo) ? null : shard.Silo;
+                silos[shard.Index] = new SiloRoute(shard.Silo, shard.Address, shard.Gateway);
             }
         }
 
@@ -75,3 +78,9 @@ public sealed partial class TableClient
         });
     }
 }
+
+/// <summary>A silo as a shard's description names it: its identity, its address and its gateway's endpoint (either may be unknown).</summary>
+/// <param name="Silo">The silo's identity (<c>SiloAddress.ToString()</c>), as <c>tables describe</c> shows it.</param>
+/// <param name="Address">The silo's address in parsable form, or null (from a silo before this field).</param>
+/// <param name="Gateway">The endpoint of the silo's gateway (<c>ip:port</c>), or null when it has none.</param>
+internal sealed record SiloRoute(string Silo, string? Address, string? Gateway);

@@ -44,7 +44,12 @@ public static class ParameterServerSilo
         builder.Services.AddSingleton<LocalShards>();
         builder.Services.AddSingleton<CheckpointHealth>();
         builder.Services.AddSingleton<ILocalShardAccess>(sp => sp.GetRequiredService<LocalShards>());
-        builder.Services.AddPlacementDirector<SiloTargetedPlacement, SiloTargetedPlacementDirector>();
+        // Every silo runs its step services at addresses that name it (system targets), so clients reach them directly.
+        for (int n = 0; n < SiloStepServiceId.PerSilo; n++)
+        {
+            var id = SiloStepService.Template(n);
+            builder.Services.AddSingleton<Orleans.Services.IGrainService>(sp => ActivatorUtilities.CreateInstance<SiloStepService>(sp, id));
+        }
         builder.Services.AddSingleton(new CheckpointStoreHolder(checkpoints.Enabled ? new DirectoryCheckpointStore(checkpoints.Directory!, checkpoints.Keep) : null));
         if (memoryMetadata)
         {

@@ -20,7 +20,9 @@ public sealed partial class ShardGrain
                 (rows, bytes, steps) = (store.Count, store.Bytes, store.TotalSteps);
             }
         }
-        return new ShardInfo(_index, rows, bytes, steps, RuntimeIdentity, _checkpointError);
+        // Where a client sends this silo's step calls: its gateway (directly), or its own address (through any gateway).
+        return new ShardInfo(_index, rows, bytes, steps, RuntimeIdentity, _checkpointError, _silo.SiloAddress.ToParsableString(),
+            _silo.GatewayAddress?.Endpoint.ToString());
     }
 
     /// <inheritdoc/>

@@ -31,18 +31,20 @@ public sealed partial class ShardGrain : Grain, IShardGrain
     private readonly CheckpointOptions _checkpointOptions;
     private readonly LocalShards _localShards;
     private readonly CheckpointHealth _health;
+    private readonly ILocalSiloDetails _silo;
 
     // Why the last checkpoint failed, until one succeeds (describe shows it; the training report warns of it).
     private string? _checkpointError;
 
     /// <summary>Creates the grain.</summary>
-    public ShardGrain(ILogger<ShardGrain> logger, CheckpointStoreHolder checkpoints, CheckpointOptions checkpointOptions, LocalShards localShards, CheckpointHealth health)
+    public ShardGrain(ILogger<ShardGrain> logger, CheckpointStoreHolder checkpoints, CheckpointOptions checkpointOptions, LocalShards localShards, CheckpointHealth health, ILocalSiloDetails silo)
     {
         _logger = logger;
         _checkpoints = checkpoints;
         _checkpointOptions = checkpointOptions;
         _localShards = localShards;
         _health = health;
+        _silo = silo;
     }
 
     /// <inheritdoc/>

@@ -93,6 +93,10 @@ public sealed class ClusterConnection : IAsyncDisposable
                 // Orleans__Messaging__ResponseTimeout as on the silos) so the retry policy can move it on.
                 var timeout = ResponseTimeout(Environment.GetEnvironmentVariable("Orleans__Messaging__ResponseTimeout"));
                 client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = timeout);
+                // Step calls go to the gateway of the silo that holds their shards when the client knows that gateway
+                // (StepClient): read the gateway list every 5 s (Orleans' default is a minute), so a silo that joins is
+                // reached directly soon after.
+                client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(5));
             });
         }
 

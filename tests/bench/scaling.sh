@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # How `embed bench train` scales with silo processes on this machine (Redis clustering, same total shards):
 #   bash tests/bench/scaling.sh [SILOS...]      e.g.  bash tests/bench/scaling.sh 1 3   (default 1 2 3 6)
-# Settings through the environment: SHARDS (24 per table, whatever the silo count), WORKERS ("2"), RATINGS (2000000),
+# Settings through the environment: SHARDS (24 per table, whatever the silo count), WORKERS ("2"), RATINGS (6000000:
+# long enough that each silo's start-up JIT and first touch of its rows weigh little on the CPU per sample),
 # USERS (100000), ITEMS (50000), DIM (64), EPOCHS (1), ROUNDS (1: with more, the silo counts run in turn that many
 # times, so a noisy machine's drift hits every count alike), TASKSET ("": with e.g. TASKSET=1, silo n is pinned to
 # core n mod cores and the worker to core 0 with `taskset`).
 # Each run starts a fresh Redis and fresh silos on 127.0.0.1 and stops everything by PID. Per run it prints
 # samples/s; CPU seconds per million samples of the worker, of all silos together and of the busiest silo; their sum;
-# the worker's step calls per step; messages per sample (two per request the silos received: the worker's step calls
-# and silo-to-silo shard calls, table set-up and validation included); and bytes per sample on the loopback
+# the worker's step calls per step; messages per sample (two per step call of the worker, a request and its answer,
+# plus two per grain request the silos' dispatchers counted: silo-to-silo shard calls, table set-up and validation;
+# the step calls go to system targets, which that count leaves out); and bytes per sample on the loopback
 # interface (every message of every process, headers included). Not part of CI: it measures the machine. A build
 # whose bench JSON lacks `samples` is counted as 99.5 % of the ratings (its training split) times epochs.
 set -euo pipefail
@@ -19,7 +21,7 @@ source "$root/tests/system/lib.sh"
 need "scaling benchmark" redis-server jq curl
 read -r -a silo_counts <<<"${*:-1 2 3 6}"
 read -r -a workers <<<"${WORKERS:-2}"
-shards="${SHARDS:-24}" ratings="${RATINGS:-2000000}" users="${USERS:-100000}" items="${ITEMS:-50000}" dim="${DIM:-64}" epochs="${EPOCHS:-1}"
+shards="${SHARDS:-24}" ratings="${RATINGS:-6000000}" users="${USERS:-100000}" items="${ITEMS:-50000}" dim="${DIM:-64}" epochs="${EPOCHS:-1}"
 rounds="${ROUNDS:-1}" cores=$(nproc)
 redis_port=6395
 
@@ -63,7 +65,7 @@ for ((round = 1; round <= rounds; round++)); do
         ([.processes[] | select(.role == "silo") | .cpu_seconds_per_million_samples]) as $silo
         | ([.processes[] | select(.role == "worker") | .cpu_seconds_per_million_samples] | add) as $worker
         | [$s, $w, (.samples_per_second | floor), $worker, ($silo | add), ($silo | max), ($worker + ($silo | add)),
-           .calls_per_step, (2 * $req / (.samples // (.ratings * 0.995 * .epochs))), (.loopback_bytes_per_sample // 0)]
+           .calls_per_step, (2 * .calls_per_step / .batch_size + 2 * $req / (.samples // (.ratings * 0.995 * .epochs))), (.loopback_bytes_per_sample // 0)]
         | @tsv' "$work/bench.json" \
         | awk -F'\t' '{ printf "%-6s %-8s %12s %10.3f %10.3f %10.3f %10.3f %10.2f %10.4f %10.0f\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 }'
     done
