@@ -66,8 +66,18 @@ internal static class TableRecord
 
         var spec = new TableSpec
         {
-            Name = s.Name, Dim = s.Dim, Shards = s.Shards, Initializer = s.Initializer, InitScale = s.InitScale, Seed = s.Seed,
-            Optimizer = s.Optimizer, LearningRate = s.LearningRate, WeightDecay = s.WeightDecay, Beta1 = s.Beta1, Beta2 = s.Beta2, Epsilon = s.Epsilon,
+            Name = s.Name,
+            Dim = s.Dim,
+            Shards = s.Shards,
+            Initializer = s.Initializer,
+            InitScale = s.InitScale,
+            Seed = s.Seed,
+            Optimizer = s.Optimizer,
+            LearningRate = s.LearningRate,
+            WeightDecay = s.WeightDecay,
+            Beta1 = s.Beta1,
+            Beta2 = s.Beta2,
+            Epsilon = s.Epsilon,
         };
         try
         {

@@ -25,8 +25,17 @@ public sealed class FoldInTests(ClusterFixture fixture)
         const string prefix = "foldin-mf";
         var options = new TrainingOptions
         {
-            Model = RatingModelKind.Mf, Dim = 8, Epochs = 12, BatchSize = 512, Optimizer = OptimizerKind.Adam, LearningRate = 0.01f,
-            WeightDecay = 0.05f, Workers = 2, Seed = 11, TablePrefix = prefix, Shards = 4,
+            Model = RatingModelKind.Mf,
+            Dim = 8,
+            Epochs = 12,
+            BatchSize = 512,
+            Optimizer = OptimizerKind.Adam,
+            LearningRate = 0.01f,
+            WeightDecay = 0.05f,
+            Workers = 2,
+            Seed = 11,
+            TablePrefix = prefix,
+            Shards = 4,
         };
         await new RatingTrainer(fixture.Client, options).TrainAsync(train, valid);
         var tables = await RatingTables.OpenAsync(fixture.Client, prefix);

@@ -14,8 +14,14 @@ public sealed class HotRowCacheTests(ClusterFixture fixture)
     /// <summary>An SGD table with lr 1, zero rows and no decay: a row's value is minus the sum of every gradient the server applied to it.</summary>
     private Task<TableClient> SumTableAsync(string name, int dim) => fixture.Client.CreateTableAsync(new TableSpec
     {
-        Name = ClusterFixture.UniqueName(name), Dim = dim, Shards = 3, Initializer = InitializerKind.Zeros, InitScale = 0,
-        Optimizer = OptimizerKind.Sgd, LearningRate = 1f, WeightDecay = 0,
+        Name = ClusterFixture.UniqueName(name),
+        Dim = dim,
+        Shards = 3,
+        Initializer = InitializerKind.Zeros,
+        InitScale = 0,
+        Optimizer = OptimizerKind.Sgd,
+        LearningRate = 1f,
+        WeightDecay = 0,
     });
 
     [Fact]
@@ -106,9 +112,20 @@ public sealed class HotRowCacheTests(ClusterFixture fixture)
         var (train, valid) = data.Split(0.2, 5);
         TrainingOptions Options(int cacheRows) => new()
         {
-            Model = RatingModelKind.Mf, Dim = 4, Epochs = 3, BatchSize = 256, Optimizer = OptimizerKind.Adam, LearningRate = 0.01f,
-            WeightDecay = 0.05f, Workers = 1, Staleness = 0, Seed = 5, Shards = 3, TablePrefix = ClusterFixture.UniqueName("cache-off"),
-            CacheRows = cacheRows, CacheStaleness = 1,
+            Model = RatingModelKind.Mf,
+            Dim = 4,
+            Epochs = 3,
+            BatchSize = 256,
+            Optimizer = OptimizerKind.Adam,
+            LearningRate = 0.01f,
+            WeightDecay = 0.05f,
+            Workers = 1,
+            Staleness = 0,
+            Seed = 5,
+            Shards = 3,
+            TablePrefix = ClusterFixture.UniqueName("cache-off"),
+            CacheRows = cacheRows,
+            CacheStaleness = 1,
         };
 
         var off = await new RatingTrainer(fixture.Client, Options(0)).TrainAsync(train, valid);

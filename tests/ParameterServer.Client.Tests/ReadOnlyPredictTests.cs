@@ -20,8 +20,16 @@ public sealed class ReadOnlyPredictTests(ClusterFixture fixture)
         const string prefix = "predict-read-only";
         var options = new TrainingOptions
         {
-            Model = RatingModelKind.Mf, Dim = 4, Epochs = 2, BatchSize = 256, Optimizer = OptimizerKind.Adam, LearningRate = 0.01f,
-            Workers = 1, Seed = 21, TablePrefix = prefix, Shards = 2,
+            Model = RatingModelKind.Mf,
+            Dim = 4,
+            Epochs = 2,
+            BatchSize = 256,
+            Optimizer = OptimizerKind.Adam,
+            LearningRate = 0.01f,
+            Workers = 1,
+            Seed = 21,
+            TablePrefix = prefix,
+            Shards = 2,
         };
         var (train, valid) = data.Split(0.1, 21);
         await new RatingTrainer(fixture.Client, options).TrainAsync(train, valid);

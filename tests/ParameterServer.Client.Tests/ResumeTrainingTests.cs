@@ -18,8 +18,17 @@ public sealed class ResumeTrainingTests(ClusterFixture fixture)
 
     private static TrainingOptions Options(RatingModelKind model = RatingModelKind.Mf, OptimizerKind optimizer = OptimizerKind.Adam, float lr = 0.005f, bool fresh = false) => new()
     {
-        Model = model, Dim = 4, Epochs = 1, BatchSize = 256, Optimizer = optimizer, LearningRate = lr, Workers = 1, Seed = 3,
-        TablePrefix = Prefix, Shards = 2, Fresh = fresh,
+        Model = model,
+        Dim = 4,
+        Epochs = 1,
+        BatchSize = 256,
+        Optimizer = optimizer,
+        LearningRate = lr,
+        Workers = 1,
+        Seed = 3,
+        TablePrefix = Prefix,
+        Shards = 2,
+        Fresh = fresh,
     };
 
     [Fact]

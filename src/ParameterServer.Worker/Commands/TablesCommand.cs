@@ -47,7 +47,7 @@ internal static class TablesCommand
         });
 
         var nameArg = new Argument<string>("name") { Description = "Table name." };
-        var json = new Option<bool>("--json") { Description = "Print the table's spec, figures and shards (with the silo holding each) as one JSON line." };
+        var json = new Option<bool>("--json") { Description = "Print the table's spec, figures and shards (with the silo holding each and its gateway) as one JSON line." };
         var describe = new Command("describe", "Describe one table: spec, metadata, how many shards each silo holds, and every shard.") { nameArg, json };
         describe.SetAction(async (p, ct) =>
         {
@@ -68,7 +68,7 @@ internal static class TablesCommand
                     optimizer_steps = info.OptimizerSteps,
                     metadata = info.Metadata,
                     placement = placement.ToDictionary(x => x.Silo, x => x.Shards),
-                    shard_list = info.Shards.OrderBy(x => x.Index).Select(x => new { index = x.Index, rows = x.Rows, bytes = x.Bytes, steps = x.OptimizerSteps, silo = x.Silo, checkpoint_error = x.CheckpointError }),
+                    shard_list = info.Shards.OrderBy(x => x.Index).Select(x => new { index = x.Index, rows = x.Rows, bytes = x.Bytes, steps = x.OptimizerSteps, silo = x.Silo, gateway = x.Gateway, checkpoint_error = x.CheckpointError }),
                 }));
                 return 0;
             }
