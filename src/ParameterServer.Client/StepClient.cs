@@ -28,7 +28,6 @@ public readonly record struct TablePush(TableClient Table, ReadOnlyMemory<long> 
 /// </summary>
 public sealed class StepClient
 {
-    private readonly IGrainFactory _grains;
     private readonly IStepRouter _router;
     private readonly SiloStepServices _silos;
     private readonly ILocalShardAccess? _local;
@@ -52,7 +51,6 @@ public sealed class StepClient
     public StepClient(IGrainFactory grains, ILocalShardAccess? local = null, Func<IPEndPoint, bool>? connectedGateway = null)
     {
         ArgumentNullException.ThrowIfNull(grains);
-        _grains = grains;
         _router = grains.GetGrain<IStepRouter>(0);
         _local = local;
         _silos = new SiloStepServices(grains, _router, local is null ? connectedGateway ?? (_ => true) : null);
