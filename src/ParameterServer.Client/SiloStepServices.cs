@@ -45,8 +45,10 @@ internal sealed class SiloStepServices(IGrainFactory grains, IStepService anySil
     private Silo Create(SiloRoute route)
     {
         var indirect = Services(SiloAddress.FromParsableString(route.Address!));
-        bool direct = route.Gateway is { } gateway && connectedGateway is { } connected && IPEndPoint.TryParse(gateway, out var endpoint) && connected(endpoint);
-        return new Silo(direct ? Services(SiloAddress.New(IPEndPoint.Parse(route.Gateway!), 0)) : null, indirect);
+        var direct = route.Gateway is { } gateway && connectedGateway is { } connected && IPEndPoint.TryParse(gateway, out var endpoint) && connected(endpoint)
+            ? Services(SiloAddress.New(endpoint, 0))
+            : null;
+        return new Silo(direct, indirect);
     }
 
     private IStepService[] Services(SiloAddress address) =>
