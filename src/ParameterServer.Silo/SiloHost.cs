@@ -49,6 +49,7 @@ public static class SiloHost
         o.NumMissedProbesLimit = orleans.GetValue<int?>("Membership:NumMissedProbesLimit");
         o.NumVotesForDeathDeclaration = orleans.GetValue<int?>("Membership:NumVotesForDeathDeclaration");
         o.RejoinTimeout = orleans.GetValue("Membership:RejoinTimeout", o.RejoinTimeout);
+        o.DeadSiloLease = orleans.GetValue<TimeSpan?>("Membership:DeadSiloLease");
         var checkpoints = configuration.GetSection("Checkpoints");
         o.Checkpoints.Directory = checkpoints.GetValue<string?>("Directory");
         o.Checkpoints.Interval = checkpoints.GetValue("Interval", o.Checkpoints.Interval);
@@ -166,6 +167,12 @@ public static class SiloHost
                 m.NumVotesForDeathDeclaration = o.NumVotesForDeathDeclaration ?? m.NumVotesForDeathDeclaration;
             });
             silo.Configure<SiloMessagingOptions>(m => m.ResponseTimeout = o.ResponseTimeout);
+
+            // How long a crashed silo's shards wait before they start elsewhere (see SiloHostOptions.DeadSiloLease).
+            if (o.DeadSiloLease is { } lease)
+            {
+                silo.Configure<GrainDirectoryOptions>(d => d.RangeLeaseDuration = lease);
+            }
 
             // A stopping silo deactivates its shards, and each writes a checkpoint first: give that time.
             silo.Configure<GrainCollectionOptions>(g => g.DeactivationTimeout = TimeSpan.FromSeconds(60));

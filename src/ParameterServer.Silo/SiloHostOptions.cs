@@ -73,6 +73,17 @@ public sealed class SiloHostOptions
     /// <summary>Votes that declare a silo dead (<c>Orleans:Membership:NumVotesForDeathDeclaration</c>). Default: Orleans' own (2).</summary>
     public int? NumVotesForDeathDeclaration { get; set; }
 
+    /// <summary>
+    /// How long after a silo crashes its shards may not start again elsewhere
+    /// (<c>Orleans:Membership:DeadSiloLease</c>), counted from the estimated moment of the crash. Default:
+    /// Orleans' own (30 s). The strongly consistent directory holds a crashed silo's grains for this long so that a
+    /// silo declared dead by mistake (a pause, a partition) stops serving before a second copy of its shards starts;
+    /// a shorter lease recovers sooner from a real crash and risks two copies (lost updates) when a live silo is
+    /// declared dead and takes longer than this to notice. Keep it above the membership table's refresh period.
+    /// 0 turns the lease off. Accepted: 0 to 00:10:00.
+    /// </summary>
+    public TimeSpan? DeadSiloLease { get; set; }
+
     /// <summary>Checkpoints: directory (none = off), interval and how many to keep.</summary>
     public Grains.CheckpointOptions Checkpoints { get; set; } = new();
 
@@ -186,6 +197,11 @@ public sealed class SiloHostOptions
         if (NumMissedProbesLimit is < 1 or > 100 || NumVotesForDeathDeclaration is < 1 or > 100)
         {
             throw new ArgumentException($"Orleans:Membership:NumMissedProbesLimit ({NumMissedProbesLimit}) and NumVotesForDeathDeclaration ({NumVotesForDeathDeclaration}) must be in 1..100.");
+        }
+
+        if (DeadSiloLease is { } lease && (lease < TimeSpan.Zero || lease > TimeSpan.FromMinutes(10)))
+        {
+            throw new ArgumentException($"Orleans:Membership:DeadSiloLease = {lease} is out of range (00:00:00 to 00:10:00).");
         }
 
         Checkpoints.Validate();

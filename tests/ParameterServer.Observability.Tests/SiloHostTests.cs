@@ -83,6 +83,7 @@ public sealed class SiloHostTests
     [InlineData("--Orleans:Membership:NumMissedProbesLimit=0", "NumMissedProbesLimit (0)")]
     [InlineData("--Orleans:Messaging:TransportBlockSize=1000", "Orleans:Messaging:TransportBlockSize = '1000' is not a block size")]
     [InlineData("--Orleans:Messaging:TransportBlockSize=2097152", "Orleans:Messaging:TransportBlockSize = '2097152' is not a block size")]
+    [InlineData("--Orleans:Membership:DeadSiloLease=00:11:00", "Orleans:Membership:DeadSiloLease = 00:11:00 is out of range")]
     public void Bad_settings_are_refused_with_the_setting_named(string arg, string expected)
     {
         var e = Assert.Throws<ArgumentException>(() => SiloHost.Build([arg]));
@@ -94,9 +95,9 @@ public sealed class SiloHostTests
     {
         var check = SiloHost.CheckConfiguration(["--Orleans:Clustering:ProviderType=Redis", "--Orleans:Clustering:ConnectionString=redis:6379,password=hush",
             "--Orleans:AdvertisedIP=10.1.2.3", "--Orleans:Messaging:ResponseTimeout=00:00:05", "--Orleans:Membership:ProbeTimeout=00:00:02",
-            "--Orleans:Messaging:TransportBlockSize=131072", "--Checkpoints:Directory=/checkpoints", "--Orleans:GatwayPort=30001", "--Http:Dashbord=false", "--Logging:LogLevel:Default=Debug"]);
+            "--Orleans:Membership:DeadSiloLease=00:00:08", "--Orleans:Messaging:TransportBlockSize=131072", "--Checkpoints:Directory=/checkpoints", "--Orleans:GatwayPort=30001", "--Http:Dashbord=false", "--Logging:LogLevel:Default=Debug"]);
         foreach (string key in new[] { "Orleans:SiloPort", "Orleans:GatewayPort", "Orleans:Clustering:ConnectionString", "Orleans:AdvertisedIP",
-            "Orleans:ListenOnAnyHostAddress", "Orleans:Messaging:ResponseTimeout", "Orleans:Messaging:TransportBlockSize", "Orleans:Membership:ProbeTimeout", "Http:Port", "Http:Address",
+            "Orleans:ListenOnAnyHostAddress", "Orleans:Messaging:ResponseTimeout", "Orleans:Messaging:TransportBlockSize", "Orleans:Membership:ProbeTimeout", "Orleans:Membership:DeadSiloLease", "Http:Port", "Http:Address",
             "Http:DashboardUser", "Http:DashboardPassword", "Checkpoints:Directory", "Checkpoints:Interval", "Checkpoints:Keep", "Otlp:Endpoint" })
         {
             Assert.Contains(key, check.KeysRead, StringComparer.OrdinalIgnoreCase);
@@ -108,6 +109,7 @@ public sealed class SiloHostTests
         Assert.Equal("10.1.2.3", check.Options.AdvertisedAddress);
         Assert.Equal(TimeSpan.FromSeconds(5), check.Options.ResponseTimeout);
         Assert.Equal(TimeSpan.FromSeconds(2), check.Options.ProbeTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(8), check.Options.DeadSiloLease);
         Assert.Equal(131072, check.Options.TransportBlockSize);
         Assert.Equal("redis:6379,password=***", check.Options.Redacted().ClusteringConnectionString);
     }
