@@ -107,4 +107,70 @@ public sealed class MeterTests(ClusterFixture fixture)
         Assert.Equal(report.Epochs[^1].TrainLoss, metrics.Gauge("ps.training.loss", isLong: false, j), 12);
         Assert.Equal(report.Epochs[^1].ValidationRmse, metrics.Gauge("ps.training.validation.rmse", isLong: false, j), 12);
     }
+
+    [Fact]
+    public async Task A_link_job_of_two_worker_processes_records_each_epochs_validation_auc()
+    {
+        // Every Record of the AUC gauge, as a dashboard's scrape of each epoch would see it.
+        string job = ClusterFixture.UniqueName("metlink");
+        var recorded = new System.Collections.Concurrent.ConcurrentQueue<double>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Name == "ps.training.validation.auc")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<double>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == JobTag && Equals(tag.Value, job))
+                {
+                    recorded.Enqueue(value);
+                }
+            }
+        });
+        listener.Start();
+
+        // Four groups of 30 entities, each linked to 6 of its group's 20 links.
+        var rng = new Random(7);
+        var entity = new List<int>();
+        var link = new List<int>();
+        for (int e = 0; e < 120; e++)
+        {
+            foreach (int k in Enumerable.Range(0, 20).OrderBy(_ => rng.Next()).Take(6))
+            {
+                entity.Add(e);
+                link.Add((e / 30 * 20) + k);
+            }
+        }
+
+        var pairs = new LinkPairs([.. Enumerable.Range(0, 120).Select(i => 500L + i)], [.. Enumerable.Range(0, 80).Select(i => 70_000L + i)], [.. entity], [.. link], new string?[120], [.. Enumerable.Range(0, 80).Select(i => $"l{i}")]);
+        var (train, valid) = pairs.Split(0.1, 7);
+        var options = new LinkTrainingOptions { Dim = 8, Epochs = 12, Patience = 20, BatchSize = 32, LearningRate = 0.05f, Workers = 2, Seed = 7, TablePrefix = job, WorkerCount = 2 };
+        var reports = await Task.WhenAll(
+            new LinkTrainer(fixture.Client, options with { WorkerIndex = 0 }).TrainAsync(train, valid),
+            new LinkTrainer(fixture.Client, options with { WorkerIndex = 1 }).TrainAsync(train, valid));
+        listener.Dispose();
+
+        // Each process trained its half of the pairs (each positive with its negatives) for every epoch, kept the last
+        // epoch (no rollback while another process trains) and recorded that epoch's AUC once.
+        long pairsTrained = 0;
+        foreach (var report in reports)
+        {
+            Assert.Equal(2, report.WorkerCount);
+            Assert.Equal(options.Epochs, report.Epochs.Count);
+            Assert.Equal(options.Epochs, report.BestEpoch);
+            Assert.True(report.StepP50Ms > 0 && report.StepP99Ms >= report.StepP50Ms, $"step p50 {report.StepP50Ms} ms, p99 {report.StepP99Ms} ms");
+            pairsTrained += (long)(report.Epochs[0].SamplesPerSecond * report.Epochs[0].Seconds / (1 + options.Negatives) + 0.5);
+        }
+
+        Assert.Equal(train.Count, pairsTrained);
+        var expected = reports.SelectMany(r => r.Epochs.Select(e => e.ValidationAuc)).Order().ToArray();
+        Assert.Equal(expected, recorded.Order().ToArray());
+        Assert.All(expected, auc => Assert.InRange(auc, 0.0, 1.0));
+        Assert.True(reports.Max(r => r.ValidationAuc) > 0.75, $"validation AUC {reports.Max(r => r.ValidationAuc):F3}");
+    }
 }

@@ -3,6 +3,7 @@
 # process, and a real Prometheus scraping both with the repository's config (ports adapted). Passes when
 # PromQL sees pulled rows and trained samples, every metric named by the Grafana dashboards was scraped, the
 # health endpoints and the dashboard answer, and the watcher printed the job's events.
+# A link job of two worker processes must get its validation AUC to Prometheus too.
 # Bounded: every wait has a deadline; every process is stopped by PID on exit. Needs prometheus, curl, jq.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -51,6 +52,22 @@ wait_for "training finished" 300 grep -q "best epoch" "$work/train.txt" || { cat
 timeout 60 dotnet "$embed_dll" query --cluster "$cluster" --table promtest.items --key 1 -k 5 >/dev/null
 wait_for "PromQL ps_queries_total" 60 query 'sum(ps_queries_total) > 0'
 wait_for "PromQL ps_training_validation_rmse" 60 query 'ps_training_validation_rmse{ps_job="promtest"}'
+wait "$train_pid"
+
+# A link job of two worker processes (movies and their genres): the first serves the metrics port Prometheus
+# scrapes, and each epoch's validation AUC must reach Prometheus.
+movies="$(dirname "$ratings")/movies.csv"
+for i in 0 1; do
+  metrics=(); [[ $i == 0 ]] && metrics=(--metrics-port $worker_metrics --metrics-linger 10)
+  dotnet "$embed_dll" train --model link --cluster "$cluster" --pairs "$movies" --entity-column movieId --link-column genres \
+    --link-separator '|' --dim 8 --epochs 10 --patience 100 --validation 0.1 --table-prefix promlink --worker-count 2 --worker-index $i \
+    "${metrics[@]}" >"$work/link-$i.txt" 2>&1 &
+  link_pid[$i]=$!
+  pids+=(${link_pid[$i]})
+done
+wait_for "PromQL ps_training_validation_auc of the link job" 120 query 'ps_training_validation_auc{ps_job="promlink"} > 0.5' || { cat "$work"/link-*.txt; exit 1; }
+for i in 0 1; do wait "${link_pid[$i]}" || { cat "$work/link-$i.txt"; exit 1; }; done
+grep -h "best epoch" "$work"/link-*.txt
 
 # Every metric a Grafana panel asks for must have been scraped from the silo or the worker.
 names() { curl -sf "$prom/api/v1/label/__name__/values" | jq -r '.data[]' >"$work/names.txt"; bash tests/system/dashboard-metrics.sh "$work/names.txt"; }
@@ -62,5 +79,4 @@ epochs=$(grep -c "promtest: epoch" "$work/watch.txt")
 echo "ok: embed watch (another process) printed $epochs epoch events and the finish"
 cat "$work/watch.txt"
 wait "$watch_pid"
-wait "$train_pid"
 echo "prometheus system test: 1 passed, 0 failed"

@@ -94,10 +94,13 @@ public static class ParameterServerTelemetry
     public static readonly Histogram<long> Staleness = Meter.CreateHistogram("ps.training.staleness", "{push}", "Pushes still outstanding when a worker loop starts a step.", advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = StalenessBuckets });
 
     /// <summary>Mean training loss (squared error per sample) of the last finished epoch (worker).</summary>
-    public static readonly Gauge<double> TrainingLoss = Meter.CreateGauge<double>("ps.training.loss", null, "Mean squared error per sample of the last finished epoch.");
+    public static readonly Gauge<double> TrainingLoss = Meter.CreateGauge<double>("ps.training.loss", null, "Mean training loss per sample of the last finished epoch (squared error, log loss, or the link loss).");
 
     /// <summary>Validation RMSE of the last finished epoch (worker).</summary>
     public static readonly Gauge<double> ValidationRmse = Meter.CreateGauge<double>("ps.training.validation.rmse", null, "Validation RMSE of the last finished epoch.");
+
+    /// <summary>Validation AUC of the last finished epoch of a link or binary model (worker).</summary>
+    public static readonly Gauge<double> ValidationAuc = Meter.CreateGauge<double>("ps.training.validation.auc", null, "Validation area under the ROC curve of the last finished epoch (link and binary models).");
 
     /// <summary>Epochs finished (worker).</summary>
     public static readonly Counter<long> Epochs = Meter.CreateCounter<long>("ps.training.epochs", "{epoch}", "Training epochs finished.");

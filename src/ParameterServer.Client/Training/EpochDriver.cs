@@ -13,6 +13,9 @@ internal interface IBatchStep
     /// <summary>Rows the loaded batch pulls (and pushes), over every table.</summary>
     int Rows { get; }
 
+    /// <summary>Samples the loaded batch scores (a link batch: its positives and their negatives); its loss is summed over them.</summary>
+    int Samples { get; }
+
     /// <summary>Pulls the rows of the loaded batch (one call per shard per table).</summary>
     Task PullAsync();
 
@@ -24,13 +27,14 @@ internal interface IBatchStep
 }
 
 /// <summary>What an epoch's validation measured; <see cref="Criterion"/> (lower is better) decides early stopping.</summary>
-/// <param name="Rmse">Root mean squared error of the predictions (of the probabilities for a binary task).</param>
+/// <param name="Rmse">Root mean squared error of the predictions (of the probabilities for a binary task); NaN when the model has none.</param>
 /// <param name="LogLoss">Mean log loss (binary tasks), which then decides early stopping.</param>
 /// <param name="Accuracy">Share of correct classifications at 0.5 (binary tasks).</param>
-/// <param name="Auc">Area under the ROC curve (binary tasks).</param>
-internal readonly record struct ValidationFigures(double Rmse, double? LogLoss = null, double? Accuracy = null, double? Auc = null)
+/// <param name="Auc">Area under the ROC curve (binary tasks, link models).</param>
+/// <param name="Objective">What decides early stopping when neither log loss nor RMSE does (lower is better): 1 − AUC of a link model, or its training loss without held-out pairs.</param>
+internal readonly record struct ValidationFigures(double Rmse, double? LogLoss = null, double? Accuracy = null, double? Auc = null, double? Objective = null)
 {
-    public double Criterion => LogLoss ?? Rmse;
+    public double Criterion => Objective ?? LogLoss ?? Rmse;
 }
 
 /// <summary>
@@ -39,11 +43,16 @@ internal readonly record struct ValidationFigures(double Rmse, double? LogLoss =
 /// <see cref="IBatchStep"/> (load, pull, compute, push within its staleness window). After every epoch the
 /// validation criterion decides early stopping; the tables keep the best epoch's rows (snapshot and restore).
 /// </summary>
-internal sealed class EpochDriver(ParameterServerClient ps, TrainingOptions options, IReadOnlyList<TableClient> tables, IReadOnlyList<HotRowCache>? caches = null)
+/// <param name="ps">The parameter server.</param>
+/// <param name="options">The job's options (epochs, worker loops and processes, staleness, early stopping).</param>
+/// <param name="job">The job's name (its table prefix), as metrics and events tag it.</param>
+/// <param name="tables">The tables the job pushes to: snapshot, restored, and counted for traffic and lost updates.</param>
+/// <param name="caches">The hot-row caches the steps share, written back after every epoch's loops.</param>
+internal sealed class EpochDriver(ParameterServerClient ps, JobOptions options, string job, IReadOnlyList<TableClient> tables, IReadOnlyList<HotRowCache>? caches = null)
 {
     private readonly IReadOnlyList<HotRowCache> _caches = caches ?? [];
 
-    private readonly KeyValuePair<string, object?> _jobTag = new(ParameterServerTelemetry.JobTag, options.TablePrefix);
+    private readonly KeyValuePair<string, object?> _jobTag = new(ParameterServerTelemetry.JobTag, job);
 
     /// <summary>Publishes the job's started, finished (or failed) events around <paramref name="run"/>.</summary>
     public static async Task<TrainingReport> PublishedAsync(ParameterServerClient ps, string job, string started, Func<TrainingEventPublisher, Task<TrainingReport>> run)
@@ -114,7 +123,7 @@ internal sealed class EpochDriver(ParameterServerClient ps, TrainingOptions opti
             // HashCode is randomized per process; a fixed mix keeps the shuffle reproducible from --seed.
             new Random((int)Core.Hashing.Mix64.Mix(((ulong)(uint)o.Seed << 32) | (uint)epoch)).Shuffle(order);
             using var activity = ParameterServerTelemetry.ActivitySource.StartActivity("train epoch");
-            activity?.SetTag(ParameterServerTelemetry.JobTag, o.TablePrefix);
+            activity?.SetTag(ParameterServerTelemetry.JobTag, job);
             activity?.SetTag("ps.epoch", epoch);
             var sw = Stopwatch.StartNew();
             var loops = new Task<LoopResult>[o.Workers];
@@ -131,8 +140,9 @@ internal sealed class EpochDriver(ParameterServerClient ps, TrainingOptions opti
             await Task.WhenAll(_caches.Select(c => c.FlushAsync()));
             double seconds = sw.Elapsed.TotalSeconds;
             trainSeconds += seconds;
-            trainSamples += order.Length;
-            double loss = results.Sum(r => r.Loss) / order.Length;
+            long epochSamples = results.Sum(r => r.Samples);
+            trainSamples += epochSamples;
+            double loss = results.Sum(r => r.Loss) / epochSamples;
             outstanding += results.Sum(r => r.Outstanding);
             stepCount += results.Sum(r => r.Steps);
             rows += results.Sum(r => r.Rows);
@@ -143,7 +153,7 @@ internal sealed class EpochDriver(ParameterServerClient ps, TrainingOptions opti
             }
 
             var v = await validate(loss);
-            var report = new EpochReport(epoch, loss, v.Rmse, order.Length / seconds, seconds)
+            var report = new EpochReport(epoch, loss, v.Rmse, epochSamples / seconds, seconds)
             {
                 ValidationLogLoss = v.LogLoss,
                 ValidationAccuracy = v.Accuracy,
@@ -151,10 +161,19 @@ internal sealed class EpochDriver(ParameterServerClient ps, TrainingOptions opti
             };
             epochs.Add(report);
             ParameterServerTelemetry.TrainingLoss.Record(loss, _jobTag);
-            ParameterServerTelemetry.ValidationRmse.Record(v.Rmse, _jobTag);
+            if (!double.IsNaN(v.Rmse))
+            {
+                ParameterServerTelemetry.ValidationRmse.Record(v.Rmse, _jobTag);
+            }
+
+            if (v.Auc is { } auc)
+            {
+                ParameterServerTelemetry.ValidationAuc.Record(auc, _jobTag);
+            }
+
             ParameterServerTelemetry.Epochs.Add(1, _jobTag);
             epochFinished?.Invoke(report);
-            await events.PublishAsync(TrainingEventKind.EpochFinished, epoch, loss, v.Rmse, report.SamplesPerSecond);
+            await events.PublishAsync(TrainingEventKind.EpochFinished, epoch, loss, double.IsNaN(v.Rmse) ? 0 : v.Rmse, report.SamplesPerSecond, v.Auc is { } a ? $"validation AUC {a:F4}" : null);
             if (v.Criterion < best)
             {
                 best = v.Criterion;
@@ -255,10 +274,10 @@ internal sealed class EpochDriver(ParameterServerClient ps, TrainingOptions opti
     private async Task<LoopResult> RunLoopAsync(IBatchStep step, IBatchStep next, ReadOnlyMemory<int> part, Action<long, double>? progress, CancellationToken ct)
     {
         var o = options;
-        var window = new PushWindow(o.Staleness, o.TablePrefix);
+        var window = new PushWindow(o.Staleness, job);
         var phases = default(PhaseTimes);
         double loss = 0;
-        long rows = 0;
+        long rows = 0, samples = 0;
         var stepTicks = new List<long>((part.Length / o.BatchSize) + 1);
         bool prefetch = o.Prefetch && o.Staleness > 0;
         Task? pulling = null;
@@ -296,8 +315,9 @@ internal sealed class EpochDriver(ParameterServerClient ps, TrainingOptions opti
             phases.Push += t5 - t4;
             stepTicks.Add(t5 - t0);
             rows += step.Rows;
-            ParameterServerTelemetry.TrainingSamples.Add(n, _jobTag);
-            progress?.Invoke(n, batchLoss / n);
+            samples += step.Samples;
+            ParameterServerTelemetry.TrainingSamples.Add(step.Samples, _jobTag);
+            progress?.Invoke(step.Samples, batchLoss / step.Samples);
             if (prefetch)
             {
                 (step, next) = (next, step);
@@ -307,11 +327,11 @@ internal sealed class EpochDriver(ParameterServerClient ps, TrainingOptions opti
         long d0 = Stopwatch.GetTimestamp();
         await window.DrainAsync();
         phases.Push += Stopwatch.GetTimestamp() - d0;
-        return new LoopResult(loss, window.ObservedOutstanding, window.Steps, phases, rows, stepTicks);
+        return new LoopResult(loss, samples, window.ObservedOutstanding, window.Steps, phases, rows, stepTicks);
     }
 
-    /// <summary>A loop's figures: loss, outstanding pushes observed, steps, phase times, rows pulled (= pushed) and step durations.</summary>
-    private readonly record struct LoopResult(double Loss, long Outstanding, long Steps, PhaseTimes Phases, long Rows, List<long> StepTicks);
+    /// <summary>A loop's figures: loss, samples scored, outstanding pushes observed, steps, phase times, rows pulled (= pushed) and step durations.</summary>
+    private readonly record struct LoopResult(double Loss, long Samples, long Outstanding, long Steps, PhaseTimes Phases, long Rows, List<long> StepTicks);
 
     /// <summary>Stopwatch ticks a worker loop spent in each phase of its steps.</summary>
     private struct PhaseTimes

@@ -11,10 +11,11 @@ namespace ParameterServer.Client.Training;
 /// <summary>
 /// Trains link embeddings (the Wikipedia-books recipe) through the parameter server: an entity table and a link
 /// table, scored by dot or cosine. Each minibatch takes positive pairs and, per positive, random links checked not to
-/// be true pairs of its entity; worker loops pull the batch's distinct rows (one call per shard per table), compute
-/// the loss's gradients with SIMD, sum them per distinct row and push asynchronously within the staleness window.
-/// After every epoch the AUC of held-out positives against sampled negatives decides early stopping; the tables keep
-/// the best epoch's rows. At the end, recall@k ranks each sampled held-out link among all links of the vocabulary.
+/// be true pairs of its entity; the epoch loop every trainer shares (<see cref="EpochDriver"/>: worker loops,
+/// prefetch, staleness window, worker processes, step timings) runs one <see cref="LinkStep"/> per batch. After every
+/// epoch the AUC of held-out positives against sampled negatives decides early stopping and is recorded as
+/// <c>ps.training.validation.auc</c>; the tables keep the best epoch's rows (one worker process). At the end, recall@k
+/// ranks each sampled held-out link among all links of the vocabulary.
 /// </summary>
 public sealed class LinkTrainer
 {
@@ -108,64 +109,26 @@ public sealed class LinkTrainer
         var (entities, links) = await OpenTablesAsync(train);
         var sampler = new NegativeSampler(train, validation);
         var evaluation = new LinkEvaluation(entities, links, _model, train, validation, sampler, o);
-        int[] order = [.. Enumerable.Range(0, train.Count)];
-        var batches = Enumerable.Range(0, o.Workers).Select(_ => new LinkBatch(train.EntityIds.Length, train.LinkIds.Length, o.BatchSize, o.Negatives, entities.Dim)).ToArray();
-        var epochs = new List<LinkEpochReport>();
-        double best = double.NegativeInfinity, trainSeconds = 0;
-        long samples = 0;
-        int bestEpoch = 0;
-        for (int epoch = 1; epoch <= o.Epochs; epoch++)
+        // Two steps per worker loop (one pulls the next batch while the other computes), each drawing its own negatives.
+        var steps = new IBatchStep[o.Workers * 2];
+        for (int i = 0; i < steps.Length; i++)
         {
-            ct.ThrowIfCancellationRequested();
-            new Random((int)Mix64.Mix(((ulong)(uint)o.Seed << 32) | (uint)epoch)).Shuffle(order);
-            using var activity = ParameterServerTelemetry.ActivitySource.StartActivity("train epoch");
-            activity?.SetTag(ParameterServerTelemetry.JobTag, o.TablePrefix);
-            var sw = Stopwatch.StartNew();
-            var loops = new Task<(double Loss, long Samples)>[o.Workers];
-            for (int w = 0; w < o.Workers; w++)
-            {
-                var batch = batches[w];
-                int from = (int)((long)order.Length * w / o.Workers), to = (int)((long)order.Length * (w + 1) / o.Workers);
-                int seed = (int)Mix64.Mix(((ulong)(uint)epoch << 32) | (uint)(o.Seed * 31 + w));
-                loops[w] = Task.Run(() => RunLoopAsync(entities, links, train, sampler, batch, order.AsMemory(from, to - from), new Random(seed), ct), ct);
-            }
-
-            var results = await Task.WhenAll(loops);
-            double seconds = sw.Elapsed.TotalSeconds;
-            trainSeconds += seconds;
-            long epochSamples = results.Sum(r => r.Samples);
-            samples += epochSamples;
-            double loss = results.Sum(r => r.Loss) / epochSamples;
-            double auc = validation.Count > 0 ? await evaluation.AucAsync() : double.NaN;
-            var report = new LinkEpochReport(epoch, loss, auc, epochSamples / seconds, seconds);
-            epochs.Add(report);
-            ParameterServerTelemetry.TrainingLoss.Record(loss, _jobTag);
-            ParameterServerTelemetry.Epochs.Add(1, _jobTag);
-            EpochFinished?.Invoke(report);
-            await events.PublishAsync(TrainingEventKind.EpochFinished, epoch, loss, samplesPerSecond: report.SamplesPerSecond, message: $"validation AUC {auc:F4}");
-
-            // Without held-out pairs the training loss decides (lower is better).
-            double score = validation.Count > 0 ? auc : -loss;
-            if (score > best)
-            {
-                best = score;
-                bestEpoch = epoch;
-                if (epoch < o.Epochs)
-                {
-                    await SnapshotAsync(entities, links);
-                }
-            }
-            else if (epoch - bestEpoch >= o.Patience)
-            {
-                break;
-            }
+            int seed = (int)Mix64.Mix(((ulong)(uint)(o.WorkerIndex * steps.Length + i) << 32) | (uint)o.Seed);
+            var batch = new LinkBatch(train.EntityIds.Length, train.LinkIds.Length, o.BatchSize, o.Negatives, entities.Dim);
+            steps[i] = new LinkStep(_ps.Steps, entities, links, train, sampler, _model, o, batch, new Random(seed));
         }
 
-        if (bestEpoch != epochs.Count)
-        {
-            await RestoreAsync(entities, links);
-        }
-
+        // Held-out pairs decide early stopping by AUC; without them the training loss does (lower is better either way).
+        var result = await new EpochDriver(_ps, o, o.TablePrefix, [.. Trained(entities, links)]).RunAsync(
+            train.Count,
+            steps,
+            async loss => validation.Count > 0 && await evaluation.AucAsync() is var auc
+                ? new ValidationFigures(double.NaN, Auc: auc, Objective: 1 - auc)
+                : new ValidationFigures(double.NaN, Objective: loss),
+            events,
+            e => EpochFinished?.Invoke(new LinkEpochReport(e.Epoch, e.TrainLoss, e.ValidationAuc ?? double.NaN, e.SamplesPerSecond, e.Seconds)),
+            progress: null,
+            ct);
         var (recall, recallPairs) = validation.Count > 0 ? await evaluation.RecallAtKAsync() : (double.NaN, 0);
         TableClient[] tables = [entities, links];
         return new LinkTrainingReport
@@ -176,6 +139,8 @@ public sealed class LinkTrainer
             Negatives = o.Negatives,
             BatchSize = o.BatchSize,
             Workers = o.Workers,
+            WorkerCount = o.WorkerCount,
+            Staleness = o.Staleness,
             Optimizer = o.Optimizer.ToString().ToLowerInvariant(),
             LearningRate = o.LearningRate,
             EntityTable = entities.Spec.Name,
@@ -184,22 +149,23 @@ public sealed class LinkTrainer
             Links = train.LinkIds.Length,
             TrainPairs = train.Count,
             ValidationPairs = validation.Count,
-            BestEpoch = bestEpoch,
-            ValidationAuc = epochs[bestEpoch - 1].ValidationAuc,
+            BestEpoch = result.BestEpoch,
+            ValidationAuc = result.Epochs[result.BestEpoch - 1].ValidationAuc ?? double.NaN,
             RecallK = o.RecallK,
             RecallAtK = recall,
             RecallPairs = recallPairs,
-            SamplesPerSecond = samples / trainSeconds,
+            SamplesPerSecond = result.SamplesPerSecond,
             WallSeconds = wall.Elapsed.TotalSeconds,
+            StepP50Ms = result.StepP50Ms,
+            StepP99Ms = result.StepP99Ms,
+            Calls = result.Calls,
+            UpdatesLost = result.UpdatesLost,
+            CheckpointErrors = result.CheckpointErrors,
             Retries = tables.Sum(t => t.RetryCount),
             Recoveries = [.. tables.SelectMany(t => t.Recoveries).OrderBy(r => r.Recovered).Select(r => new RecoveryReport(r.Table, r.Shard, r.FirstFailure, r.Recovered, r.Retries, r.Error))],
-            Epochs = epochs,
+            Epochs = [.. result.Epochs.Select(e => new LinkEpochReport(e.Epoch, e.TrainLoss, e.ValidationAuc ?? double.NaN, e.SamplesPerSecond, e.Seconds))],
         };
     }
-
-    private Task SnapshotAsync(TableClient entities, TableClient links) => EpochDriver.SnapshotAsync(_ps, Trained(entities, links));
-
-    private Task RestoreAsync(TableClient entities, TableClient links) => EpochDriver.RestoreAsync(_ps, Trained(entities, links));
 
     /// <summary>The tables this job pushes to (a frozen one keeps its rows, so it needs no snapshot).</summary>
     private IEnumerable<TableClient> Trained(TableClient entities, TableClient links)
@@ -213,42 +179,5 @@ public sealed class LinkTrainer
         {
             yield return links;
         }
-    }
-
-    private async Task<(double Loss, long Samples)> RunLoopAsync(TableClient entities, TableClient links, LinkPairs train, NegativeSampler sampler, LinkBatch b, ReadOnlyMemory<int> part, Random random, CancellationToken ct)
-    {
-        var o = _options;
-        var window = new PushWindow(o.Staleness, o.TablePrefix);
-        int d = b.Dim;
-        double loss = 0;
-        long samples = 0;
-        for (int start = 0; start < part.Length; start += o.BatchSize)
-        {
-            ct.ThrowIfCancellationRequested();
-            int n = Math.Min(o.BatchSize, part.Length - start);
-            b.Load(train, sampler, part.Span.Slice(start, n), o.Negatives, random);
-            await Task.WhenAll(
-                entities.PullAsync(b.EntityIds.AsMemory(0, b.Entities), b.EntityValues),
-                links.PullAsync(b.LinkIds.AsMemory(0, b.Links), b.LinkValues));
-            b.ClearGradients();
-            double batchLoss = 0;
-            for (int k = 0; k < b.Count; k++)
-            {
-                int je = b.SampleEntity[k], jl = b.SampleLink[k];
-                batchLoss += _model.Backward(
-                    b.EntityValues.AsSpan(je * d, d), b.LinkValues.AsSpan(jl * d, d), b.SamplePositive[k], 1f,
-                    b.EntityGrad.AsSpan(je * d, d), b.LinkGrad.AsSpan(jl * d, d));
-            }
-
-            loss += batchLoss;
-            samples += b.Count;
-            var pushEntities = o.FreezeEntities ? Task.CompletedTask : entities.PushAsync(b.EntityIds.AsMemory(0, b.Entities), b.EntityGrad.AsMemory(0, b.Entities * d));
-            var pushLinks = o.FreezeLinks ? Task.CompletedTask : links.PushAsync(b.LinkIds.AsMemory(0, b.Links), b.LinkGrad.AsMemory(0, b.Links * d));
-            await window.AddAsync(Task.WhenAll(pushEntities, pushLinks));
-            ParameterServerTelemetry.TrainingSamples.Add(b.Count, _jobTag);
-        }
-
-        await window.DrainAsync();
-        return (loss, samples);
     }
 }

@@ -55,7 +55,6 @@ public sealed record LinkTrainingOptions : JobOptions
     public void Validate()
     {
         ValidateShared(1 << 18);
-        Check(WorkerCount == 1, "--worker-count applies to the rating and tabular models; a link job runs in one process");
         Check(Negatives >= 1 && Negatives <= 100, $"--negatives {Negatives} must be in 1..100");
         Check(RecallK >= 1 && RecallK <= 1000, $"--recall-k {RecallK} must be in 1..1000");
         Check(!(FreezeEntities && FreezeLinks), "--freeze entities and --freeze links together leave nothing to train");

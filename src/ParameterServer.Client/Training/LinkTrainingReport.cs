@@ -20,6 +20,8 @@ public sealed record LinkTrainingReport
     [JsonPropertyName("negatives")] public int Negatives { get; init; }
     [JsonPropertyName("batch_size")] public int BatchSize { get; init; }
     [JsonPropertyName("workers")] public int Workers { get; init; }
+    [JsonPropertyName("worker_count")] public int WorkerCount { get; init; } = 1;
+    [JsonPropertyName("staleness")] public int Staleness { get; init; }
     [JsonPropertyName("optimizer")] public required string Optimizer { get; init; }
     [JsonPropertyName("learning_rate")] public double LearningRate { get; init; }
     [JsonPropertyName("entity_table")] public required string EntityTable { get; init; }
@@ -35,6 +37,11 @@ public sealed record LinkTrainingReport
     [JsonPropertyName("recall_pairs")] public int RecallPairs { get; init; }
     [JsonPropertyName("samples_per_second")] public double SamplesPerSecond { get; init; }
     [JsonPropertyName("wall_seconds")] public double WallSeconds { get; init; }
+    [JsonPropertyName("step_p50_ms")] public double StepP50Ms { get; init; }
+    [JsonPropertyName("step_p99_ms")] public double StepP99Ms { get; init; }
+    [JsonPropertyName("calls")] public long Calls { get; init; }
+    [JsonPropertyName("updates_lost")] public long UpdatesLost { get; init; }
+    [JsonPropertyName("checkpoint_errors")] public IReadOnlyList<string> CheckpointErrors { get; init; } = [];
     [JsonPropertyName("cluster")] public string? Cluster { get; init; }
     [JsonPropertyName("retries")] public long Retries { get; init; }
     [JsonPropertyName("recoveries")] public IReadOnlyList<RecoveryReport> Recoveries { get; init; } = [];

@@ -188,6 +188,8 @@ public sealed class RatingTrainer : Trainer
 
         public int Rows => (b.Users.Count + b.Items.Count) * (t.Model.HasBiases ? 2 : 1);
 
+        public int Samples => b.Count;
+
         // The pull's ticket, handed to the push of the same rows (the loop always pushes what it pulled).
         private StepTicket? _ticket;
 

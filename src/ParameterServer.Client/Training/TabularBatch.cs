@@ -46,6 +46,9 @@ internal sealed class TabularBatch : IBatchStep
     /// <summary>Samples loaded.</summary>
     public int Count { get; private set; }
 
+    /// <inheritdoc />
+    public int Samples => Count;
+
     /// <summary>Distinct embedding rows of the batch, plus the head's rows (pulled whole every step).</summary>
     public int Rows
     {

@@ -28,7 +28,7 @@ public abstract class Trainer
     /// the hot-row <paramref name="caches"/> the steps share are written back after every epoch's loops.
     /// </summary>
     private protected Task<DriverResult> RunEpochsAsync(IReadOnlyList<TableClient> tables, int trainCount, Func<IBatchStep> newStep, Func<double, Task<ValidationFigures>> validate, TrainingEventPublisher events, CancellationToken ct, IReadOnlyList<HotRowCache>? caches = null) =>
-        new EpochDriver(Ps, Options, tables, caches).RunAsync(
+        new EpochDriver(Ps, Options, Options.TablePrefix, tables, caches).RunAsync(
             trainCount,
             // Two steps per worker loop: with a staleness window, one pulls the next batch while the other computes.
             [.. Enumerable.Range(0, Options.Workers * 2).Select(_ => newStep())],

@@ -64,6 +64,7 @@ internal sealed class LinkTrainCommand
             InitScale = p.GetValue(shared.InitScale),
             Workers = p.GetValue(shared.Workers),
             Staleness = p.GetValue(shared.Staleness),
+            WorkerIndex = p.GetValue(shared.WorkerIndex),
             WorkerCount = p.GetValue(shared.WorkerCount),
             Seed = p.GetValue(shared.Seed),
             Patience = p.GetValue(shared.Patience),
@@ -111,7 +112,7 @@ internal sealed class LinkTrainCommand
         human.WriteLine($"data: {data.Count:N0} pairs of {data.EntityIds.Length:N0} entities and {data.LinkIds.Length:N0} links ({Dropped(data)}); train {train.Count:N0}, validation {valid.Count:N0}");
         await using var exporters = await shared.Telemetry.Start(p);
         await using var connection = await ClusterConnection.StartAsync(p.GetValue(shared.Cluster), ct);
-        human.WriteLine($"cluster: {connection.Description}; link model, {options.Score.ToString().ToLowerInvariant()} score, {options.Loss.ToString().ToLowerInvariant()} loss, {options.Negatives} negatives per positive, {opt.ToString().ToLowerInvariant()} lr {options.LearningRate.ToString(CultureInfo.InvariantCulture)}, batch {options.BatchSize} positives, workers {options.Workers}");
+        human.WriteLine($"cluster: {connection.Description}; link model, {options.Score.ToString().ToLowerInvariant()} score, {options.Loss.ToString().ToLowerInvariant()} loss, {options.Negatives} negatives per positive, {opt.ToString().ToLowerInvariant()} lr {options.LearningRate.ToString(CultureInfo.InvariantCulture)}, batch {options.BatchSize} positives, workers {options.Workers}{(options.WorkerCount > 1 ? $", worker process {options.WorkerIndex + 1} of {options.WorkerCount}" : "")}");
         var trainer = new LinkTrainer(connection.Client, options);
         human.WriteLine("epoch   train loss   validation AUC   samples/s   seconds");
         trainer.EpochFinished += e => human.WriteLine($"{e.Epoch,5}   {e.TrainLoss,10:F4}   {e.ValidationAuc,14:F4}   {e.SamplesPerSecond,9:N0}   {e.Seconds,7:F1}");
@@ -126,7 +127,7 @@ internal sealed class LinkTrainCommand
         }
 
         result = result with { Cluster = connection.Description };
-        human.WriteLine($"best epoch {result.BestEpoch}: validation AUC {result.ValidationAuc:F4}, recall@{result.RecallK} {result.RecallAtK:F4} over {result.RecallPairs:N0} held-out pairs ranked against {result.Links:N0} links; {result.SamplesPerSecond:N0} samples/s; tables {result.EntityTable}, {result.LinkTable}");
+        human.WriteLine($"best epoch {result.BestEpoch}: validation AUC {result.ValidationAuc:F4}, recall@{result.RecallK} {result.RecallAtK:F4} over {result.RecallPairs:N0} held-out pairs ranked against {result.Links:N0} links; {result.SamplesPerSecond:N0} samples/s, step p50 {result.StepP50Ms:F2} ms, p99 {result.StepP99Ms:F2} ms; tables {result.EntityTable}, {result.LinkTable}");
         if (p.GetValue(shared.Report) is { } reportFile)
         {
             await File.WriteAllTextAsync(reportFile.FullName, ReportJson.Serialize(result, indented: true), ct);
