@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using ParameterServer.Abstractions;
-using ParameterServer.Abstractions.Telemetry;
 using ParameterServer.Core.Data;
 using ParameterServer.Core.Hashing;
 using ParameterServer.Core.Models;
@@ -22,7 +21,6 @@ public sealed class LinkTrainer
     private readonly ParameterServerClient _ps;
     private readonly LinkTrainingOptions _options;
     private readonly LinkModel _model;
-    private readonly KeyValuePair<string, object?> _jobTag;
 
     /// <summary>Creates a trainer.</summary>
     public LinkTrainer(ParameterServerClient ps, LinkTrainingOptions options)
@@ -31,7 +29,6 @@ public sealed class LinkTrainer
         _options = options ?? throw new ArgumentNullException(nameof(options));
         options.Validate();
         _model = new LinkModel(options.Score, options.Loss);
-        _jobTag = new(ParameterServerTelemetry.JobTag, options.TablePrefix);
     }
 
     /// <summary>Called after every epoch.</summary>
