@@ -436,7 +436,7 @@ internal sealed record DriverResult(
             Retries = Tables.Sum(t => t.RetryCount),
             UpdatesLost = UpdatesLost,
             CheckpointErrors = CheckpointErrors,
-            Recoveries = [.. Tables.SelectMany(t => t.Recoveries).OrderBy(r => r.Recovered).Select(r => new RecoveryReport(r.Table, r.Shard, r.FirstFailure, r.Recovered, r.Retries, r.Error))],
+            Recoveries = RecoveryReport.Of(Tables),
         };
     }
 }

@@ -119,13 +119,23 @@ public sealed class LinkTrainer
         var result = await new EpochDriver(_ps, o, o.TablePrefix, [.. Trained(entities, links)]).RunAsync(
             train.Count,
             steps,
-            async loss => validation.Count > 0 && await evaluation.AucAsync() is var auc
-                ? new ValidationFigures(double.NaN, Auc: auc, Objective: 1 - auc)
-                : new ValidationFigures(double.NaN, Objective: loss),
+            ValidateAsync,
             events,
-            e => EpochFinished?.Invoke(new LinkEpochReport(e.Epoch, e.TrainLoss, e.ValidationAuc ?? double.NaN, e.SamplesPerSecond, e.Seconds)),
+            e => EpochFinished?.Invoke(LinkEpoch(e)),
             progress: null,
             ct);
+
+        async Task<ValidationFigures> ValidateAsync(double trainLoss)
+        {
+            if (validation.Count == 0)
+            {
+                return new ValidationFigures(double.NaN, Objective: trainLoss);
+            }
+
+            double auc = await evaluation.AucAsync();
+            return new ValidationFigures(double.NaN, Auc: auc, Objective: 1 - auc);
+        }
+
         var (recall, recallPairs) = validation.Count > 0 ? await evaluation.RecallAtKAsync() : (double.NaN, 0);
         TableClient[] tables = [entities, links];
         return new LinkTrainingReport
@@ -159,10 +169,13 @@ public sealed class LinkTrainer
             UpdatesLost = result.UpdatesLost,
             CheckpointErrors = result.CheckpointErrors,
             Retries = tables.Sum(t => t.RetryCount),
-            Recoveries = [.. tables.SelectMany(t => t.Recoveries).OrderBy(r => r.Recovered).Select(r => new RecoveryReport(r.Table, r.Shard, r.FirstFailure, r.Recovered, r.Retries, r.Error))],
-            Epochs = [.. result.Epochs.Select(e => new LinkEpochReport(e.Epoch, e.TrainLoss, e.ValidationAuc ?? double.NaN, e.SamplesPerSecond, e.Seconds))],
+            Recoveries = RecoveryReport.Of(tables),
+            Epochs = [.. result.Epochs.Select(LinkEpoch)],
         };
     }
+
+    /// <summary>An epoch of the shared loop as a link job reports it (its AUC, NaN without held-out pairs).</summary>
+    private static LinkEpochReport LinkEpoch(EpochReport e) => new(e.Epoch, e.TrainLoss, e.ValidationAuc ?? double.NaN, e.SamplesPerSecond, e.Seconds);
 
     /// <summary>The tables this job pushes to (a frozen one keeps its rows, so it needs no snapshot).</summary>
     private IEnumerable<TableClient> Trained(TableClient entities, TableClient links)

@@ -84,4 +84,9 @@ public sealed record RecoveryReport(
     [property: JsonPropertyName("first_failure")] DateTimeOffset FirstFailure,
     [property: JsonPropertyName("recovered")] DateTimeOffset Recovered,
     [property: JsonPropertyName("retries")] int Retries,
-    [property: JsonPropertyName("error")] string Error);
+    [property: JsonPropertyName("error")] string Error)
+{
+    /// <summary>The recoveries of <paramref name="tables"/>' shard calls, in the order they recovered.</summary>
+    internal static RecoveryReport[] Of(IEnumerable<TableClient> tables) =>
+        [.. tables.SelectMany(t => t.Recoveries).OrderBy(r => r.Recovered).Select(r => new RecoveryReport(r.Table, r.Shard, r.FirstFailure, r.Recovered, r.Retries, r.Error))];
+}
