@@ -1,8 +1,6 @@
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
-using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace ParameterServer.Core.Kernels;
 
@@ -14,37 +12,8 @@ public static class DotRows
     /// (<c>rows.Length / dim</c> rows, row-major). Four rows share each load of the query, so the block is read once.
     /// NaN or infinity in either input propagates into the rows it touches.
     /// </summary>
-    public static void Compute(ReadOnlySpan<float> rows, ReadOnlySpan<float> query, Span<float> destination)
-    {
-        int dim = query.Length;
-        int n = Check(rows, dim, destination);
-        int r = 0;
-        if (Vector256.IsHardwareAccelerated && dim % Vector256<float>.Count == 0)
-        {
-            ref float q = ref MemoryMarshal.GetReference(query);
-            ref float m = ref MemoryMarshal.GetReference(rows);
-            for (; r <= n - 4; r += 4)
-            {
-                nuint b0 = (nuint)(r * dim), b1 = b0 + (nuint)dim, b2 = b1 + (nuint)dim, b3 = b2 + (nuint)dim;
-                Vector256<float> a0 = Vector256<float>.Zero, a1 = a0, a2 = a0, a3 = a0;
-                for (nuint j = 0; j < (nuint)dim; j += (nuint)Vector256<float>.Count)
-                {
-                    var qv = Vector256.LoadUnsafe(ref q, j);
-                    a0 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref m, b0 + j), qv, a0);
-                    a1 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref m, b1 + j), qv, a1);
-                    a2 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref m, b2 + j), qv, a2);
-                    a3 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref m, b3 + j), qv, a3);
-                }
-
-                StoreSums(a0, a1, a2, a3, destination, r);
-            }
-        }
-
-        for (; r < n; r++)
-        {
-            destination[r] = TensorPrimitives.Dot(rows.Slice(r * dim, dim), query);
-        }
-    }
+    public static void Compute(ReadOnlySpan<float> rows, ReadOnlySpan<float> query, Span<float> destination) =>
+        RowReduction.Compute<Term>(rows, query, destination);
 
     /// <summary>
     /// Two queries at once: effectively <see cref="Compute"/> for <paramref name="query0"/> into
@@ -59,8 +28,8 @@ public static class DotRows
             throw new ArgumentException($"Queries of {dim} and {query1.Length} values: both need the same dim.", nameof(query1));
         }
 
-        int n = Check(rows, dim, destination0);
-        Check(rows, dim, destination1);
+        int n = RowReduction.Check(rows, dim, destination0);
+        RowReduction.Check(rows, dim, destination1);
         if (!Vector256.IsHardwareAccelerated || dim % Vector256<float>.Count != 0)
         {
             Compute(rows, query0, destination0);
@@ -94,8 +63,8 @@ public static class DotRows
                 c3 = Vector256.FusedMultiplyAdd(r3, qv, c3);
             }
 
-            StoreSums(a0, a1, a2, a3, destination0, r);
-            StoreSums(c0, c1, c2, c3, destination1, r);
+            RowReduction.StoreSums(a0, a1, a2, a3, destination0, r);
+            RowReduction.StoreSums(c0, c1, c2, c3, destination1, r);
         }
 
         for (; r < n; r++)
@@ -106,37 +75,11 @@ public static class DotRows
         }
     }
 
-    /// <summary>Writes the horizontal sums of four accumulators to <c>destination[r..r+4]</c> (a shuffle tree on x86).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void StoreSums(Vector256<float> a0, Vector256<float> a1, Vector256<float> a2, Vector256<float> a3, Span<float> destination, int r)
+    /// <summary>The term of a dot product: <c>row[j] · query[j]</c>, fused multiply-add.</summary>
+    private readonly struct Term : IRowTerm
     {
-        if (Avx.IsSupported)
-        {
-            // hadd(hadd(a0, a1), hadd(a2, a3)) holds the four sums of the low halves, then of the high halves.
-            var h = Avx.HorizontalAdd(Avx.HorizontalAdd(a0, a1), Avx.HorizontalAdd(a2, a3));
-            (h.GetLower() + h.GetUpper()).CopyTo(destination.Slice(r, 4));
-            return;
-        }
+        public static Vector256<float> Add(Vector256<float> row, Vector256<float> query, Vector256<float> sum) => Vector256.FusedMultiplyAdd(row, query, sum);
 
-        destination[r] = Vector256.Sum(a0);
-        destination[r + 1] = Vector256.Sum(a1);
-        destination[r + 2] = Vector256.Sum(a2);
-        destination[r + 3] = Vector256.Sum(a3);
-    }
-
-    internal static int Check(ReadOnlySpan<float> rows, int dim, Span<float> destination)
-    {
-        if (dim <= 0 || rows.Length % dim != 0)
-        {
-            throw new ArgumentException($"A block of {rows.Length} values is not a whole number of rows of dim {dim}.", nameof(rows));
-        }
-
-        int n = rows.Length / dim;
-        if (destination.Length < n)
-        {
-            throw new ArgumentException($"Destination holds {destination.Length} values; the block has {n} rows.", nameof(destination));
-        }
-
-        return n;
+        public static float Score(ReadOnlySpan<float> row, ReadOnlySpan<float> query) => TensorPrimitives.Dot(row, query);
     }
 }
