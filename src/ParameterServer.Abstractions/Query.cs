@@ -43,6 +43,32 @@ public sealed record ShardSearchRequest(
     [property: Id(5)] long MinUpdates = 0);
 
 /// <summary>
+/// A top-k search from a row of the table, named by <see cref="Key"/> or by <see cref="Label"/> (exactly one; a
+/// label matches exactly, else ignoring case, and the lowest matching id is used), resolved on the silo in the same
+/// call: the caller does not fetch the row's vector to send it back. With <see cref="ExcludeSelf"/> the row itself
+/// is left out of its hits.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("ps.RowSearchRequest")]
+public sealed record RowSearchRequest(
+    [property: Id(0)] string Table,
+    [property: Id(1)] long? Key,
+    [property: Id(2)] string? Label,
+    [property: Id(3)] int K,
+    [property: Id(4)] SimilarityMetric Metric,
+    [property: Id(5)] bool ExcludeSelf = false,
+    [property: Id(6)] string? BiasTable = null,
+    [property: Id(7)] long MinUpdates = 0);
+
+/// <summary>The answer of a <see cref="RowSearchRequest"/>: the row searched from, and its hits.</summary>
+[GenerateSerializer, Immutable, Alias("ps.RowSearchResult")]
+public sealed record RowSearchResult(
+    [property: Id(0)] long Id,
+    [property: Id(1)] string? Label,
+    [property: Id(2)] int LabelMatches,
+    [property: Id(3)] RowBlock Vector,
+    [property: Id(4)] SearchResult Result);
+
+/// <summary>
 /// Hits of a batch of queries, best first per query: query q's hits are at <c>[Offsets[q], Offsets[q+1])</c> of
 /// <see cref="Ids"/>, <see cref="ScoreBytes"/> (floats as one bulk block) and <see cref="Labels"/>. From a shard,
 /// euclidean scores are squared distances; from the query grain they are distances.
@@ -126,6 +152,13 @@ public interface IQueryGrain : IGrainWithIntegerKey
     /// </summary>
     [Alias("Search")]
     Task<SearchResult> Search(SearchRequest request);
+
+    /// <summary>
+    /// Top-k from a row of the table named by key or label, in one call (see <see cref="RowSearchRequest"/>). No such
+    /// row or label: <see cref="KeyNotFoundException"/>; otherwise as <see cref="Search"/>.
+    /// </summary>
+    [Alias("SearchFrom")]
+    Task<RowSearchResult> SearchFrom(RowSearchRequest request);
 
     /// <summary>The rows of <paramref name="ids"/> without creating any.</summary>
     [Alias("Peek")]

@@ -58,8 +58,15 @@ public sealed class ParameterServerClient
         return endpoint => endpoints.Contains(endpoint);
     }
 
-    /// <summary>The grain factory.</summary>
-    public IGrainFactory Grains { get; }
+    // The grain factory stays inside this assembly: callers reach tables, shards and queries through this facade and
+    // TableClient, so routing (shard of a row, silo of a step) is decided in one place.
+    private IGrainFactory Grains { get; }
+
+    /// <summary>The grain of table <paramref name="name"/> (its definition, metadata, snapshots, checkpoints).</summary>
+    internal ITableGrain TableGrain(string name) => Grains.GetGrain<ITableGrain>(name);
+
+    /// <summary>The query grain (top-k search, peeks, label lookups).</summary>
+    internal IQueryGrain QueryGrain => Grains.GetGrain<IQueryGrain>(0);
 
     /// <summary>Pulls and pushes of a whole step over several tables, one call each (see <see cref="StepClient"/>).</summary>
     public StepClient Steps { get; }
@@ -72,7 +79,7 @@ public sealed class ParameterServerClient
     {
         ArgumentNullException.ThrowIfNull(spec);
         spec.Validate();
-        var created = await Grains.GetGrain<ITableGrain>(spec.Name).Create(spec);
+        var created = await TableGrain(spec.Name).Create(spec);
         return new TableClient(Grains, created);
     }
 
@@ -80,7 +87,7 @@ public sealed class ParameterServerClient
     public async Task<TableClient> OpenTableAsync(string name)
     {
         TableSpec.ValidateName(name);
-        var spec = await Grains.GetGrain<ITableGrain>(name).Get();
+        var spec = await TableGrain(name).Get();
         if (spec is null)
         {
             string existing = string.Join(", ", await ListTablesAsync());
@@ -90,6 +97,13 @@ public sealed class ParameterServerClient
         return new TableClient(Grains, spec);
     }
 
+    /// <summary>Writes a checkpoint of every shard of table <paramref name="name"/> now; one result per shard.</summary>
+    public Task<CheckpointResult[]> CheckpointAsync(string name)
+    {
+        TableSpec.ValidateName(name);
+        return TableGrain(name).Checkpoint();
+    }
+
     /// <summary>Every table name.</summary>
     public Task<string[]> ListTablesAsync() => Grains.GetGrain<ITableCatalogGrain>(0).List();
 
@@ -97,34 +111,31 @@ public sealed class ParameterServerClient
     public Task<TableInfo> DescribeAsync(string name)
     {
         TableSpec.ValidateName(name);
-        return Grains.GetGrain<ITableGrain>(name).Describe();
+        return TableGrain(name).Describe();
     }
 
     /// <summary>Drops a table; false when it did not exist.</summary>
     public Task<bool> DropAsync(string name)
     {
         TableSpec.ValidateName(name);
-        return Grains.GetGrain<ITableGrain>(name).Drop();
+        return TableGrain(name).Drop();
     }
 
-    /// <summary>Sets labels of rows (routed to their shards, one call per shard).</summary>
-    public async Task SetLabelsAsync(TableClient table, IReadOnlyDictionary<long, string> labels)
+    /// <summary>Sets labels of rows (routed to their shards, one call per shard); see <see cref="TableClient.SetLabelsAsync"/>.</summary>
+    public Task SetLabelsAsync(TableClient table, IReadOnlyDictionary<long, string> labels)
     {
         ArgumentNullException.ThrowIfNull(table);
-        ArgumentNullException.ThrowIfNull(labels);
-        var groups = labels.GroupBy(kv => Core.Hashing.Mix64.ShardOf(kv.Key, table.Spec.Shards));
-        await Task.WhenAll(groups.Select(g => Grains.GetGrain<IShardGrain>(ShardKey.Of(table.Spec.Name, g.Key))
-            .SetLabels(new LabelBatch(g.Select(kv => kv.Key).ToArray(), g.Select(kv => kv.Value).ToArray()))));
+        return table.SetLabelsAsync(labels);
     }
 
     /// <summary>Stores a number with a table.</summary>
     public Task SetNumberAsync(string table, string key, double value) =>
-        Grains.GetGrain<ITableGrain>(table).SetMetadata(key, value.ToString("R", CultureInfo.InvariantCulture));
+        TableGrain(table).SetMetadata(key, value.ToString("R", CultureInfo.InvariantCulture));
 
     /// <summary>A number stored with a table, or null.</summary>
     public async Task<double?> GetNumberAsync(string table, string key)
     {
-        var meta = await Grains.GetGrain<ITableGrain>(table).GetMetadata();
+        var meta = await TableGrain(table).GetMetadata();
         return meta.TryGetValue(key, out var s) && double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v : null;
     }
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using ParameterServer.Abstractions;
+using ParameterServer.Core.Routing;
 
 namespace ParameterServer.Client;
 
@@ -88,7 +89,7 @@ public sealed class StepClient
         int valueBytes = wire.BytesPerValue();
         ArgumentNullException.ThrowIfNull(pulls);
         long start = Stopwatch.GetTimestamp();
-        var plans = new TableClient.CallPlan[pulls.Count];
+        var plans = new ShardPlan[pulls.Count];
         StepTicket.LocalSlots[]? locals = null;
         bool handedOver = false;
         try
@@ -163,7 +164,7 @@ public sealed class StepClient
     /// Sends <paramref name="parts"/> (the pull's parts to send, as listed in <paramref name="remote"/>) as one call
     /// per silo that holds their shards, and answers their rows in the same order.
     /// </summary>
-    private async Task<ShardRows[]> PullBySiloAsync(IReadOnlyList<TablePull> pulls, List<(int Table, TableClient.ShardCall Call, int Part)> remote, ShardPull[] parts, WireValues wire)
+    private async Task<ShardRows[]> PullBySiloAsync(IReadOnlyList<TablePull> pulls, List<(int Table, ShardCall Call, int Part)> remote, ShardPull[] parts, WireValues wire)
     {
         var groups = GroupBySilo(parts.Length, i => pulls[remote[i].Table].Table, i => remote[i].Call.Shard);
         if (groups.Count == 1)
@@ -199,7 +200,7 @@ public sealed class StepClient
     }
 
     /// <summary>One silo's parts of a pull as one call (any silo's router when <paramref name="silo"/> is null), or one call per shard after a transient failure.</summary>
-    private async Task<ShardRows[]> PullGroupAsync(SiloRoute? silo, IReadOnlyList<TablePull> pulls, List<(int Table, TableClient.ShardCall Call, int Part)> remote, ShardPull[] parts, WireValues wire)
+    private async Task<ShardRows[]> PullGroupAsync(SiloRoute? silo, IReadOnlyList<TablePull> pulls, List<(int Table, ShardCall Call, int Part)> remote, ShardPull[] parts, WireValues wire)
     {
         Interlocked.Increment(ref _calls);
         try
@@ -268,9 +269,9 @@ public sealed class StepClient
     /// Serves in process every part whose shard is active in the co-hosted silo (writing its slots to
     /// <paramref name="locals"/>), and answers the parts left to send: their table, call and part number.
     /// </summary>
-    private List<(int Table, TableClient.ShardCall Call, int Part)> PullLocal(IReadOnlyList<TablePull> pulls, TableClient.CallPlan[] plans, StepTicket.LocalSlots[]? locals)
+    private List<(int Table, ShardCall Call, int Part)> PullLocal(IReadOnlyList<TablePull> pulls, ShardPlan[] plans, StepTicket.LocalSlots[]? locals)
     {
-        var remote = new List<(int, TableClient.ShardCall, int)>(locals is null ? 8 : 0);
+        var remote = new List<(int, ShardCall, int)>(locals is null ? 8 : 0);
         int p = 0, served = 0;
         for (int t = 0; t < pulls.Count; t++)
         {
@@ -327,7 +328,7 @@ public sealed class StepClient
         }
 
         long start = Stopwatch.GetTimestamp();
-        var plans = ticket?.Plans ?? new TableClient.CallPlan[pushes.Count];
+        var plans = ticket?.Plans ?? new ShardPlan[pushes.Count];
         try
         {
             int partCount = 0;
@@ -401,7 +402,7 @@ public sealed class StepClient
     /// not active there (the part is to be sent). A refusal counts as served: it is kept in <paramref name="refused"/>
     /// (the first one) and the other parts still go on, as the step router does.
     /// </summary>
-    private bool TryPushLocal(TableClient table, TableClient.CallPlan plan, TableClient.ShardCall call, ReadOnlySpan<float> gradients, StepTicket.LocalSlots slots, ref ArgumentException? refused)
+    private bool TryPushLocal(TableClient table, ShardPlan plan, ShardCall call, ReadOnlySpan<float> gradients, StepTicket.LocalSlots slots, ref ArgumentException? refused)
     {
         int n = call.Ids.Length;
         try
@@ -481,7 +482,7 @@ public sealed class StepClient
         }
     }
 
-    private static async Task<ShardRows[]> PerShardAsync(IReadOnlyList<TablePull> pulls, List<(int Table, TableClient.ShardCall Call, int Part)> parts)
+    private static async Task<ShardRows[]> PerShardAsync(IReadOnlyList<TablePull> pulls, List<(int Table, ShardCall Call, int Part)> parts)
     {
         var calls = new List<Task<RowBlock>>(parts.Count);
         foreach (var (t, call, _) in parts)
@@ -502,7 +503,7 @@ public sealed class StepTicket : IDisposable
     private readonly (TableClient Table, int Rows)[] _pulled;
     private bool _disposed;
 
-    internal StepTicket((TableClient Table, int Rows)[] pulled, TableClient.CallPlan[] plans, ShardRows?[] answers, LocalSlots[]? locals, WireValues wire)
+    internal StepTicket((TableClient Table, int Rows)[] pulled, ShardPlan[] plans, ShardRows?[] answers, LocalSlots[]? locals, WireValues wire)
     {
         _pulled = pulled;
         Plans = plans;
@@ -514,7 +515,7 @@ public sealed class StepTicket : IDisposable
     /// <summary>How the pull's values travelled, and so how the push's gradients do.</summary>
     public WireValues Wire { get; }
 
-    internal TableClient.CallPlan[] Plans { get; }
+    internal ShardPlan[] Plans { get; }
 
     /// <summary>The router's answer of every part sent, null for a part served in process.</summary>
     internal ShardRows?[] Answers { get; }
@@ -535,7 +536,7 @@ public sealed class StepTicket : IDisposable
         }
     }
 
-    internal static void Release(TableClient.CallPlan[] plans, LocalSlots[]? locals)
+    internal static void Release(ShardPlan[] plans, LocalSlots[]? locals)
     {
         foreach (var plan in plans)
         {

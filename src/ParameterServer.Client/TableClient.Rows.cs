@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using ParameterServer.Abstractions;
 using ParameterServer.Core.Hashing;
 using ParameterServer.Core.Kernels;
+using ParameterServer.Core.Routing;
 
 namespace ParameterServer.Client;
 
@@ -44,6 +45,15 @@ public sealed partial class TableClient
                 offset = page.NextOffset;
             }
         }
+    }
+
+    /// <summary>Sets the labels of rows <paramref name="labels"/> (id to label), routed to their shards, one call per shard.</summary>
+    public async Task SetLabelsAsync(IReadOnlyDictionary<long, string> labels)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        long[] ids = [.. labels.Keys];
+        using var plan = ShardPlan.Of(ids, _shards.Length);
+        await Task.WhenAll(plan.Calls.Select(call => _shards[call.Shard].SetLabels(new LabelBatch(call.Ids, [.. call.Ids.Select(id => labels[id])]))));
     }
 
     /// <summary>

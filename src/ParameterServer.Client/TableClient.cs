@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using ParameterServer.Abstractions;
 using ParameterServer.Core.Hashing;
 using ParameterServer.Core.Kernels;
+using ParameterServer.Core.Routing;
 using static ParameterServer.Abstractions.Telemetry.ParameterServerTelemetry;
 
 namespace ParameterServer.Client;
@@ -14,7 +15,7 @@ namespace ParameterServer.Client;
 /// one call per step (split only when a call would exceed <see cref="MaxBytesPerCall"/>); calls run in parallel.
 /// Thread-safe: several worker loops may share one instance.
 /// </summary>
-public sealed partial class TableClient
+public sealed partial class TableClient : IRowClient
 {
     /// <summary>Largest value payload of one call; bigger groups are split so messages stay far below Orleans' limit.</summary>
     public const int MaxBytesPerCall = 8 << 20;
@@ -186,7 +187,7 @@ public sealed partial class TableClient
     }
 
     /// <summary>Copies the rows <paramref name="block"/> answered for <paramref name="call"/> to their positions in <paramref name="dest"/>.</summary>
-    internal void Scatter(CallPlan plan, ShardCall call, RowBlock block, Span<float> dest)
+    internal void Scatter(ShardPlan plan, ShardCall call, RowBlock block, Span<float> dest)
     {
         var values = block.Values;
         if (block.Rows != call.Ids.Length || values.Length != call.Ids.Length * Dim)
@@ -194,10 +195,7 @@ public sealed partial class TableClient
             throw new InvalidOperationException($"Table '{Spec.Name}' shard {call.Shard} answered {block.Rows} rows of dim {block.Dim} for {call.Ids.Length} ids.");
         }
 
-        for (int r = 0; r < call.Ids.Length; r++)
-        {
-            values.Slice(r * Dim, Dim).CopyTo(dest.Slice(plan.Positions[call.Start + r] * Dim, Dim));
-        }
+        plan.Scatter(call, values, dest, Dim);
     }
 
     /// <summary>Counts <paramref name="rows"/> rows of a push to <paramref name="shard"/> as acknowledged.</summary>
@@ -228,15 +226,11 @@ public sealed partial class TableClient
     }
 
     /// <summary>The values of <paramref name="call"/>'s rows, gathered from <paramref name="values"/> into one block.</summary>
-    internal RowBlock Gather(ReadOnlySpan<float> values, CallPlan plan, ShardCall call, WireValues wire = WireValues.Float32)
+    internal RowBlock Gather(ReadOnlySpan<float> values, ShardPlan plan, ShardCall call, WireValues wire = WireValues.Float32)
     {
         // Pooled: the push gives the array back once its shards acknowledged it (no call sends it again after that).
         var block = RowBlock.Rent(call.Ids.Length, Dim, wire);
-        var dst = block.Writable;
-        for (int r = 0; r < call.Ids.Length; r++)
-        {
-            values.Slice(plan.Positions[call.Start + r] * Dim, Dim).CopyTo(dst.Slice(r * Dim, Dim));
-        }
+        plan.Gather(call, values, block.Writable, Dim);
 
         return block;
     }
@@ -352,61 +346,6 @@ public sealed partial class TableClient
     private static readonly KeyValuePair<string, object?> PullTag = Operation("pull");
     private static readonly KeyValuePair<string, object?> PushTag = Operation("push");
 
-    /// <summary>Groups positions of <paramref name="ids"/> by shard with a counting sort (no per-row allocation).</summary>
-    internal CallPlan Plan(ReadOnlySpan<long> ids)
-    {
-        int shards = _shards.Length;
-        int[] shardOf = ArrayPool<int>.Shared.Rent(ids.Length);
-        int[] positions = ArrayPool<int>.Shared.Rent(ids.Length);
-        Span<int> counts = shards <= 256 ? stackalloc int[shards] : new int[shards];
-        counts.Clear();
-        for (int i = 0; i < ids.Length; i++)
-        {
-            int s = Mix64.ShardOf(ids[i], shards);
-            shardOf[i] = s;
-            counts[s]++;
-        }
-
-        Span<int> next = shards <= 256 ? stackalloc int[shards] : new int[shards];
-        int offset = 0;
-        for (int s = 0; s < shards; s++)
-        {
-            next[s] = offset;
-            offset += counts[s];
-        }
-
-        for (int i = 0; i < ids.Length; i++)
-        {
-            positions[next[shardOf[i]]++] = i;
-        }
-
-        var calls = new List<ShardCall>(shards);
-        offset = 0;
-        for (int s = 0; s < shards; s++)
-        {
-            for (int start = 0; start < counts[s]; start += _maxRowsPerCall)
-            {
-                int n = Math.Min(_maxRowsPerCall, counts[s] - start);
-                var callIds = new long[n];
-                for (int r = 0; r < n; r++)
-                {
-                    callIds[r] = ids[positions[offset + start + r]];
-                }
-
-                calls.Add(new ShardCall(s, offset + start, callIds));
-            }
-
-            offset += counts[s];
-        }
-
-        ArrayPool<int>.Shared.Return(shardOf);
-        return new CallPlan(calls, positions);
-    }
-
-    internal readonly record struct ShardCall(int Shard, int Start, long[] Ids);
-
-    internal readonly record struct CallPlan(List<ShardCall> Calls, int[] Positions) : IDisposable
-    {
-        public void Dispose() => ArrayPool<int>.Shared.Return(Positions);
-    }
+    /// <summary>The routing of <paramref name="ids"/> to this table's shards, calls cut to the request size limit.</summary>
+    internal ShardPlan Plan(ReadOnlySpan<long> ids) => ShardPlan.Of(ids, _shards.Length, _maxRowsPerCall);
 }

@@ -3,7 +3,7 @@ using System.Diagnostics;
 using Orleans.Concurrency;
 using ParameterServer.Abstractions;
 using ParameterServer.Core.Hashing;
-using ParameterServer.Core.Kernels;
+using ParameterServer.Core.Routing;
 using ParameterServer.Core.Search;
 using static ParameterServer.Abstractions.Telemetry.ParameterServerTelemetry;
 
@@ -22,7 +22,53 @@ public sealed class QueryGrain : Grain, IQueryGrain
         ArgumentNullException.ThrowIfNull(request);
         long start = Stopwatch.GetTimestamp();
         var spec = await SpecOf(request.Table);
-        Validate(request, spec);
+        SearchChecks.Request(request, spec.Dim);
+        return await SearchChecked(spec, request, start);
+    }
+
+    /// <inheritdoc/>
+    public async Task<RowSearchResult> SearchFrom(RowSearchRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        long start = Stopwatch.GetTimestamp();
+        var spec = await SpecOf(request.Table);
+        SearchChecks.Options(spec.Name, request.K, request.Metric, [], request.BiasTable);
+        if ((request.Key is null) == (request.Label is null))
+        {
+            throw new ArgumentException($"Search of table '{spec.Name}' refused: name the row by key or by label, not both or neither.");
+        }
+
+        long id;
+        int matches = 0;
+        if (request.Label is { } label)
+        {
+            ArgumentException.ThrowIfNullOrWhiteSpace(label);
+            long[] found = await FindLabelIn(spec, label);
+            if (found.Length == 0)
+            {
+                throw new KeyNotFoundException($"No row labelled \"{label}\" in table '{spec.Name}' (exact or ignoring case). Labels come from embed train --items.");
+            }
+
+            (id, matches) = (found[0], found.Length);
+        }
+        else
+        {
+            id = request.Key!.Value;
+        }
+
+        var row = await ShardHolding(spec, id).Peek(new PullRequest([id]));
+        if (!row.Found[0])
+        {
+            throw new KeyNotFoundException($"Table '{spec.Name}' has no row with id {id}.");
+        }
+
+        var search = new SearchRequest(spec.Name, row.Rows, request.K, request.Metric, request.ExcludeSelf ? [id] : [], request.BiasTable, request.MinUpdates);
+        var result = await SearchChecked(spec, search, start);
+        return new RowSearchResult(id, row.Labels[0], matches, row.Rows, result);
+    }
+
+    private async Task<SearchResult> SearchChecked(TableSpec spec, SearchRequest request, long start)
+    {
         if (request.BiasTable is { } bias)
         {
             var biasSpec = await SpecOf(bias);
@@ -32,20 +78,36 @@ public sealed class QueryGrain : Grain, IQueryGrain
             }
         }
 
-        var excludeByShard = GroupByShard(request.Exclude, spec.Shards);
+        // Each shard gets the excluded ids it holds, ascending.
+        var excludeByShard = new long[spec.Shards][];
+        Array.Fill(excludeByShard, []);
+        using (var plan = ShardPlan.Of(request.Exclude, spec.Shards))
+        {
+            foreach (var call in plan.Calls)
+            {
+                excludeByShard[call.Shard] = [.. call.Ids.Order()];
+            }
+        }
+
         var calls = new Task<SearchResult>[spec.Shards];
         for (int s = 0; s < calls.Length; s++)
         {
             var shardRequest = new ShardSearchRequest(request.Queries, request.K, request.Metric, excludeByShard[s], request.BiasTable, request.MinUpdates);
-            calls[s] = GrainFactory.GetGrain<IShardGrain>(ShardKey.Of(spec.Name, s)).Search(shardRequest);
+            calls[s] = ShardOf(spec, s).Search(shardRequest);
         }
 
         var parts = await Task.WhenAll(calls);
-        var merged = Merge(parts, request.Queries.Rows, request.K, request.Metric);
+        var merged = SearchMerge.Merge([.. parts.Select(p => new ShardHits(p.Offsets, p.Ids, p.ScoreBytes))], request.Queries.Rows, request.K, request.Metric);
+        var labels = new string?[merged.Ids.Length];
+        for (int i = 0; i < labels.Length; i++)
+        {
+            labels[i] = parts[merged.Parts[i]].Labels[merged.Indices[i]];
+        }
+
         var metricTag = new KeyValuePair<string, object?>(MetricTag, SimilarityMetrics.NameOf(request.Metric));
         Queries.Add(request.Queries.Rows, Table(spec.Name), metricTag);
         QueryDuration.Record(SecondsSince(start), Table(spec.Name), metricTag);
-        return merged;
+        return new SearchResult(request.Metric, merged.Offsets, merged.Ids, MemoryMarshal.AsBytes(merged.Scores.AsSpan()).ToArray(), labels);
     }
 
     /// <inheritdoc/>
@@ -53,24 +115,20 @@ public sealed class QueryGrain : Grain, IQueryGrain
     {
         ArgumentNullException.ThrowIfNull(ids);
         var spec = await SpecOf(table);
-        var groups = GroupPositions(ids, spec.Shards);
-        var calls = groups.Select(g => (g.Positions, Result: GrainFactory.GetGrain<IShardGrain>(ShardKey.Of(spec.Name, g.Shard))
-            .Peek(new PullRequest([.. g.Positions.Select(p => ids[p])])))).ToList();
-        await Task.WhenAll(calls.Select(c => c.Result));
+        using var plan = ShardPlan.Of(ids, spec.Shards);
+        var calls = plan.Calls.Select(call => ShardOf(spec, call.Shard).Peek(new PullRequest(call.Ids))).ToArray();
+        await Task.WhenAll(calls);
         var data = new byte[ids.Length * spec.Dim * sizeof(float)];
         var values = MemoryMarshal.Cast<byte, float>(data.AsSpan());
         var found = new bool[ids.Length];
         var labels = new string?[ids.Length];
-        foreach (var (positions, task) in calls)
+        for (int c = 0; c < calls.Length; c++)
         {
-            var part = task.Result;
-            for (int j = 0; j < positions.Count; j++)
-            {
-                int p = positions[j];
-                part.Rows.Values.Slice(j * spec.Dim, spec.Dim).CopyTo(values.Slice(p * spec.Dim, spec.Dim));
-                found[p] = part.Found[j];
-                labels[p] = part.Labels[j];
-            }
+            var call = plan.Calls[c];
+            var part = calls[c].Result;
+            plan.Scatter(call, part.Rows.Values, values, spec.Dim);
+            plan.Scatter<bool>(call, part.Found, found, 1);
+            plan.Scatter<string?>(call, part.Labels, labels, 1);
         }
 
         return new PeekResult(new RowBlock(ids.Length, spec.Dim, data), found, labels);
@@ -80,88 +138,19 @@ public sealed class QueryGrain : Grain, IQueryGrain
     public async Task<long[]> FindLabel(string table, string label)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(label);
-        var spec = await SpecOf(table);
-        var parts = await Task.WhenAll(Enumerable.Range(0, spec.Shards)
-            .Select(s => GrainFactory.GetGrain<IShardGrain>(ShardKey.Of(spec.Name, s)).FindLabel(label)));
+        return await FindLabelIn(await SpecOf(table), label);
+    }
+
+    private async Task<long[]> FindLabelIn(TableSpec spec, string label)
+    {
+        var parts = await Task.WhenAll(Enumerable.Range(0, spec.Shards).Select(s => ShardOf(spec, s).FindLabel(label)));
         long[] exact = [.. parts.SelectMany(p => p.Exact).Order()];
         return exact.Length > 0 ? exact : [.. parts.SelectMany(p => p.IgnoringCase).Order()];
     }
 
-    /// <summary>Merges per-shard answers into the best <paramref name="k"/> per query; euclidean scores become distances.</summary>
-    internal static SearchResult Merge(SearchResult[] parts, int queries, int k, SimilarityMetric metric)
-    {
-        var offsets = new int[queries + 1];
-        var ids = new List<long>(queries * k);
-        var scores = new List<float>(queries * k);
-        var labels = new List<string?>(queries * k);
-        using var heap = new TopKHeap(k);
-        var bestIds = new long[k];
-        var bestKeys = new float[k];
-        var bestTags = new int[k];
-        for (int q = 0; q < queries; q++)
-        {
-            for (int p = 0; p < parts.Length; p++)
-            {
-                var part = parts[p];
-                var partScores = part.Scores;
-                for (int i = part.Offsets[q]; i < part.Offsets[q + 1]; i++)
-                {
-                    // The tag says which part and which of its (at most k) hits for this query, so the label travels along.
-                    heap.Offer(SimilarityMetrics.KeyOf(metric, partScores[i]), part.Ids[i], (p * k) + (i - part.Offsets[q]));
-                }
-            }
+    private IShardGrain ShardOf(TableSpec spec, int shard) => GrainFactory.GetGrain<IShardGrain>(ShardKey.Of(spec.Name, shard));
 
-            int n = heap.Drain(bestIds, bestKeys, bestTags);
-            for (int j = 0; j < n; j++)
-            {
-                ids.Add(bestIds[j]);
-                scores.Add(SimilarityMetrics.FinalScore(metric, SimilarityMetrics.RawScoreOf(metric, bestKeys[j])));
-                int p = bestTags[j] / k;
-                labels.Add(parts[p].Labels[parts[p].Offsets[q] + (bestTags[j] % k)]);
-            }
-
-            offsets[q + 1] = ids.Count;
-        }
-
-        var scoreBytes = MemoryMarshal.AsBytes(CollectionsMarshal.AsSpan(scores)).ToArray();
-        return new SearchResult(metric, offsets, [.. ids], scoreBytes, [.. labels]);
-    }
-
-    private static void Validate(SearchRequest request, TableSpec spec)
-    {
-        SimilarityMetrics.Validate(request.Metric);
-        var queries = request.Queries ?? throw new ArgumentException($"Search of table '{spec.Name}' has no query vectors.");
-        if (request.K is <= 0 or > QueryLimits.MaxK)
-        {
-            throw new ArgumentException($"Search of table '{spec.Name}' refused: k must be between 1 and {QueryLimits.MaxK}; got {request.K}.");
-        }
-
-        if (queries.Rows <= 0 || queries.Rows > QueryLimits.MaxQueries)
-        {
-            throw new ArgumentException($"Search of table '{spec.Name}' refused: {queries.Rows} query vectors; a request carries 1 to {QueryLimits.MaxQueries}.");
-        }
-
-        if (queries.Dim != spec.Dim || queries.Length != queries.Rows * spec.Dim * sizeof(float))
-        {
-            throw new ArgumentException($"Search of table '{spec.Name}' refused: the query vector has dim {queries.Dim} ({queries.Length / sizeof(float) / Math.Max(1, queries.Rows)} values per query) but the table has dim {spec.Dim}.");
-        }
-
-        int bad = FiniteCheck.IndexOfNonFinite(queries.Values);
-        if (bad >= 0)
-        {
-            throw new ArgumentException($"Search of table '{spec.Name}' refused: query {bad / spec.Dim} component {bad % spec.Dim} is {queries.Values[bad]}; NaN and infinity are not accepted.");
-        }
-
-        if (request.Exclude is null || request.Exclude.Length > QueryLimits.MaxExclude)
-        {
-            throw new ArgumentException($"Search of table '{spec.Name}' refused: the exclude list must hold 0 to {QueryLimits.MaxExclude} ids.");
-        }
-
-        if (request.BiasTable is not null && request.Metric != SimilarityMetric.Dot)
-        {
-            throw new ArgumentException($"Search of table '{spec.Name}' refused: a bias table adds to dot scores only, not {SimilarityMetrics.NameOf(request.Metric)}.");
-        }
-    }
+    private IShardGrain ShardHolding(TableSpec spec, long id) => ShardOf(spec, Mix64.ShardOf(id, spec.Shards));
 
     private async Task<TableSpec> SpecOf(string table)
     {
@@ -174,33 +163,5 @@ public sealed class QueryGrain : Grain, IQueryGrain
     {
         var names = await GrainFactory.GetGrain<ITableCatalogGrain>(0).List();
         return names.Length > 0 ? string.Join(", ", names) : "(none)";
-    }
-
-    private static long[][] GroupByShard(long[] ids, int shards)
-    {
-        var lists = new List<long>?[shards];
-        foreach (long id in ids)
-        {
-            (lists[Mix64.ShardOf(id, shards)] ??= []).Add(id);
-        }
-
-        var result = new long[shards][];
-        for (int s = 0; s < shards; s++)
-        {
-            result[s] = lists[s] is { } l ? [.. l.Order()] : [];
-        }
-
-        return result;
-    }
-
-    private static List<(int Shard, List<int> Positions)> GroupPositions(long[] ids, int shards)
-    {
-        var lists = new List<int>?[shards];
-        for (int i = 0; i < ids.Length; i++)
-        {
-            (lists[Mix64.ShardOf(ids[i], shards)] ??= []).Add(i);
-        }
-
-        return [.. lists.Select((l, s) => (s, l)).Where(x => x.l is not null).Select(x => (x.s, x.l!))];
     }
 }

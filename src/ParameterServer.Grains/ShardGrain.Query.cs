@@ -2,8 +2,7 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using ParameterServer.Abstractions;
-using ParameterServer.Core.Hashing;
-using ParameterServer.Core.Kernels;
+using ParameterServer.Core.Routing;
 using ParameterServer.Core.Search;
 using ParameterServer.Core.Storage;
 using static ParameterServer.Abstractions.Telemetry.ParameterServerTelemetry;
@@ -42,18 +41,8 @@ public sealed partial class ShardGrain
     {
         ArgumentNullException.ThrowIfNull(request);
         var store = await Store();
-        var queries = request.Queries;
-        if (queries.Dim != store.Dim || queries.Rows * store.Dim * sizeof(float) != queries.Length)
-        {
-            throw new ArgumentException($"Search of table '{_table}' refused: {queries.Rows} query vectors of dim {queries.Dim} in {queries.Length} bytes; the table has dim {store.Dim}.");
-        }
-
-        int bad = FiniteCheck.IndexOfNonFinite(queries.Values);
-        if (bad >= 0)
-        {
-            throw new ArgumentException($"Search of table '{_table}' refused: query {bad / store.Dim} component {bad % store.Dim} is {queries.Values[bad]}; NaN and infinity are not accepted.");
-        }
-
+        SearchChecks.Options(_table, request.K, request.Metric, request.Exclude, request.BiasTable);
+        SearchChecks.Queries(_table, request.Queries, store.Dim);
         float[]? additive = request.BiasTable is { } biasTable ? await AdditiveTerms(biasTable, store) : null;
         long start = Stopwatch.GetTimestamp();
         long[] exclude = request.Exclude;
@@ -150,33 +139,14 @@ public sealed partial class ShardGrain
             rowIds = store.Ids.ToArray();
         }
 
-        var shardOf = new int[rowIds.Length];
-        var groups = new List<int>[spec.Shards];
-        for (int i = 0; i < rowIds.Length; i++)
-        {
-            shardOf[i] = Mix64.ShardOf(rowIds[i], spec.Shards);
-            (groups[shardOf[i]] ??= []).Add(i);
-        }
-
-        var calls = new List<(List<int> Positions, Task<PeekResult> Result)>();
-        for (int s = 0; s < groups.Length; s++)
-        {
-            if (groups[s] is { } positions)
-            {
-                long[] ids = [.. positions.Select(p => rowIds[p])];
-                calls.Add((positions, GrainFactory.GetGrain<IShardGrain>(ShardKey.Of(table, s)).Peek(new PullRequest(ids))));
-            }
-        }
-
-        await Task.WhenAll(calls.Select(c => c.Result));
+        // Tables of one model share their shard count, so a shard's rows usually sit in one bias shard: one call.
         var terms = new float[rowIds.Length];
-        foreach (var (positions, result) in calls)
+        using var plan = ShardPlan.Of(rowIds, spec.Shards);
+        var calls = plan.Calls.Select(call => GrainFactory.GetGrain<IShardGrain>(ShardKey.Of(table, call.Shard)).Peek(new PullRequest(call.Ids))).ToArray();
+        await Task.WhenAll(calls);
+        for (int c = 0; c < calls.Length; c++)
         {
-            var values = result.Result.Rows.Values;
-            for (int j = 0; j < positions.Count; j++)
-            {
-                terms[positions[j]] = values[j];
-            }
+            plan.Scatter(plan.Calls[c], calls[c].Result.Rows.Values, terms, 1);
         }
 
         return terms;

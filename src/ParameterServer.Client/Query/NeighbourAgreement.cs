@@ -17,7 +17,7 @@ public static class NeighbourAgreement
         ArgumentNullException.ThrowIfNull(groups);
         var query = new QueryClient(ps);
         long[] ids = [.. groups.Keys.Order()];
-        var peek = await ps.Grains.GetGrain<IQueryGrain>(0).Peek(table, ids);
+        var peek = await ps.QueryGrain.Peek(table, ids);
         int dim = peek.Rows.Dim;
         double sum = 0;
         int counted = 0;

@@ -16,7 +16,7 @@ public sealed class QueryClient
     /// <summary>Creates a client.</summary>
     public QueryClient(ParameterServerClient ps) => _ps = ps ?? throw new ArgumentNullException(nameof(ps));
 
-    private IQueryGrain Grain => _ps.Grains.GetGrain<IQueryGrain>(0);
+    private IQueryGrain Grain => _ps.QueryGrain;
 
     /// <summary>Top-k of each query vector in <paramref name="queries"/> (<c>count x dim</c>, row-major) over <paramref name="table"/>.</summary>
     public Task<SearchResult> SearchAsync(string table, ReadOnlySpan<float> queries, int dim, int k, SimilarityMetric metric, long[]? exclude = null, string? biasTable = null, long minUpdates = 0)
@@ -66,32 +66,23 @@ public sealed class QueryClient
         return (ids[0], ids.Length);
     }
 
-    /// <summary>The <paramref name="k"/> rows closest to <paramref name="target"/>.</summary>
+    /// <summary>
+    /// The <paramref name="k"/> rows closest to <paramref name="target"/>. A row named by key or label is resolved on
+    /// the silo, in the same call as the search (one round trip).
+    /// </summary>
     public async Task<Neighbours> NearestAsync(string table, QueryTarget target, int k, SimilarityMetric metric, bool excludeSelf = false, long minUpdates = 0)
     {
         ArgumentNullException.ThrowIfNull(target);
-        long? id = target.Key;
-        int matches = 0;
-        if (target.Label is { } label)
+        if (target.Vector is { } vector)
         {
-            (long found, matches) = await ResolveLabelAsync(table, label);
-            id = found;
+            var result = await SearchAsync(table, vector, vector.Length, k, metric, minUpdates: minUpdates);
+            return new Neighbours(table, metric, null, null, 0, result.Hits(0));
         }
 
-        float[] vector;
-        string? rowLabel = null;
-        if (id is { } rowId)
-        {
-            (vector, rowLabel) = await RowAsync(table, rowId);
-        }
-        else
-        {
-            vector = target.Vector!;
-        }
-
-        long[] exclude = excludeSelf && id is { } self ? [self] : [];
-        var result = await SearchAsync(table, vector, vector.Length, k, metric, exclude, minUpdates: minUpdates);
-        return new Neighbours(table, metric, id, rowLabel, matches, result.Hits(0));
+        long start = Stopwatch.GetTimestamp();
+        var answer = await Grain.SearchFrom(new RowSearchRequest(table, target.Key, target.Label, k, metric, excludeSelf, MinUpdates: minUpdates));
+        ParameterServerTelemetry.ClientDuration.Record(ParameterServerTelemetry.SecondsSince(start), ParameterServerTelemetry.Table(table), SearchTag);
+        return new Neighbours(table, metric, answer.Id, answer.Label, answer.LabelMatches, answer.Result.Hits(0));
     }
 }
 

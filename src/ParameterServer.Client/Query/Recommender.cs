@@ -31,7 +31,7 @@ public static class Recommender
         float bu = 0f;
         if (tables.UserBias is { } ub)
         {
-            var peek = await ps.Grains.GetGrain<IQueryGrain>(0).Peek(ub.Spec.Name, [user]);
+            var peek = await ps.QueryGrain.Peek(ub.Spec.Name, [user]);
             bu = peek.Rows.Values[0];
         }
 

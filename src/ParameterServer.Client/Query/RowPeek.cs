@@ -16,7 +16,7 @@ public static class RowPeek
         var values = new float[ids.Length * dim];
         var found = new bool[ids.Length];
         int page = RowLimits.RowsPerPage(dim);
-        var grain = ps.Grains.GetGrain<IQueryGrain>(0);
+        var grain = ps.QueryGrain;
         for (int start = 0; start < ids.Length; start += page)
         {
             int n = Math.Min(page, ids.Length - start);

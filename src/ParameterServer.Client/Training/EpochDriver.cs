@@ -74,11 +74,11 @@ internal sealed class EpochDriver(ParameterServerClient ps, JobOptions options, 
 
     /// <summary>Every table copies its rows aside.</summary>
     public static Task SnapshotAsync(ParameterServerClient ps, IEnumerable<TableClient> tables) =>
-        Task.WhenAll(tables.Select(t => ps.Grains.GetGrain<ITableGrain>(t.Spec.Name).Snapshot()));
+        Task.WhenAll(tables.Select(t => ps.TableGrain(t.Spec.Name).Snapshot()));
 
     /// <summary>Every table goes back to its snapshot.</summary>
     public static Task RestoreAsync(ParameterServerClient ps, IEnumerable<TableClient> tables) =>
-        Task.WhenAll(tables.Select(t => ps.Grains.GetGrain<ITableGrain>(t.Spec.Name).RestoreSnapshot()));
+        Task.WhenAll(tables.Select(t => ps.TableGrain(t.Spec.Name).RestoreSnapshot()));
 
     /// <summary>
     /// Trains <paramref name="trainCount"/> samples with one step per worker loop; <paramref name="validate"/> gets

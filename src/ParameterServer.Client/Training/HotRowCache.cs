@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics.Tensors;
+using ParameterServer.Abstractions;
 
 namespace ParameterServer.Client.Training;
 
@@ -12,7 +13,7 @@ namespace ParameterServer.Client.Training;
 /// values, so hot rows are pulled again), and <see cref="FlushAsync"/> writes back what is left: the server applies
 /// every gradient exactly once. Steps are counted by the cache: every pull is one step.
 /// </summary>
-internal sealed class HotRowCache
+internal sealed class HotRowCache : IRowClient
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<long, int> _slots;
@@ -50,6 +51,9 @@ internal sealed class HotRowCache
 
     /// <summary>The cached table.</summary>
     public TableClient Table { get; }
+
+    /// <inheritdoc/>
+    public TableSpec Spec => Table.Spec;
 
     /// <summary>Steps a cached row may be older than the step that reads it.</summary>
     public int Staleness { get; }
@@ -137,6 +141,9 @@ internal sealed class HotRowCache
             ArrayPool<float>.Shared.Return(pulled);
         }
     }
+
+    /// <inheritdoc/>
+    Task IRowClient.PullAsync(ReadOnlyMemory<long> ids, Memory<float> destination) => PullAsync(ids, destination);
 
     /// <summary>
     /// Pushes the gradients of the cold rows of <paramref name="ids"/> and adds those of the hot rows to the cache's

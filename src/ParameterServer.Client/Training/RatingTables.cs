@@ -68,7 +68,7 @@ public sealed class RatingTables
         };
 
         string itemTable = ItemTable(o.TablePrefix);
-        var grain = ps.Grains.GetGrain<ITableGrain>(itemTable);
+        var grain = ps.TableGrain(itemTable);
         if (o.Fresh)
         {
             foreach (string suffix in (string[])["users", "items", "user_bias", "item_bias"])
@@ -125,7 +125,7 @@ public sealed class RatingTables
         ArgumentNullException.ThrowIfNull(ps);
         var items = await ps.OpenTableAsync(ItemTable(prefix));
         var users = await ps.OpenTableAsync(UserTable(prefix));
-        var meta = await ps.Grains.GetGrain<ITableGrain>(ItemTable(prefix)).GetMetadata();
+        var meta = await ps.TableGrain(ItemTable(prefix)).GetMetadata();
         if (!meta.TryGetValue("model", out string? name))
         {
             throw new InvalidOperationException($"Table '{ItemTable(prefix)}' records no model; was it trained by embed train?");

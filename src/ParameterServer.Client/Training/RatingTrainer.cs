@@ -46,15 +46,15 @@ public sealed class RatingTrainer : Trainer
         long share = (train.Count + o.WorkerCount - 1) / o.WorkerCount;
         long batches = o.WorkerCount * Enumerable.Range(0, o.Workers).Sum(w => (((share * (w + 1) / o.Workers) - (share * w / o.Workers)) + o.BatchSize - 1) / o.BatchSize);
         await Ps.SetNumberAsync(tables.Items.Spec.Name, UserFoldIn.BatchesPerEpochKey, batches);
-        var caches = RatingCaches.Create(tables, train, o);
+        var rows = RatingRows.Create(tables, train, o);
         var result = await RunEpochsAsync(
             [.. tables.All],
             train.Count,
-            () => new RatingStep(Ps.Steps, tables, caches, train, new BatchBuffers(o.BatchSize, o.Dim), o.Wire),
+            () => new RatingStep(Ps.Steps, tables, rows, train, new BatchBuffers(o.BatchSize, o.Dim), o.Wire),
             async loss => new ValidationFigures(validation.Count > 0 ? await EvaluateAsync(tables, validation, Math.Max(o.BatchSize, 4096)) : Math.Sqrt(loss)),
             events,
             cancellationToken,
-            caches.All);
+            rows.Caches);
         return result.ToReport(RatingModel.NameOf(o.Model), o.Dim, o, train.Count, validation.Count, wall.Elapsed);
     }
 
@@ -143,15 +143,15 @@ public sealed class RatingTrainer : Trainer
     /// <paramref name="steps"/> when given and no hot-row cache is on, else per table (through the caches of
     /// <paramref name="c"/> if any).
     /// </summary>
-    internal static async Task PullAsync(RatingTables t, BatchBuffers b, RatingCaches? c = null, StepClient? steps = null)
+    internal static async Task PullAsync(RatingTables t, BatchBuffers b, RatingRows? c = null, StepClient? steps = null)
     {
         (await PullTicketAsync(t, b, c, steps))?.Dispose();
     }
 
     /// <summary>As <see cref="PullAsync"/>; the step call's ticket for the push of the same rows, or null without one.</summary>
-    private static async Task<StepTicket?> PullTicketAsync(RatingTables t, BatchBuffers b, RatingCaches? c, StepClient? steps, WireValues wire = WireValues.Float32)
+    private static async Task<StepTicket?> PullTicketAsync(RatingTables t, BatchBuffers b, RatingRows? c, StepClient? steps, WireValues wire = WireValues.Float32)
     {
-        if (steps is not null && (c is null || c.All.Count == 0))
+        if (steps is not null && (c is null || c.Caches.Count == 0))
         {
             var pulls = new List<TablePull>(4)
             {
@@ -167,22 +167,23 @@ public sealed class RatingTrainer : Trainer
             return await steps.PullAsync(pulls, wire);
         }
 
-        var users = RatingCaches.PullAsync(t.Users, c?.Users, b.Users.Ids.AsMemory(0, b.Users.Count), b.Users.Values);
-        var items = RatingCaches.PullAsync(t.Items, c?.Items, b.Items.Ids.AsMemory(0, b.Items.Count), b.Items.Values);
-        if (t.UserBias is null || t.ItemBias is null)
+        var r = c ?? RatingRows.Direct(t);
+        var users = r.Users.PullAsync(b.Users.Ids.AsMemory(0, b.Users.Count), b.Users.Values);
+        var items = r.Items.PullAsync(b.Items.Ids.AsMemory(0, b.Items.Count), b.Items.Values);
+        if (r.UserBias is null || r.ItemBias is null)
         {
             await Task.WhenAll(users, items);
             return null;
         }
 
-        var ub = RatingCaches.PullAsync(t.UserBias, c?.UserBias, b.Users.Ids.AsMemory(0, b.Users.Count), b.UserBias);
-        var ib = RatingCaches.PullAsync(t.ItemBias, c?.ItemBias, b.Items.Ids.AsMemory(0, b.Items.Count), b.ItemBias);
+        var ub = r.UserBias.PullAsync(b.Users.Ids.AsMemory(0, b.Users.Count), b.UserBias);
+        var ib = r.ItemBias.PullAsync(b.Items.Ids.AsMemory(0, b.Items.Count), b.ItemBias);
         await Task.WhenAll(users, items, ub, ib);
         return null;
     }
 
     /// <summary>A worker loop's step of a rating model.</summary>
-    private sealed class RatingStep(StepClient steps, RatingTables t, RatingCaches c, Ratings train, BatchBuffers b, WireValues wire) : IBatchStep
+    private sealed class RatingStep(StepClient steps, RatingTables t, RatingRows c, Ratings train, BatchBuffers b, WireValues wire) : IBatchStep
     {
         public void Load(ReadOnlySpan<int> samples) => b.Load(train, samples);
 
@@ -232,7 +233,7 @@ public sealed class RatingTrainer : Trainer
 
         public Task PushAsync()
         {
-            if (c.All.Count == 0)
+            if (c.Caches.Count == 0)
             {
                 var pushes = new List<TablePush>(4)
                 {
@@ -258,15 +259,15 @@ public sealed class RatingTrainer : Trainer
                 }
             }
 
-            var users = RatingCaches.PushAsync(t.Users, c.Users, b.Users.Ids.AsMemory(0, b.Users.Count), b.Users.Gradients.AsMemory(0, b.Users.Count * b.Dim));
-            var items = RatingCaches.PushAsync(t.Items, c.Items, b.Items.Ids.AsMemory(0, b.Items.Count), b.Items.Gradients.AsMemory(0, b.Items.Count * b.Dim));
-            if (t.UserBias is null || t.ItemBias is null)
+            var users = c.Users.PushAsync(b.Users.Ids.AsMemory(0, b.Users.Count), b.Users.Gradients.AsMemory(0, b.Users.Count * b.Dim));
+            var items = c.Items.PushAsync(b.Items.Ids.AsMemory(0, b.Items.Count), b.Items.Gradients.AsMemory(0, b.Items.Count * b.Dim));
+            if (c.UserBias is null || c.ItemBias is null)
             {
                 return Task.WhenAll(users, items);
             }
 
-            var ub = RatingCaches.PushAsync(t.UserBias, c.UserBias, b.Users.Ids.AsMemory(0, b.Users.Count), b.UserBiasGrad.AsMemory(0, b.Users.Count));
-            var ib = RatingCaches.PushAsync(t.ItemBias, c.ItemBias, b.Items.Ids.AsMemory(0, b.Items.Count), b.ItemBiasGrad.AsMemory(0, b.Items.Count));
+            var ub = c.UserBias.PushAsync(b.Users.Ids.AsMemory(0, b.Users.Count), b.UserBiasGrad.AsMemory(0, b.Users.Count));
+            var ib = c.ItemBias.PushAsync(b.Items.Ids.AsMemory(0, b.Items.Count), b.ItemBiasGrad.AsMemory(0, b.Items.Count));
             return Task.WhenAll(users, items, ub, ib);
         }
     }

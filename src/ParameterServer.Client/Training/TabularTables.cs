@@ -135,7 +135,7 @@ public sealed class TabularTables
 
         var bias = await ps.CreateTableAsync(Spec(BiasTable(o.TablePrefix), head.BiasStride, 1, InitializerKind.Zeros, 0, 2000, t.HeadWeightDecay));
         string meta = BiasTable(o.TablePrefix);
-        var grain = ps.Grains.GetGrain<ITableGrain>(meta);
+        var grain = ps.TableGrain(meta);
         await grain.SetMetadata("model", "tabular");
         await grain.SetMetadata("task", TabularSchema.NameOf(schema.Task));
         await grain.SetMetadata("categorical", string.Join(",", schema.Categorical.Select(c => $"{c.Name}:{c.Dim}")));
@@ -155,7 +155,7 @@ public sealed class TabularTables
     {
         ArgumentNullException.ThrowIfNull(ps);
         var bias = await ps.OpenTableAsync(BiasTable(prefix));
-        var meta = await ps.Grains.GetGrain<ITableGrain>(bias.Spec.Name).GetMetadata();
+        var meta = await ps.TableGrain(bias.Spec.Name).GetMetadata();
         if (!meta.TryGetValue("model", out string? name) || name != TabularTrainer.ModelName)
         {
             throw new InvalidOperationException($"Table '{bias.Spec.Name}' records no tabular model; was it trained by embed train --model tabular?");

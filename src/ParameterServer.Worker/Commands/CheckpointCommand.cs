@@ -26,7 +26,7 @@ internal static class CheckpointCommand
             foreach (string name in names)
             {
                 TableSpec.ValidateName(name);
-                var results = await connection.Client.Grains.GetGrain<ITableGrain>(name).Checkpoint();
+                var results = await connection.Client.CheckpointAsync(name);
                 Console.WriteLine($"checkpoint {name}: {results.Length} shards, {results.Sum(r => r.Rows):N0} rows, {results.Sum(r => r.OptimizerSteps):N0} optimizer steps; e.g. {results.FirstOrDefault()?.Path}");
             }
 
