@@ -4,7 +4,6 @@ using ParameterServer.Client.Training;
 using ParameterServer.Core.Data;
 using ParameterServer.Core.Models;
 using ParameterServer.Core.Optimizers;
-using ParameterServer.Tests.Shared;
 
 namespace ParameterServer.Client.Tests;
 
@@ -156,8 +155,8 @@ public sealed class FoldInTests(ClusterFixture fixture)
     }
 
     private async Task<float[]> PeekAsync(string table, long[] ids) =>
-        (await fixture.Client.Grains.GetGrain<IQueryGrain>(0).Peek(table, ids)).Rows.Values.ToArray();
+        (await fixture.Grains.GetGrain<IQueryGrain>(0).Peek(table, ids)).Rows.Values.ToArray();
 
     private async Task<bool> PeekFoundAsync(string table, long id) =>
-        (await fixture.Client.Grains.GetGrain<IQueryGrain>(0).Peek(table, [id])).Found[0];
+        (await fixture.Grains.GetGrain<IQueryGrain>(0).Peek(table, [id])).Found[0];
 }

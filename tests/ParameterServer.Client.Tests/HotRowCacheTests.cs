@@ -4,7 +4,6 @@ using ParameterServer.Core.Data;
 using ParameterServer.Core.Models;
 using ParameterServer.Core.Optimizers;
 using ParameterServer.Core.Storage;
-using ParameterServer.Tests.Shared;
 
 namespace ParameterServer.Client.Tests;
 

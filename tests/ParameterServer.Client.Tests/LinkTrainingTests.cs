@@ -5,7 +5,6 @@ using ParameterServer.Core.Data;
 using ParameterServer.Core.Models;
 using ParameterServer.Core.Search;
 
-using ParameterServer.Tests.Shared;
 
 namespace ParameterServer.Client.Tests;
 

@@ -4,7 +4,6 @@ using ParameterServer.Core.Models;
 using ParameterServer.Core.Optimizers;
 using ParameterServer.Core.Storage;
 using ParameterServer.Core.Training;
-using ParameterServer.Tests.Shared;
 
 namespace ParameterServer.Client.Tests;
 

@@ -1,5 +1,4 @@
 using ParameterServer.Abstractions;
-using ParameterServer.Tests.Shared;
 
 namespace ParameterServer.Client.Tests;
 
@@ -20,10 +19,10 @@ public sealed class SiloStepServicesTests(ClusterFixture fixture)
         Assert.NotNull(shard.Address);
         long[] ids = [.. Enumerable.Range(0, 400).Select(i => (long)i).Where(id => Core.Hashing.Mix64.ShardOf(id, 2) == 0)];
         var parts = new[] { new ShardPull(table.Spec.Name, 0, new PullRequest(ids)) };
-        var router = client.Grains.GetGrain<IStepRouter>(0);
+        var router = fixture.Grains.GetGrain<IStepRouter>(0);
 
         // The real gateway: served in place, nothing forwarded.
-        var services = new SiloStepServices(client.Grains, router, _ => true);
+        var services = new SiloStepServices(fixture.Grains, router, _ => true);
         var good = new SiloRoute(shard.Silo, shard.Address, shard.Gateway);
         var direct = await services.Of(good).Pull(new StepPull(parts));
         Assert.Equal(0, direct.Forwarded);

@@ -1,6 +1,5 @@
 using ParameterServer.Abstractions;
 using ParameterServer.Client.Analysis;
-using ParameterServer.Tests.Shared;
 
 namespace ParameterServer.Client.Tests;
 

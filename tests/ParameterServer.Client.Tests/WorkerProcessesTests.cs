@@ -3,7 +3,6 @@ using ParameterServer.Core.Data;
 using ParameterServer.Core.Models;
 using ParameterServer.Core.Optimizers;
 
-using ParameterServer.Tests.Shared;
 
 namespace ParameterServer.Client.Tests;
 

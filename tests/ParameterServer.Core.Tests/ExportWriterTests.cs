@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
 using ParameterServer.Core.Export;
-using ParameterServer.Tests.Shared;
 
 namespace ParameterServer.Core.Tests;
 

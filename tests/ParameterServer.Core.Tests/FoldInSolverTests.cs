@@ -1,6 +1,5 @@
 using ParameterServer.Core.Data;
 using ParameterServer.Core.Models;
-using ParameterServer.Tests.Shared;
 
 namespace ParameterServer.Core.Tests;
 

@@ -1,5 +1,4 @@
 using ParameterServer.Core.Analysis;
-using ParameterServer.Tests.Shared;
 
 namespace ParameterServer.Core.Tests;
 

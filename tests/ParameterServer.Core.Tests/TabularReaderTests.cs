@@ -1,7 +1,6 @@
 using ParameterServer.Core.Data;
 using ParameterServer.Core.Hashing;
 using ParameterServer.Core.Metrics;
-using ParameterServer.Tests.Shared;
 
 namespace ParameterServer.Core.Tests;
 

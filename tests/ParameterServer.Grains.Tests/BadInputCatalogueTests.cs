@@ -7,7 +7,6 @@ using ParameterServer.Core.Search;
 using ParameterServer.Core.Storage;
 using ParameterServer.Core.Storage.Checkpoints;
 
-using ParameterServer.Tests.Shared;
 
 namespace ParameterServer.Grains.Tests;
 
@@ -190,7 +189,7 @@ public sealed class BadInputCatalogueTests(ClusterFixture fixture)
     public async Task Direct_shard_push_whose_block_rows_differ_from_the_ids_is_refused()
     {
         var (table, ids) = await TableWithRows("blockrows", shards: 1);
-        var shard = fixture.Client.Grains.GetGrain<IShardGrain>(ShardKey.Of(table.Spec.Name, 0));
+        var shard = fixture.Grains.GetGrain<IShardGrain>(ShardKey.Of(table.Spec.Name, 0));
         long[] three = ids[..3];
         var block = RowBlock.From(new float[2 * 4], 2, 4);
         var e = await AssertRefusedUnchanged<ArgumentException>(table, ids, () => shard.Push(new PushRequest(three, block)));

@@ -3,7 +3,6 @@ using Orleans.Core.Internal;
 using ParameterServer.Abstractions;
 using ParameterServer.Client;
 using ParameterServer.Core.Optimizers;
-using ParameterServer.Tests.Shared;
 
 namespace ParameterServer.Grains.Tests;
 
@@ -139,7 +138,7 @@ public sealed class InProcessStepTests(ClusterFixture fixture)
         var again = await fixture.Client.CreateTableAsync(table.Spec);
         for (int s = 0; s < again.Spec.Shards; s++)
         {
-            await fixture.Client.Grains.GetGrain<IShardGrain>(ShardKey.Of(again.Spec.Name, s)).AsReference<IGrainManagementExtension>().DeactivateOnIdle();
+            await fixture.Grains.GetGrain<IShardGrain>(ShardKey.Of(again.Spec.Name, s)).AsReference<IGrainManagementExtension>().DeactivateOnIdle();
         }
 
         var access = fixture.Cluster.Silos.Select(silo => silo.ServiceProvider.GetRequiredService<ILocalShardAccess>()).ToArray();
@@ -183,7 +182,7 @@ public sealed class InProcessStepTests(ClusterFixture fixture)
         var router = new StepClient(fixture.Cluster.Client);
         (await router.PullAsync([new TablePull(table, ids, exact)])).Dispose();
         var plan = Enumerable.Range(0, 4).Select(s => ids.Where(id => Core.Hashing.Mix64.ShardOf(id, 4) == s).ToArray()).ToArray();
-        var answer = await fixture.Client.Grains.GetGrain<IStepRouter>(0).Pull(new StepPull([.. plan.Select((part, s) => new ShardPull(table.Spec.Name, s, new PullRequest(part)))], WireValues.BFloat16));
+        var answer = await fixture.Grains.GetGrain<IStepRouter>(0).Pull(new StepPull([.. plan.Select((part, s) => new ShardPull(table.Spec.Name, s, new PullRequest(part)))], WireValues.BFloat16));
         for (int s = 0; s < 4; s++)
         {
             // The client reads the answer off the wire: float32 again, rounded through bfloat16.

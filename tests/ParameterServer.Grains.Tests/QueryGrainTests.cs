@@ -4,9 +4,7 @@ using ParameterServer.Client.Query;
 using ParameterServer.Core.Optimizers;
 using ParameterServer.Core.Search;
 using ParameterServer.Core.Storage;
-using ParameterServer.Core.Tests;
 
-using ParameterServer.Tests.Shared;
 
 namespace ParameterServer.Grains.Tests;
 
@@ -150,10 +148,10 @@ public sealed class QueryGrainTests(ClusterFixture fixture)
         var bias = await ExactTable("bias", 1, 6, ids, biases);
         float[] query = Grid(rng, dim);
         long[] exclude = [ids[3], ids[4]];
-        var result = await fixture.Client.Grains.GetGrain<IQueryGrain>(0).Search(
+        var result = await fixture.Grains.GetGrain<IQueryGrain>(0).Search(
             new SearchRequest(items.Spec.Name, RowBlock.From(query, 1, dim), 25, SimilarityMetric.Dot, exclude, bias.Spec.Name));
         AssertMatchesReference(result, 0, BruteForceTopK.TopK(ids, values, query, SimilarityMetric.Dot, 25, exclude, biases), SimilarityMetric.Dot, "dot + bias");
-        await Assert.ThrowsAsync<ArgumentException>(() => fixture.Client.Grains.GetGrain<IQueryGrain>(0).Search(
+        await Assert.ThrowsAsync<ArgumentException>(() => fixture.Grains.GetGrain<IQueryGrain>(0).Search(
             new SearchRequest(items.Spec.Name, RowBlock.From(query, 1, dim), 25, SimilarityMetric.Cosine, [], bias.Spec.Name)));
     }
 
@@ -186,6 +184,17 @@ public sealed class QueryGrainTests(ClusterFixture fixture)
         Assert.Contains("No row labelled \"Movie 99 (1995)\"", missing.Message, StringComparison.Ordinal);
         var noRow = await Assert.ThrowsAsync<KeyNotFoundException>(() => Query.NearestAsync(table.Spec.Name, QueryTarget.ById(99), 5, SimilarityMetric.Cosine));
         Assert.Contains("no row with id 99", noRow.Message, StringComparison.Ordinal);
+
+        // The row is resolved on the silo: the answer names it and carries its vector.
+        var fromRow = await fixture.Grains.GetGrain<IQueryGrain>(0).SearchFrom(new RowSearchRequest(table.Spec.Name, null, "Movie 7 (1995)", 5, SimilarityMetric.Cosine, ExcludeSelf: true));
+        Assert.Equal((7L, "Movie 7 (1995)", 1), (fromRow.Id, fromRow.Label, fromRow.LabelMatches));
+        Assert.Equal(values.AsSpan(6 * dim, dim).ToArray(), fromRow.Vector.Values.ToArray());
+        Assert.Equal(ignoringCase.Hits, fromRow.Result.Hits(0));
+        var both = await Assert.ThrowsAsync<ArgumentException>(() => fixture.Grains.GetGrain<IQueryGrain>(0).SearchFrom(new RowSearchRequest(table.Spec.Name, 7, "Movie 7 (1995)", 5, SimilarityMetric.Cosine)));
+        Assert.Contains("by key or by label, not both or neither", both.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<ArgumentException>(() => fixture.Grains.GetGrain<IQueryGrain>(0).SearchFrom(new RowSearchRequest(table.Spec.Name, null, null, 5, SimilarityMetric.Cosine)));
+        var badK = await Assert.ThrowsAsync<ArgumentException>(() => fixture.Grains.GetGrain<IQueryGrain>(0).SearchFrom(new RowSearchRequest(table.Spec.Name, 7, null, 0, SimilarityMetric.Cosine)));
+        Assert.Contains("k must be between 1 and", badK.Message, StringComparison.Ordinal);
         Assert.Equal(50, (await fixture.Client.DescribeAsync(table.Spec.Name)).Rows);
     }
 

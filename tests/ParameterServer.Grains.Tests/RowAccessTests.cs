@@ -2,7 +2,6 @@ using ParameterServer.Abstractions;
 using ParameterServer.Client;
 using ParameterServer.Core.Optimizers;
 using ParameterServer.Core.Storage;
-using ParameterServer.Tests.Shared;
 
 namespace ParameterServer.Grains.Tests;
 
@@ -147,7 +146,7 @@ public sealed class RowAccessTests(ClusterFixture fixture)
     {
         var table = await Create("dimwrite", 4, 1);
         await table.WriteAsync(new long[] { 5 }, new float[] { 1, 2, 3, 4 });
-        var shard = fixture.Client.Grains.GetGrain<IShardGrain>(ShardKey.Of(table.Spec.Name, 0));
+        var shard = fixture.Grains.GetGrain<IShardGrain>(ShardKey.Of(table.Spec.Name, 0));
         var e = await Assert.ThrowsAsync<ArgumentException>(() => shard.Write(new WriteRequest([5L], RowBlock.From(new float[] { 9, 9, 9 }, 1, 3))));
         Assert.Contains($"Write to table '{table.Spec.Name}' shard 0 refused: 1 rows of dim 3", e.Message);
         var after = new float[4];

@@ -53,7 +53,7 @@ public sealed class ShardBalancingTests : IAsyncLifetime
 
     /// <summary>Each shard's silo, as the table describes it.</summary>
     private async Task<string[]> Placement(string table) =>
-        [.. (await Client.Grains.GetGrain<ITableGrain>(table).Describe()).Shards.OrderBy(s => s.Index).Select(s => s.Silo)];
+        [.. (await Client.DescribeAsync(table)).Shards.OrderBy(s => s.Index).Select(s => s.Silo)];
 
     /// <summary>Asserts that the table's shards lie on exactly <paramref name="silos"/>, each holding ⌊S/N⌋ or ⌈S/N⌉.</summary>
     private async Task<string[]> AssertBalanced(string table, IReadOnlyCollection<string> silos)
@@ -104,7 +104,7 @@ public sealed class ShardBalancingTests : IAsyncLifetime
     {
         var values = new float[ids.Length * table.Dim];
         await table.PullAsync(ids, values);
-        var info = await client.Grains.GetGrain<ITableGrain>(table.Spec.Name).Describe();
+        var info = await client.DescribeAsync(table.Spec.Name);
         return (values, info.OptimizerSteps, string.Join(", ", info.Shards.Select(s => $"{s.Index}@{s.Silo}: {s.Rows} rows, {s.OptimizerSteps} steps")));
     }
 

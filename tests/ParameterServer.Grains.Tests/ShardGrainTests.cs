@@ -2,9 +2,7 @@ using ParameterServer.Abstractions;
 using ParameterServer.Client;
 using ParameterServer.Core.Optimizers;
 using ParameterServer.Core.Storage;
-using ParameterServer.Core.Tests;
 
-using ParameterServer.Tests.Shared;
 
 namespace ParameterServer.Grains.Tests;
 

@@ -1,7 +1,6 @@
 using ParameterServer.Abstractions;
 using ParameterServer.Client;
 using ParameterServer.Core.Optimizers;
-using ParameterServer.Tests.Shared;
 
 namespace ParameterServer.Grains.Tests;
 
@@ -93,7 +92,7 @@ public sealed class StepRouterTests(ClusterFixture fixture)
             Assert.NotNull(gateway);
             foreach (var at in new[] { SiloAddress.FromParsableString(address), SiloAddress.New(System.Net.IPEndPoint.Parse(gateway), 0) })
             {
-                var answer = await fixture.Client.Grains.GetGrain<ISiloStepService>(SiloStepServiceId.At(0, at)).Pull(new StepPull(parts));
+                var answer = await fixture.Grains.GetGrain<ISiloStepService>(SiloStepServiceId.At(0, at)).Pull(new StepPull(parts));
                 // Parts of this silo's shards are served in place there; the rest are forwarded to the other silo.
                 Assert.Equal(info.Shards.Count(s => s.Silo != silo), answer.Forwarded);
                 for (int p = 0; p < plan.Length; p++)

@@ -1,7 +1,6 @@
 using ParameterServer.Abstractions;
 using ParameterServer.Client;
 
-using ParameterServer.Tests.Shared;
 
 namespace ParameterServer.Grains.Tests;
 
@@ -21,7 +20,7 @@ public sealed class TableFanOutTests(ClusterFixture fixture)
         for (int round = 0; round < 10; round++)
         {
             var table = await fixture.Client.CreateTableAsync(new TableSpec { Name = ClusterFixture.UniqueName("fanout"), Dim = 4, Shards = 16 });
-            var grain = fixture.Client.Grains.GetGrain<ITableGrain>(table.Spec.Name);
+            var grain = fixture.Grains.GetGrain<ITableGrain>(table.Spec.Name);
             long[] ids = [.. Enumerable.Range(0, 256).Select(i => (long)i * 7919)];
             var pull = table.PullAsync(ids, new float[ids.Length * 4]);
             var describe = grain.Describe();

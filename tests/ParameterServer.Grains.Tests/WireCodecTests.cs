@@ -1,7 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Serialization;
 using ParameterServer.Abstractions;
-using ParameterServer.Tests.Shared;
 
 namespace ParameterServer.Grains.Tests;
 

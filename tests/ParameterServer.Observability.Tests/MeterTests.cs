@@ -6,7 +6,6 @@ using ParameterServer.Core.Data;
 using ParameterServer.Core.Models;
 using ParameterServer.Core.Optimizers;
 using ParameterServer.Core.Search;
-using ParameterServer.Tests.Shared;
 using static ParameterServer.Abstractions.Telemetry.ParameterServerTelemetry;
 
 namespace ParameterServer.Observability.Tests;
@@ -63,7 +62,7 @@ public sealed class MeterTests(ClusterFixture fixture)
         Assert.Equal(before, after);
 
         // A shard refuses what reaches it directly, and says why.
-        var shard = fixture.Client.Grains.GetGrain<IShardGrain>(ShardKey.Of(spec.Name, 0));
+        var shard = fixture.Grains.GetGrain<IShardGrain>(ShardKey.Of(spec.Name, 0));
         await Assert.ThrowsAsync<ArgumentException>(() => shard.Push(new PushRequest([1, 1], RowBlock.From(new float[16], 2, 8))));
         Assert.Equal(2, metrics.Sum("ps.pushes.refused", T(spec.Name), (ReasonTag, "duplicate")));
         Assert.Equal(122, metrics.Sum("ps.rows.pushed", T(spec.Name)));

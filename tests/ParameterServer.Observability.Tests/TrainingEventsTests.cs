@@ -3,7 +3,6 @@ using ParameterServer.Abstractions;
 using ParameterServer.Client.Training;
 using ParameterServer.Core.Data;
 using ParameterServer.Core.Models;
-using ParameterServer.Tests.Shared;
 
 namespace ParameterServer.Observability.Tests;
 

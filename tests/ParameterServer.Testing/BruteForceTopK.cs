@@ -1,16 +1,16 @@
 using ParameterServer.Core.Search;
 
-namespace ParameterServer.Core.Tests;
+namespace ParameterServer.Testing;
 
 /// <summary>One scored row of the brute-force reference: its id, its slot (row position) and its score in double.</summary>
-internal readonly record struct ReferenceHit(long Id, int Slot, double Score);
+public readonly record struct ReferenceHit(long Id, int Slot, double Score);
 
 /// <summary>
 /// The independent reference for <see cref="ShardSearch"/>: every score computed in double precision with plain
 /// loops straight from the metric's definition, ranked by score (descending for cosine and dot, ascending squared
 /// distance for euclidean) and then by id ascending. Nothing of the code under test is used.
 /// </summary>
-internal static class BruteForceTopK
+public static class BruteForceTopK
 {
     /// <summary>
     /// Scores every row <c>r</c> (id <c>ids[r]</c>, values <c>values[r·dim .. r·dim + dim)</c>) against

@@ -2,9 +2,9 @@ using Orleans.TestingHost;
 using ParameterServer.Client;
 using ParameterServer.Grains;
 
-namespace ParameterServer.Tests.Shared;
+namespace ParameterServer.Testing;
 
-/// <summary>A real in-process Orleans cluster of two silos, shared by the tests of a collection (linked into each test project).</summary>
+/// <summary>A real in-process Orleans cluster of two silos, shared by the tests of a collection (from the shared test-support project).</summary>
 public sealed class ClusterFixture : IAsyncLifetime
 {
     private InProcessTestCluster? _cluster;
@@ -12,6 +12,9 @@ public sealed class ClusterFixture : IAsyncLifetime
     public InProcessTestCluster Cluster => _cluster ?? throw new InvalidOperationException("Cluster not started.");
 
     public ParameterServerClient Client => new(Cluster.Client);
+
+    /// <summary>The cluster's grain factory, for tests that call a grain directly (the client facade does not expose it).</summary>
+    public IGrainFactory Grains => Cluster.Client;
 
     public async Task InitializeAsync()
     {
@@ -31,12 +34,9 @@ public sealed class ClusterFixture : IAsyncLifetime
         }
     }
 
+    /// <summary>The name of the test collection that shares one fixture (each test assembly declares it: xUnit finds a collection only in its own assembly).</summary>
+    public const string Collection = "cluster";
+
     /// <summary>A table name no other test uses.</summary>
     public static string UniqueName(string stem) => $"{stem}-{Guid.NewGuid():N}"[..Math.Min(64, stem.Length + 33)];
-}
-
-[CollectionDefinition(Name)]
-public sealed class ClusterCollection : ICollectionFixture<ClusterFixture>
-{
-    public const string Name = "cluster";
 }

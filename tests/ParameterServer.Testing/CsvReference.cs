@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace ParameterServer.Tests.Shared;
+namespace ParameterServer.Testing;
 
 /// <summary>An independent RFC 4180 reader, to read back what the CSV exporter writes.</summary>
 public static class CsvReference

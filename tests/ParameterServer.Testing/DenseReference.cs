@@ -1,4 +1,4 @@
-namespace ParameterServer.Tests.Shared;
+namespace ParameterServer.Testing;
 
 /// <summary>
 /// Textbook dense linear algebra in double, written apart from the code under test to check it: Gaussian elimination

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Text;
 using System.Text.RegularExpressions;
 
-namespace ParameterServer.Tests.Shared;
+namespace ParameterServer.Testing;
 
 /// <summary>
 /// An independent reader of NumPy .npy files, written from the format's specification (magic, version, header

@@ -1,13 +1,13 @@
 using ParameterServer.Core.Optimizers;
 using ParameterServer.Core.Storage;
 
-namespace ParameterServer.Core.Tests;
+namespace ParameterServer.Testing;
 
 /// <summary>
 /// Plain double-precision scalar optimizers that follow the XML docs of the kernels line by line,
 /// used as the independent reference for the SIMD kernels and the shard store.
 /// </summary>
-internal static class ScalarReference
+public static class ScalarReference
 {
     /// <summary><c>w[i] -= lr * (g[i] + wd * w[i])</c>.</summary>
     public static void Sgd(double[] w, IReadOnlyList<float> g, double lr, double wd)
@@ -91,7 +91,7 @@ internal static class ScalarReference
 }
 
 /// <summary>A dictionary-backed reference of a shard store: lazy rows, per-row step counts, scalar optimizer.</summary>
-internal sealed class ReferenceTable(int dim, RowInitializer init, OptimizerSettings opt)
+public sealed class ReferenceTable(int dim, RowInitializer init, OptimizerSettings opt)
 {
     private readonly Dictionary<long, (double[] W, double[] State, long[] Step)> _rows = [];
 

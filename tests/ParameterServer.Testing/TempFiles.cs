@@ -1,4 +1,4 @@
-namespace ParameterServer.Tests.Shared;
+namespace ParameterServer.Testing;
 
 /// <summary>Temporary files of one test class, deleted when it is disposed (linked into each test project that needs it).</summary>
 public sealed class TempFiles : IDisposable

@@ -4,7 +4,6 @@ using System.Text.Json;
 using ParameterServer.Client;
 using ParameterServer.Core.Data;
 using ParameterServer.Core.Export;
-using ParameterServer.Tests.Shared;
 using ParameterServer.Worker.Transfer;
 using StableHash = ParameterServer.Core.Hashing.StableHash;
 

@@ -1,6 +1,5 @@
 using ParameterServer.Client.Training;
 using ParameterServer.Core.Data;
-using ParameterServer.Tests.Shared;
 
 namespace ParameterServer.Client.Tests.Tabular;
 

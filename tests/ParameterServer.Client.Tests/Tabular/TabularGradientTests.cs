@@ -2,7 +2,6 @@ using ParameterServer.Client.Training;
 using ParameterServer.Core.Data;
 using ParameterServer.Core.Models;
 using ParameterServer.Core.Storage;
-using ParameterServer.Tests.Shared;
 
 namespace ParameterServer.Client.Tests.Tabular;
 

@@ -3,7 +3,6 @@ using ParameterServer.Client.Training;
 using ParameterServer.Core.Data;
 using ParameterServer.Core.Optimizers;
 using ParameterServer.Core.Search;
-using ParameterServer.Tests.Shared;
 using StableHash = ParameterServer.Core.Hashing.StableHash;
 
 namespace ParameterServer.Client.Tests.Tabular;
