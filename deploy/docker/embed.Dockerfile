@@ -10,10 +10,10 @@ COPY src/ParameterServer.Abstractions/ParameterServer.Abstractions.csproj src/Pa
 COPY src/ParameterServer.Core/ParameterServer.Core.csproj src/ParameterServer.Core/
 COPY src/ParameterServer.Grains/ParameterServer.Grains.csproj src/ParameterServer.Grains/
 COPY src/ParameterServer.Client/ParameterServer.Client.csproj src/ParameterServer.Client/
-COPY src/ParameterServer.Worker/ParameterServer.Worker.csproj src/ParameterServer.Worker/
-RUN dotnet restore src/ParameterServer.Worker/ParameterServer.Worker.csproj
+COPY src/ParameterServer.Embed/ParameterServer.Embed.csproj src/ParameterServer.Embed/
+RUN dotnet restore src/ParameterServer.Embed/ParameterServer.Embed.csproj
 COPY src/ src/
-RUN dotnet publish src/ParameterServer.Worker/ParameterServer.Worker.csproj -c Release --no-restore -o /out
+RUN dotnet publish src/ParameterServer.Embed/ParameterServer.Embed.csproj -c Release --no-restore -o /out
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0
 WORKDIR /app

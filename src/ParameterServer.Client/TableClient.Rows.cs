@@ -1,8 +1,5 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using ParameterServer.Abstractions;
-using ParameterServer.Core.Hashing;
-using ParameterServer.Core.Kernels;
 using ParameterServer.Core.Routing;
 
 namespace ParameterServer.Client;

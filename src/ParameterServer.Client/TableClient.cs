@@ -1,6 +1,4 @@
-using System.Buffers;
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using ParameterServer.Abstractions;
 using ParameterServer.Core.Hashing;
 using ParameterServer.Core.Kernels;

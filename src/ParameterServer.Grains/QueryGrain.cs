@@ -1,5 +1,5 @@
-using System.Runtime.InteropServices;
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using Orleans.Concurrency;
 using ParameterServer.Abstractions;
 using ParameterServer.Core.Hashing;

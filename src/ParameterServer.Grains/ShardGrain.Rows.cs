@@ -1,7 +1,6 @@
 using System.Runtime.InteropServices;
 using ParameterServer.Abstractions;
 using ParameterServer.Core.Storage;
-using static ParameterServer.Abstractions.Telemetry.ParameterServerTelemetry;
 
 namespace ParameterServer.Grains;
 

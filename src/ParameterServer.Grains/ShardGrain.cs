@@ -1,10 +1,8 @@
 using Microsoft.Extensions.Logging;
 using Orleans.Placement;
-using static ParameterServer.Abstractions.Telemetry.ParameterServerTelemetry;
-using System.Diagnostics;
 using ParameterServer.Abstractions;
-using ParameterServer.Abstractions.Telemetry;
 using ParameterServer.Core.Storage;
+using static ParameterServer.Abstractions.Telemetry.ParameterServerTelemetry;
 
 namespace ParameterServer.Grains;
 

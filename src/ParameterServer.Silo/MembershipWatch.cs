@@ -1,6 +1,3 @@
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
-using Orleans.Runtime;
 using ParameterServer.Abstractions;
 
 namespace ParameterServer.Silo;

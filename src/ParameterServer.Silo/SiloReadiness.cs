@@ -1,5 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
-using Orleans.Runtime;
 using ParameterServer.Abstractions;
 
 namespace ParameterServer.Silo;

@@ -1,5 +1,4 @@
 using ParameterServer.Client.Training;
-using ParameterServer.Core.Data;
 using ParameterServer.Core.Models;
 using ParameterServer.Core.Optimizers;
 

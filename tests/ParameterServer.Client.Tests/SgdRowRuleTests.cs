@@ -1,9 +1,9 @@
 using ParameterServer.Client.Training;
+using ParameterServer.Core.Baseline;
 using ParameterServer.Core.Data;
 using ParameterServer.Core.Models;
 using ParameterServer.Core.Optimizers;
 using ParameterServer.Core.Storage;
-using ParameterServer.Core.Training;
 
 namespace ParameterServer.Client.Tests;
 

@@ -18,7 +18,7 @@ public sealed partial class ArchitectureTests
         ["ParameterServer.Grains"] = ["ParameterServer.Abstractions"],
         ["ParameterServer.Client"] = ["ParameterServer.Abstractions"],
         ["ParameterServer.Silo"] = ["ParameterServer.Grains"],
-        ["ParameterServer.Worker"] = ["ParameterServer.Client", "ParameterServer.Grains"],
+        ["ParameterServer.Embed"] = ["ParameterServer.Client", "ParameterServer.Grains"],
     };
 
     // Namespaces a project's sources must not use (whatever its references would allow).

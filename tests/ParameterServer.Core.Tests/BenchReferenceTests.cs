@@ -1,8 +1,8 @@
+using ParameterServer.Core.Baseline;
 using ParameterServer.Core.Data;
 using ParameterServer.Core.Models;
 using ParameterServer.Core.Optimizers;
 using ParameterServer.Core.Storage;
-using ParameterServer.Core.Training;
 
 namespace ParameterServer.Core.Tests;
 

@@ -1,7 +1,6 @@
 using ParameterServer.Abstractions;
 using ParameterServer.Client;
 using ParameterServer.Core.Optimizers;
-using ParameterServer.Core.Storage;
 
 namespace ParameterServer.Grains.Tests;
 

@@ -1,5 +1,4 @@
 using ParameterServer.Abstractions;
-using ParameterServer.Client;
 
 
 namespace ParameterServer.Grains.Tests;

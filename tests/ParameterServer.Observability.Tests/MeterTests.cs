@@ -1,5 +1,4 @@
 using ParameterServer.Abstractions;
-using ParameterServer.Client;
 using ParameterServer.Client.Query;
 using ParameterServer.Client.Training;
 using ParameterServer.Core.Data;

@@ -26,10 +26,16 @@ tree="$work/base"
 git worktree add --detach "$tree" "$base" >/dev/null
 trap 'git -C "$root" worktree remove --force "$tree" >/dev/null 2>&1 || true; cleanup' EXIT
 echo "== building $base and this checkout (Release)"
-dotnet build "$tree/src/ParameterServer.Worker" -c Release >"$work/build-base.log" 2>&1 || { tail -20 "$work/build-base.log"; exit 1; }
+# The console was src/ParameterServer.Worker before it was renamed: build whichever the base commit has.
+base_console="src/ParameterServer.Embed"
+[[ -d "$tree/$base_console" ]] || base_console="src/ParameterServer.Worker"
+dotnet build "$tree/$base_console" -c Release >"$work/build-base.log" 2>&1 || { tail -20 "$work/build-base.log"; exit 1; }
 dotnet build "$tree/src/ParameterServer.Silo" -c Release >>"$work/build-base.log" 2>&1 || { tail -20 "$work/build-base.log"; exit 1; }
-dotnet build src/ParameterServer.Worker -c Release >"$work/build-head.log" 2>&1 || { tail -20 "$work/build-head.log"; exit 1; }
+dotnet build src/ParameterServer.Embed -c Release >"$work/build-head.log" 2>&1 || { tail -20 "$work/build-head.log"; exit 1; }
 dotnet build src/ParameterServer.Silo -c Release >>"$work/build-head.log" 2>&1 || { tail -20 "$work/build-head.log"; exit 1; }
+
+# embed_of DIR: the console's dll in the build in DIR (under its old project name in older commits).
+embed_of() { if [[ -f "$1/$embed_dll" ]]; then echo "$1/$embed_dll"; else echo "$1/${embed_dll/ParameterServer.Embed/ParameterServer.Worker}"; fi; }
 
 # standalone DIR OUT [ARGS...]: bench train through a fresh silo of the build in DIR.
 standalone() {
@@ -38,14 +44,14 @@ standalone() {
   dotnet "$dir/$silo_dll" --Orleans:SiloPort=11660 --Orleans:GatewayPort=30660 --Http:Port=8660 --Http:Dashboard=false >"$work/silo.log" 2>&1 &
   pids+=($!)
   wait_for "standalone silo ready" 90 curl -sf "http://127.0.0.1:8660/ready" >/dev/null || { cat "$work/silo.log"; exit 1; }
-  timeout 900 dotnet "$dir/$embed_dll" bench train --users "$users" --items "$items" --ratings "$ratings" --optimizer "$optimizer" \
+  timeout 900 dotnet "$(embed_of "$dir")" bench train --users "$users" --items "$items" --ratings "$ratings" --optimizer "$optimizer" \
     --json --cluster 127.0.0.1:30660 "$@" >"$out" 2>"$work/bench.err" || { cat "$work/bench.err"; exit 1; }
   kill "${pids[-1]}" 2>/dev/null || true; wait "${pids[-1]}" 2>/dev/null || true; unset 'pids[-1]'
 }
 
 # movielens DIR OUT: the README's MovieLens job, embedded, with the build in DIR.
 movielens_run() {
-  timeout 900 dotnet "$1/$embed_dll" train --ratings "$movielens/ratings.csv" --model mf --dim 64 --batch-size 1024 --workers 2 \
+  timeout 900 dotnet "$(embed_of "$1")" train --ratings "$movielens/ratings.csv" --model mf --dim 64 --batch-size 1024 --workers 2 \
     --validation 0.2 --seed 42 --json >"$2" 2>"$work/train.err" || { cat "$work/train.err"; exit 1; }
 }
 

@@ -2,7 +2,7 @@
 # processes stopped by PID on exit, bounded waits, a throwaway Redis.
 config="${CONFIGURATION:-Release}"
 silo_dll="src/ParameterServer.Silo/bin/$config/net10.0/ParameterServer.Silo.dll"
-embed_dll="src/ParameterServer.Worker/bin/$config/net10.0/embed.dll"
+embed_dll="src/ParameterServer.Embed/bin/$config/net10.0/embed.dll"
 work="$(mktemp -d)"
 pids=()
 cleanup() {

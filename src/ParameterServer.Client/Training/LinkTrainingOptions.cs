@@ -1,5 +1,4 @@
 using ParameterServer.Core.Models;
-using ParameterServer.Core.Optimizers;
 
 namespace ParameterServer.Client.Training;
 

@@ -1,5 +1,4 @@
 using System.Globalization;
-using ParameterServer.Abstractions;
 using ParameterServer.Core.Models;
 
 namespace ParameterServer.Client.Training;

@@ -1,13 +1,12 @@
 using System.Globalization;
-using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using Orleans.TestingHost;
 using ParameterServer.Client;
 using ParameterServer.Client.Training;
 using ParameterServer.Core.Data;
 using ParameterServer.Core.Models;
+using ParameterServer.Embed;
 using ParameterServer.Grains;
-using ParameterServer.Worker;
 
 namespace ParameterServer.Benchmarks.Telemetry;
 

@@ -1,0 +1,83 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using ParameterServer.Core.Search;
+using ParameterServer.Embed.Bench;
+using ParameterServer.Embed.Options;
+
+namespace ParameterServer.Embed.Commands;
+
+/// <summary><c>embed bench ...</c>: measurements of the parameter server on this machine.</summary>
+internal static class BenchCommand
+{
+    public static Command Create() => new("bench", "Measure the parameter server on this machine; figures come with a baseline measured in the same run.")
+    {
+        Query(),
+        TrainBenchCommand.Create(),
+    };
+
+    private static Command Query()
+    {
+        var rows = new Option<int>("--rows") { Description = "Rows in the table.", DefaultValueFactory = _ => 1_000_000 };
+        var dim = new Option<int>("--dim") { Description = "Values per row.", DefaultValueFactory = _ => 64 };
+        var k = QueryCommand.TopK();
+        var batch = new Option<string>("--batch") { Description = "Query vectors per search call; a comma-separated list runs each, e.g. 1,64.", DefaultValueFactory = _ => "1,64" };
+        var calls = new Option<int>("--calls") { Description = "Timed search calls per batch size (after 3 warm-up calls).", DefaultValueFactory = _ => 50 };
+        var shards = new Option<int>("--shards") { Description = "Shards of the table.", DefaultValueFactory = _ => 8 };
+        var metric = QueryCommand.Metric("dot");
+        var seed = new Option<int>("--seed") { Description = "Seed of rows and queries.", DefaultValueFactory = _ => 1 };
+        var table = new Option<string>("--table") { Description = "Name of the benchmark table (dropped before and after).", DefaultValueFactory = _ => "bench.query" };
+        var keep = new Option<bool>("--keep") { Description = "Keep the table afterwards." };
+        var json = new Option<bool>("--json") { Description = "Print one JSON line instead of text." };
+        var cluster = CommonOptions.Cluster();
+        var command = new Command("query", "Fill a table with random rows, probe the memory bandwidth, and time exact top-k searches: p50/p99 latency and queries/s, with the time to stream the table once as the yardstick.")
+        {
+            rows, dim, k, batch, calls, shards, metric, seed, table, keep, json, cluster,
+        };
+        var telemetry = CommonOptions.Telemetry();
+        telemetry.AddTo(command);
+        command.SetAction(async (p, ct) =>
+        {
+            await using var exporters = await telemetry.Start(p);
+            int[] batches = [.. p.GetValue(batch)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(b => int.TryParse(b, CultureInfo.InvariantCulture, out int v) ? v : throw new ArgumentException($"--batch: '{b}' is not a whole number."))];
+            var settings = new QueryBenchSettings(p.GetValue(rows), p.GetValue(dim), QueryCommand.CheckK(p.GetValue(k)), batches, p.GetValue(calls), p.GetValue(shards),
+                SimilarityMetrics.Parse(p.GetValue(metric)!), p.GetValue(seed), p.GetValue(table)!, p.GetValue(keep));
+            bool asJson = p.GetValue(json);
+            await using var connection = await ClusterConnection.StartAsync(p.GetValue(cluster), ct);
+            var report = await QueryBench.RunAsync(connection.Client, connection.Description, settings, m => Console.Error.WriteLine($"bench: {m}"), ct);
+            if (asJson)
+            {
+                Console.WriteLine(JsonSerializer.Serialize(new
+                {
+                    rows = settings.Rows,
+                    dim = settings.Dim,
+                    k = settings.K,
+                    shards = settings.Shards,
+                    metric = SimilarityMetrics.NameOf(settings.Metric),
+                    cluster = report.Cluster,
+                    cores = report.Cores,
+                    fill_seconds = report.FillSeconds,
+                    table_value_bytes = report.TableValueBytes,
+                    bandwidth_one_thread_bytes_per_second = report.BandwidthOneThread,
+                    bandwidth_all_threads_bytes_per_second = report.BandwidthAllThreads,
+                    stream_ms = report.StreamMs,
+                    runs = report.Runs.Select(r => new { batch = r.Batch, calls = r.Calls, p50_ms = r.P50Ms, p99_ms = r.P99Ms, mean_ms = r.MeanMs, queries_per_second = r.QueriesPerSecond, p50_over_stream = r.P50Ms / report.StreamMs }),
+                }));
+                return 0;
+            }
+
+            var c = CultureInfo.InvariantCulture;
+            Console.WriteLine(string.Create(c, $"bench query: {settings.Rows:N0} rows x {settings.Dim}, {settings.Shards} shards, k {settings.K}, {SimilarityMetrics.NameOf(settings.Metric)}; cluster {report.Cluster}; {report.Cores} cores; filled in {report.FillSeconds:F1} s"));
+            Console.WriteLine(string.Create(c, $"memory bandwidth: {report.BandwidthOneThread / 1e9:F2} GB/s one thread, {report.BandwidthAllThreads / 1e9:F2} GB/s {report.Cores} threads; streaming the table's {report.TableValueBytes / 1e6:F0} MB once takes {report.StreamMs:F2} ms at one thread"));
+            Console.WriteLine($"{"batch",5} {"calls",6} {"p50 ms",9} {"p99 ms",9} {"mean ms",9} {"queries/s",11} {"p50/stream",11}");
+            foreach (var r in report.Runs)
+            {
+                Console.WriteLine(string.Create(c, $"{r.Batch,5} {r.Calls,6} {r.P50Ms,9:F2} {r.P99Ms,9:F2} {r.MeanMs,9:F2} {r.QueriesPerSecond,11:F1} {r.P50Ms / report.StreamMs,11:F2}"));
+            }
+
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,124 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using ParameterServer.Abstractions;
+using ParameterServer.Client.Query;
+using ParameterServer.Core.Search;
+using ParameterServer.Embed.Options;
+
+namespace ParameterServer.Embed.Commands;
+
+/// <summary><c>embed query</c>: the rows of a table closest to a row (by id or label) or to a vector.</summary>
+internal static class QueryCommand
+{
+    public static Command Create()
+    {
+        var table = new Option<string>("--table") { Description = "Table to search.", DefaultValueFactory = _ => "ratings.items" };
+        var key = new Option<long?>("--key") { Description = "Query by row id: the neighbours of this row." };
+        var label = new Option<string?>("--label") { Description = "Query by row label, e.g. a movie title: exact match first, then ignoring case." };
+        var vector = new Option<string?>("--vector") { Description = "Query by a raw vector of the table's dim: comma-separated numbers, e.g. \"0.1,0.2,...\"." };
+        var k = TopK();
+        var metric = Metric("cosine");
+        var excludeSelf = new Option<bool>("--exclude-self") { Description = "Leave the queried row out of the answer." };
+        var minUpdates = MinUpdates();
+        var json = Json();
+        var cluster = CommonOptions.Cluster();
+        var command = new Command("query", "Exact top-k nearest rows of a table, over every shard, by cosine, dot or euclidean distance. Prints rank, id, score and label.")
+        {
+            table, key, label, vector, k, metric, excludeSelf, minUpdates, json, cluster,
+        };
+        command.SetAction(async (p, ct) =>
+        {
+            int given = (p.GetValue(key) is null ? 0 : 1) + (p.GetValue(label) is null ? 0 : 1) + (p.GetValue(vector) is null ? 0 : 1);
+            if (given != 1)
+            {
+                throw new ArgumentException("Give exactly one of --key, --label or --vector.");
+            }
+
+            int top = CheckK(p.GetValue(k));
+            var m = SimilarityMetrics.Parse(p.GetValue(metric)!);
+            var target = p.GetValue(key) is { } id ? QueryTarget.ById(id)
+                : p.GetValue(label) is { } text ? QueryTarget.ByLabel(text)
+                : QueryTarget.ByVector(QueryTarget.ParseVector(p.GetValue(vector)!));
+            await using var connection = await ClusterConnection.StartAsync(p.GetValue(cluster), ct);
+            var answer = await WithEmbeddedHint(connection, () => new QueryClient(connection.Client).NearestAsync(p.GetValue(table)!, target, top, m, p.GetValue(excludeSelf), CheckMinUpdates(p.GetValue(minUpdates))));
+            if (p.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(new
+                {
+                    table = answer.Table,
+                    metric = SimilarityMetrics.NameOf(answer.Metric),
+                    query_id = answer.QueryId,
+                    query_label = answer.QueryLabel,
+                    hits = answer.Hits.Select(h => new { rank = h.Rank, id = h.Id, score = h.Score, label = h.Label }),
+                }));
+                return 0;
+            }
+
+            string what = answer.QueryId is { } qid ? (answer.QueryLabel is { } ql ? $"\"{ql}\" (id {qid})" : $"row {qid}") : "the vector";
+            Console.WriteLine($"nearest to {what} in {answer.Table} by {SimilarityMetrics.NameOf(answer.Metric)}, k {top}:");
+            if (answer.LabelMatches > 1)
+            {
+                Console.WriteLine($"note: {answer.LabelMatches} rows carry that label; the one with the lowest id was used.");
+            }
+
+            PrintHits(answer.Hits, null);
+            return 0;
+        });
+        return command;
+    }
+
+    public static Option<int> TopK() => new("-k", "--top")
+    {
+        Description = $"How many rows to return (1 to {QueryLimits.MaxK}).",
+        DefaultValueFactory = _ => 10,
+    };
+
+    public static Option<string> Metric(string defaultValue) => new("--metric")
+    {
+        Description = "cosine (angle; row norms are kept current by the shards), dot (inner product) or euclidean (distance, lower is closer).",
+        DefaultValueFactory = _ => defaultValue,
+    };
+
+    public static Option<long> MinUpdates() => new("--min-updates")
+    {
+        Description = "Leave out rows updated fewer than this many times (rarely seen items keep vectors close to their random start). Default 0: every row.",
+        DefaultValueFactory = _ => 0,
+    };
+
+    public static long CheckMinUpdates(long n) => n >= 0 ? n : throw new ArgumentException($"--min-updates must be 0 or more; got {n}.");
+
+    public static Option<bool> Json() => new("--json") { Description = "Print one JSON object instead of a table." };
+
+    public static int CheckK(int k) => k is > 0 and <= QueryLimits.MaxK ? k : throw new ArgumentException($"-k must be between 1 and {QueryLimits.MaxK}; got {k}.");
+
+    /// <summary>Runs <paramref name="action"/>; on an embedded silo an unknown table gets a hint that it starts empty.</summary>
+    public static async Task<T> WithEmbeddedHint<T>(ClusterConnection connection, Func<Task<T>> action)
+    {
+        try
+        {
+            return await action();
+        }
+        catch (KeyNotFoundException e) when (connection.Embedded && e.Message.StartsWith("Unknown table", StringComparison.Ordinal))
+        {
+            throw new KeyNotFoundException($"{e.Message} The embedded silo of this process starts empty: run the query with --cluster against the silo that holds the trained tables.", e);
+        }
+    }
+
+    /// <summary>Prints hits as a table; <paramref name="predicted"/> adds a column when given.</summary>
+    public static void PrintHits(IReadOnlyList<SearchHit> hits, IReadOnlyList<float>? predicted)
+    {
+        Console.WriteLine(predicted is null ? $"{"rank",4} {"id",10} {"score",10}  label" : $"{"rank",4} {"id",10} {"predicted",9} {"score",10}  label");
+        for (int i = 0; i < hits.Count; i++)
+        {
+            var h = hits[i];
+            string pred = predicted is null ? "" : string.Create(CultureInfo.InvariantCulture, $" {predicted[i],9:F3}");
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{h.Rank,4} {h.Id,10}{pred} {h.Score,10:F4}  {h.Label ?? ""}"));
+        }
+
+        if (hits.Count == 0)
+        {
+            Console.WriteLine("(no rows)");
+        }
+    }
+}

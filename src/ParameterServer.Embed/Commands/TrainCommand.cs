@@ -1,0 +1,226 @@
+using System.CommandLine;
+using System.Globalization;
+using ParameterServer.Client.Training;
+using ParameterServer.Core.Data;
+using ParameterServer.Core.Models;
+using ParameterServer.Core.Optimizers;
+using ParameterServer.Embed.Options;
+using ParameterServer.Embed.Plots;
+using ParameterServer.Embed.Views;
+
+namespace ParameterServer.Embed.Commands;
+
+/// <summary><c>embed train</c>: trains a rating, link or tabular model through the parameter server.</summary>
+internal static class TrainCommand
+{
+    public static Command Create()
+    {
+        var ratings = new Option<FileInfo?>("--ratings") { Description = "Ratings file (required by models dot, dot-bias, mf): MovieLens ratings.csv (userId,movieId,rating,timestamp) or any delimited triples file (see --user-column etc.)." };
+        var items = new Option<FileInfo?>("--items") { Description = "MovieLens movies.csv: titles become the labels of the item table's rows (mf, dot, dot-bias) or of numeric entities (link)." };
+        var validationFile = new Option<FileInfo?>("--validation-file") { Description = "Explicit validation ratings (same format); replaces the random split." };
+        var shared = new TrainOptions();
+        var model = new Option<string>("--model")
+        {
+            Description = "Model: dot (u·v), dot-bias (sigmoid(u·v+b_u+b_i)·(max−min)+min) or mf (mu+b_u+b_i+u·v) on --ratings; link (entity and link embeddings with negative sampling) on --pairs; tabular (entity embeddings of categorical columns with a dense head) on --data.",
+            DefaultValueFactory = _ => "mf",
+        };
+        var userCol = new Option<string>("--user-column") { Description = "User column: header name or 0-based index.", DefaultValueFactory = _ => "userId" };
+        var itemCol = new Option<string>("--item-column") { Description = "Item column: header name or 0-based index.", DefaultValueFactory = _ => "movieId" };
+        var ratingCol = new Option<string>("--rating-column") { Description = "Rating column: header name or 0-based index.", DefaultValueFactory = _ => "rating" };
+        var cacheRows = new Option<int>("--cache-rows") { Description = "Cache the N most frequent users and items (and their biases) in the worker process: hot rows are served from it at most --cache-staleness steps old and their gradients are summed and written back (rating models; 0 = off).", DefaultValueFactory = _ => 0 };
+        var cacheStaleness = new Option<int>("--cache-staleness") { Description = "Steps a cached hot row may be older than the step that reads it; also how often the cache writes its summed gradients back.", DefaultValueFactory = _ => 8 };
+        var wire = CommonOptions.Wire();
+        var plot = new Option<FileInfo?>("--plot") { Description = "Draw the training curve (train MSE and validation RMSE per epoch) to this PNG file." };
+        var fresh = new Option<bool>("--fresh") { Description = "Rating models: drop the tables of --table-prefix first and train from scratch. Without it, a job whose tables exist resumes from their rows, and refuses settings (model, dim, shards, optimizer, learning rate, weight decay, initializer, seed) that differ from theirs." };
+
+        var command = new Command("train", "Train a model through the parameter server: a rating model (dot, dot-bias, mf) on a ratings file, reporting validation RMSE, link embeddings on (entity, link) pairs, reporting AUC and recall@k, or a tabular model on categorical and numeric columns, reporting validation loss.")
+        {
+            ratings, items, validationFile, model, userCol, itemCol, ratingCol, cacheRows, cacheStaleness, wire, plot, fresh,
+        };
+        shared.AddTo(command);
+        var link = new LinkTrainCommand();
+        link.AddTo(command);
+        TabularTrainOptions.AddTo(command);
+        var dim = shared.Dim;
+        var epochs = shared.Epochs;
+        var batch = shared.BatchSize;
+        var optimizer = shared.Optimizer;
+        var lr = shared.LearningRate;
+        var wd = shared.WeightDecay;
+        var initScale = shared.InitScale;
+        var workers = shared.Workers;
+        var staleness = shared.Staleness;
+        var seed = shared.Seed;
+        var patience = shared.Patience;
+        var shards = shared.Shards;
+        var prefix = shared.TablePrefix;
+        var cluster = shared.Cluster;
+        var report = shared.Report;
+        var delimiter = shared.Delimiter;
+        var noHeader = shared.NoHeader;
+        var skipBad = shared.SkipBadRows;
+        var json = shared.Json;
+        var validation = shared.Validation;
+        var telemetry = shared.Telemetry;
+        command.SetAction(async (p, ct) =>
+        {
+            string modelName = p.GetValue(model)!.Trim().ToLowerInvariant();
+            var wireValues = CommonOptions.ParseWire(p.GetValue(wire)!);
+            if (wireValues != Abstractions.WireValues.Float32 && (modelName == "link" || TabularTrainOptions.Handles(modelName)))
+            {
+                throw new ArgumentException($"--wire {p.GetValue(wire)} applies to rating models (dot, dot-bias, mf); model {modelName} sends float32.");
+            }
+
+            if (modelName == "link")
+            {
+                return await link.RunAsync(p, shared, items, ct);
+            }
+
+            if (TabularTrainOptions.Handles(modelName))
+            {
+                return await TabularTrainOptions.RunAsync(p, telemetry, ct);
+            }
+
+            var kind = RatingModel.ParseKind(modelName, ["link", TabularTrainer.ModelName]);
+
+            var ratingsFile = p.GetValue(ratings) ?? throw new ArgumentException($"--ratings is required for model {RatingModel.NameOf(kind)}.");
+            var opt = OptimizerSettings.ParseKind(p.GetValue(optimizer)!);
+            var readerOptions = new RatingsReaderOptions
+            {
+                Delimiter = ParseDelimiter(p.GetValue(delimiter)!),
+                HasHeader = !p.GetValue(noHeader),
+                UserColumn = p.GetValue(userCol)!,
+                ItemColumn = p.GetValue(itemCol)!,
+                RatingColumn = p.GetValue(ratingCol)!,
+                SkipBadRows = p.GetValue(skipBad),
+            };
+            var options = new TrainingOptions
+            {
+                Model = kind,
+                Dim = p.GetValue(dim),
+                Epochs = p.GetValue(epochs),
+                BatchSize = p.GetValue(batch),
+                Optimizer = opt,
+                LearningRate = p.GetValue(lr) ?? DefaultLearningRate(opt),
+                WeightDecay = p.GetValue(wd) ?? (kind == RatingModelKind.Dot ? 0.1f : 0.25f),
+                InitScale = p.GetValue(initScale),
+                Workers = p.GetValue(workers),
+                Staleness = p.GetValue(staleness),
+                WorkerIndex = p.GetValue(shared.WorkerIndex),
+                WorkerCount = p.GetValue(shared.WorkerCount),
+                Seed = p.GetValue(seed),
+                Patience = p.GetValue(patience),
+                Shards = p.GetValue(shards),
+                TablePrefix = p.GetValue(prefix)!,
+                Fresh = p.GetValue(fresh),
+                CacheRows = p.GetValue(cacheRows),
+                CacheStaleness = p.GetValue(cacheStaleness),
+                Wire = wireValues,
+            };
+            options.Validate();
+            bool asJson = p.GetValue(json);
+            // --json keeps stdout for the report line alone.
+            var human = asJson ? TextWriter.Null : Console.Out;
+            if (p.GetValue(plot) is { } plotTarget)
+            {
+                CurvePlot.CheckTarget(plotTarget.FullName);
+            }
+
+            // Titles are checked before training: a bad line is an error now, not after the whole job.
+            var titles = p.GetValue(items) is { } titlesFile ? TitlesReader.Read(titlesFile.FullName) : null;
+            var data = RatingsReader.Read(ratingsFile.FullName, readerOptions);
+            Ratings train, valid;
+            if (p.GetValue(validationFile) is { } vf)
+            {
+                (train, valid) = (data, RatingsReader.Read(vf.FullName, readerOptions));
+            }
+            else
+            {
+                (train, valid) = data.Split(p.GetValue(validation), options.Seed);
+            }
+
+            human.WriteLine($"data: {data.Count:N0} ratings{(data.SkippedRows > 0 ? $" ({data.SkippedRows} malformed lines skipped)" : "")}; train {train.Count:N0}, validation {valid.Count:N0}");
+            await using var exporters = await telemetry.Start(p);
+            await using var connection = await ClusterConnection.StartAsync(p.GetValue(cluster), ct);
+            if (exporters.Description is { } served)
+            {
+                human.WriteLine($"telemetry: {served}");
+            }
+
+            human.WriteLine($"cluster: {connection.Description}; model {RatingModel.NameOf(kind)}, dim {options.Dim}, {opt.ToString().ToLowerInvariant()} lr {options.LearningRate.ToString(CultureInfo.InvariantCulture)}, weight decay {options.WeightDecay.ToString(CultureInfo.InvariantCulture)}, batch {options.BatchSize}, workers {options.Workers}, staleness {options.Staleness}{(options.CacheRows > 0 ? $", cache {options.CacheRows} rows/table, {options.CacheStaleness} steps" : "")}{(options.Wire != Abstractions.WireValues.Float32 ? $", wire {CommonOptions.NameOf(options.Wire)}" : "")}");
+            if (!options.Fresh && await ResumedFrom(connection.Client, options.TablePrefix) is { } resumed)
+            {
+                human.WriteLine(resumed);
+            }
+
+            var result = await TrainingConsole.RunAsync(connection, options, train, valid, TrainingView.ForStdout(asJson, noiseFloor: null), ct);
+            foreach (string error in result.CheckpointErrors)
+            {
+                // Not fatal (the rows are trained and in memory), but a crash now would lose them: say so on stderr.
+                Console.Error.WriteLine($"warning: checkpoint failing: {error}");
+            }
+            if (titles is not null)
+            {
+                var tables = await RatingTables.OpenAsync(connection.Client, options.TablePrefix);
+                await connection.Client.SetLabelsAsync(tables.Items, titles);
+                human.WriteLine($"labels: {titles.Count:N0} titles set on table {tables.Items.Spec.Name}");
+            }
+
+            result = result with { Cluster = connection.Description };
+            if (result.CacheHitRate is { } hitRate)
+            {
+                human.WriteLine(string.Create(CultureInfo.InvariantCulture, $"cache: {result.CacheRows:N0} hot rows per table, hit rate {hitRate:P1}; rows pulled {result.RowsPulled:N0}, pushed {result.RowsPushed:N0} ({(double)result.RowsPulled / Math.Max(1, result.Steps):F0} pulled per step)"));
+            }
+
+            if (p.GetValue(report) is { } reportFile)
+            {
+                await File.WriteAllTextAsync(reportFile.FullName, ReportJson.Serialize(result, indented: true), ct);
+                human.WriteLine($"report: {reportFile.FullName}");
+            }
+
+            if (p.GetValue(plot) is { } plotFile)
+            {
+                PlotCommand.SaveCurve(result, plotFile.FullName, CurvePlot.DefaultWidth, CurvePlot.DefaultHeight, human);
+            }
+
+            if (asJson)
+            {
+                Console.WriteLine(ReportJson.Serialize(result, indented: false));
+            }
+
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>What a rating job whose tables exist resumes from (one line), or null when they do not exist.</summary>
+    private static async Task<string?> ResumedFrom(Client.ParameterServerClient ps, string prefix)
+    {
+        string itemTable = RatingTables.ItemTable(prefix);
+        if (!(await ps.ListTablesAsync()).Contains(itemTable))
+        {
+            return null;
+        }
+
+        var items = await ps.DescribeAsync(itemTable);
+        var users = await ps.DescribeAsync(RatingTables.UserTable(prefix));
+        items.Metadata.TryGetValue("model", out string? storedModel);
+        items.Metadata.TryGetValue("mean", out string? mean);
+        return string.Create(CultureInfo.InvariantCulture,
+            $"resuming: tables '{prefix}.*' exist (model {storedModel ?? "?"}, {users.Rows:N0} users and {items.Rows:N0} items with {items.OptimizerSteps + users.OptimizerSteps:N0} optimizer steps, mean {mean ?? "?"}); training continues from their rows (--fresh drops them first)");
+    }
+
+    internal static float DefaultLearningRate(OptimizerKind kind) => kind switch
+    {
+        OptimizerKind.Sgd => 0.01f,
+        OptimizerKind.Adagrad => 0.05f,
+        _ => 0.005f,
+    };
+
+    internal static char ParseDelimiter(string text) => text switch
+    {
+        "\\t" or "tab" or "\t" => '\t',
+        { Length: 1 } => text[0],
+        _ => throw new ArgumentException($"--delimiter '{text}' must be a single character (or \\t)."),
+    };
+}

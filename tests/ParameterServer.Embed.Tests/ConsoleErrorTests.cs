@@ -1,0 +1,69 @@
+namespace ParameterServer.Embed.Tests;
+
+/// <summary>
+/// Errors of the console read as one line each and exit 2: a value of the wrong type or out of range, an unknown
+/// option, a data file whose bad field is huge (quoted clipped, not whole), a titles file that is bad (before any
+/// training).
+/// </summary>
+[Collection(ConsoleCollection.Name)]
+public sealed class ConsoleErrorTests
+{
+    [Fact]
+    public async Task A_key_out_of_range_is_an_error_line_not_the_help()
+    {
+        var (code, stdout, stderr) = await ConsoleRun.RunAsync("query", "--table", "t", "--key", "99999999999999999999");
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout);
+        Assert.Contains("error: Cannot parse argument '99999999999999999999' for option '--key' as a whole number from -9223372036854775808 to 9223372036854775807.", stderr, StringComparison.Ordinal);
+        Assert.Contains("'embed query --help' lists the options.", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_unknown_option_names_itself_and_where_help_is()
+    {
+        var (code, stdout, stderr) = await ConsoleRun.RunAsync("tables", "list", "--clusterr", "x");
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout);
+        Assert.Contains("error: Unrecognized command or argument '--clusterr'.", stderr, StringComparison.Ordinal);
+        Assert.Contains("'embed tables list --help'", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_huge_bad_field_is_quoted_clipped()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"huge-{Guid.NewGuid():N}.csv");
+        await File.WriteAllTextAsync(path, "userId,movieId,rating,timestamp\n1,2," + new string('x', 1_000_000) + ",0\n");
+        try
+        {
+            var (code, _, stderr) = await ConsoleRun.RunAsync("train", "--ratings", path, "--epochs", "1", "--dim", "4");
+            Assert.Equal(2, code);
+            Assert.Contains($"{path}:2: rating 'xxx", stderr, StringComparison.Ordinal);
+            Assert.Contains("(1,000,002 characters)", stderr, StringComparison.Ordinal);
+            Assert.True(stderr.Length < 1_000, $"{stderr.Length} characters on stderr");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public async Task A_bad_titles_file_stops_the_job_before_it_trains()
+    {
+        string ratings = Path.Combine(Path.GetTempPath(), $"r-{Guid.NewGuid():N}.csv"), titles = Path.Combine(Path.GetTempPath(), $"t-{Guid.NewGuid():N}.csv");
+        await File.WriteAllTextAsync(ratings, "userId,movieId,rating,timestamp\n1,1,4,0\n2,1,3,0\n1,2,5,0\n2,2,1,0\n");
+        await File.WriteAllTextAsync(titles, "movieId,title,genres\n1,\"Toy\nStory\",Animation\n");
+        try
+        {
+            var (code, stdout, stderr) = await ConsoleRun.RunAsync("train", "--ratings", ratings, "--items", titles, "--epochs", "1", "--dim", "4");
+            Assert.Equal(2, code);
+            Assert.Contains($"{titles}:2:", stderr, StringComparison.Ordinal);
+            Assert.DoesNotContain("epoch", stdout, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(ratings);
+            File.Delete(titles);
+        }
+    }
+}
