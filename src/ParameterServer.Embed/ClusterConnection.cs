@@ -51,7 +51,7 @@ public sealed class ClusterConnection : IAsyncDisposable
         builder.Logging.AddFilter("Orleans.Streams", LogLevel.Critical);
         builder.Logging.AddFilter("Orleans.Providers.MemoryAdapterReceiver", LogLevel.Critical);
         string description;
-        string clusterId = ParameterServerSilo.DefaultClusterId;
+        string clusterId = ClusterDefaults.ClusterId;
         var connectTimeout = ConnectTimeout(Environment.GetEnvironmentVariable("EMBED_CONNECT_TIMEOUT"));
         if (string.IsNullOrWhiteSpace(cluster))
         {
@@ -59,7 +59,7 @@ public sealed class ClusterConnection : IAsyncDisposable
             builder.UseOrleans(silo =>
             {
                 // Free loopback ports, so several embedded processes and a standalone silo can run side by side.
-                silo.UseLocalhostClustering(siloPort: FreePort(), gatewayPort: FreePort(), serviceId: ParameterServerSilo.DefaultClusterId, clusterId: ParameterServerSilo.DefaultClusterId);
+                silo.UseLocalhostClustering(siloPort: FreePort(), gatewayPort: FreePort(), serviceId: ClusterDefaults.ClusterId, clusterId: ClusterDefaults.ClusterId);
                 silo.Configure<EndpointOptions>(o => o.AdvertisedIPAddress = IPAddress.Loopback);
                 silo.AddParameterServer();
             });
@@ -83,7 +83,7 @@ public sealed class ClusterConnection : IAsyncDisposable
 
                 client.AddParameterServerClient(TransportBlock(Environment.GetEnvironmentVariable("Orleans__Messaging__TransportBlockSize")));
                 // The silos' Orleans:ClusterId; the environment (Orleans__ClusterId) overrides the default.
-                clusterId = Environment.GetEnvironmentVariable("Orleans__ClusterId") is { Length: > 0 } id ? id : ParameterServerSilo.DefaultClusterId;
+                clusterId = Environment.GetEnvironmentVariable("Orleans__ClusterId") is { Length: > 0 } id ? id : ClusterDefaults.ClusterId;
                 client.Configure<ClusterOptions>(o =>
                 {
                     o.ClusterId = clusterId;
@@ -167,10 +167,10 @@ public sealed class ClusterConnection : IAsyncDisposable
     {
         if (string.IsNullOrWhiteSpace(setting))
         {
-            return ParameterServerSilo.DefaultResponseTimeout;
+            return ClusterDefaults.ResponseTimeout;
         }
 
-        return TimeSpan.TryParse(setting, System.Globalization.CultureInfo.InvariantCulture, out var t) && ParameterServerSilo.IsValidResponseTimeout(t) ? t
+        return TimeSpan.TryParse(setting, System.Globalization.CultureInfo.InvariantCulture, out var t) && ClusterDefaults.IsValidResponseTimeout(t) ? t
             : throw new ArgumentException($"Orleans__Messaging__ResponseTimeout = '{setting}' is not a time span from 00:00:01 to 00:10:00.");
     }
 

@@ -11,18 +11,6 @@ public static class ParameterServerSilo
     /// <summary>Name of the grain storage that holds table metadata.</summary>
     public const string MetadataStorage = "ps-metadata";
 
-    /// <summary>The cluster and service id used by default by silos and clients.</summary>
-    public const string DefaultClusterId = "parameter-server";
-
-    /// <summary>
-    /// How long a call waits for its answer unless configured (Orleans' own default is 30 s). A call to a silo that
-    /// died is answered by nothing, so this also bounds how long a worker waits before retrying elsewhere.
-    /// </summary>
-    public static readonly TimeSpan DefaultResponseTimeout = TimeSpan.FromSeconds(20);
-
-    /// <summary>Whether <paramref name="timeout"/> is an acceptable response timeout: 1 s to 10 min.</summary>
-    public static bool IsValidResponseTimeout(TimeSpan timeout) => timeout >= TimeSpan.FromSeconds(1) && timeout <= TimeSpan.FromMinutes(10);
-
     /// <summary>
     /// Adds what the grains need: the metadata storage (memory unless one named <see cref="MetadataStorage"/> is
     /// already registered), the training-events memory stream, checkpoints (off unless <paramref name="checkpoints"/>
@@ -68,7 +56,7 @@ public static class ParameterServerSilo
 
         builder.AddMemoryGrainStorage(TrainingEvents.PubSubStorage);
         builder.AddMemoryStreams(TrainingEvents.StreamProvider);
-        builder.Services.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = DefaultResponseTimeout);
+        builder.Services.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = ClusterDefaults.ResponseTimeout);
         Networking.LargeBlockTransport.Apply(builder.Services, transportBlockSize);
         return builder;
     }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using ParameterServer.Abstractions;
 
 namespace ParameterServer.Silo;
 
@@ -10,7 +11,7 @@ namespace ParameterServer.Silo;
 public sealed class SiloHostOptions
 {
     /// <summary>Orleans cluster and service id. Default <c>parameter-server</c>.</summary>
-    public string ClusterId { get; set; } = Grains.ParameterServerSilo.DefaultClusterId;
+    public string ClusterId { get; set; } = ClusterDefaults.ClusterId;
 
     /// <summary>Silo-to-silo port. Default 11111.</summary>
     public int SiloPort { get; set; } = 11111;
@@ -41,7 +42,7 @@ public sealed class SiloHostOptions
     /// answered by nothing, so this is also how long a worker's call to a dead silo waits before it is retried
     /// elsewhere. Default 20 s; whole-table calls (checkpoint, drop) have 5 minutes of their own.
     /// </summary>
-    public TimeSpan ResponseTimeout { get; set; } = Grains.ParameterServerSilo.DefaultResponseTimeout;
+    public TimeSpan ResponseTimeout { get; set; } = ClusterDefaults.ResponseTimeout;
 
     /// <summary>
     /// How long a stop may take (<c>Shutdown:Timeout</c>, default 90 s; Kubernetes' grace period must exceed it).
@@ -179,7 +180,7 @@ public sealed class SiloHostOptions
             throw new ArgumentException($"Shutdown:Timeout = {ShutdownTimeout} is out of range (00:00:05 to 00:10:00).");
         }
 
-        if (!Grains.ParameterServerSilo.IsValidResponseTimeout(ResponseTimeout))
+        if (!ClusterDefaults.IsValidResponseTimeout(ResponseTimeout))
         {
             throw new ArgumentException($"Orleans:Messaging:ResponseTimeout = {ResponseTimeout} is out of range (00:00:01 to 00:10:00).");
         }
