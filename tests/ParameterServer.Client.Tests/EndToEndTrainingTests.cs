@@ -28,6 +28,8 @@ public sealed class EndToEndTrainingTests(ClusterFixture fixture)
             Staleness = 2,
             Seed = 7,
             TablePrefix = "e2e-synthetic",
+            // Relevant: above the mean rating (the synthetic scale is not 0.5..5).
+            RelevantThreshold = valid.Values.Average(),
         };
         var report = await new RatingTrainer(fixture.Client, options).TrainAsync(train, valid);
 
@@ -38,6 +40,13 @@ public sealed class EndToEndTrainingTests(ClusterFixture fixture)
         var tables = await RatingTables.OpenAsync(fixture.Client, "e2e-synthetic");
         double again = await RatingTrainer.EvaluateAsync(tables, valid);
         Assert.Equal(report.ValidationRmse, again, 6);
+
+        // Ranking figures come from the kept rows: evaluating again gives the same; planted factors beat popularity.
+        var ranking = Assert.IsType<RankingReport>(report.Ranking);
+        Assert.Equal(ranking, await RatingRanking.EvaluateAsync(fixture.Client, tables, train, valid, 10, options.RelevantThreshold, options.RankUsers, options.Seed));
+        Assert.InRange(ranking.Users, 1, 2000);
+        Assert.All(new[] { ranking.Model.Precision, ranking.Model.Recall, ranking.Model.Ndcg, ranking.Model.Map, ranking.Model.Coverage }, v => Assert.InRange(v, 0, 1));
+        Assert.True(ranking.Model.Ndcg > ranking.MostPopular.Ndcg, $"model NDCG@10 {ranking.Model.Ndcg} vs most popular {ranking.MostPopular.Ndcg}");
 
         // Items drawn around the same planted centroid come out as each other's nearest neighbours (chance ~ 1/8).
         var data = SyntheticRatings.Generate(settings);

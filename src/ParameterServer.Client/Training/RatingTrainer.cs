@@ -55,7 +55,11 @@ public sealed class RatingTrainer : Trainer
             events,
             cancellationToken,
             rows.Caches);
-        return result.ToReport(RatingModel.NameOf(o.Model), o.Dim, o, train.Count, validation.Count, wall.Elapsed);
+        var report = result.ToReport(RatingModel.NameOf(o.Model), o.Dim, o, train.Count, validation.Count, wall.Elapsed);
+        // Ranking is judged on the rows the job kept (the best epoch's), once, after training.
+        return o.RankK > 0 && validation.Count > 0
+            ? report with { Ranking = await RatingRanking.EvaluateAsync(Ps, tables, train, validation, o.RankK, o.RelevantThreshold, o.RankUsers, o.Seed) }
+            : report;
     }
 
     /// <summary>RMSE of the tables' predictions on <paramref name="data"/>, clipped to the model's rating range.</summary>

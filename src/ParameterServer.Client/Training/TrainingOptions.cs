@@ -29,12 +29,24 @@ public sealed record TrainingOptions : JobOptions
     /// <summary>Steps a cached hot row may be older than the step that reads it; also the write-back period. Default 8.</summary>
     public int CacheStaleness { get; init; } = 8;
 
+    /// <summary>Cut-off of the ranking figures on the validation split (precision@k, recall@k, NDCG@k, MAP@k, coverage); 0 = off. Default 10.</summary>
+    public int RankK { get; init; } = 10;
+
+    /// <summary>A validation rating at or above this counts as relevant for the ranking figures. Default 4.0.</summary>
+    public double RelevantThreshold { get; init; } = 4.0;
+
+    /// <summary>Most validation users ranked (a seeded sample beyond it): each costs a score of every item. Default 5,000.</summary>
+    public int RankUsers { get; init; } = 5000;
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first option out of range.</summary>
     public void Validate()
     {
         ValidateShared(1 << 20);
         Check(CacheRows >= 0, $"--cache-rows {CacheRows} must be at least 0");
         Check(CacheStaleness >= 1 && CacheStaleness <= 1024, $"--cache-staleness {CacheStaleness} must be in 1..1024");
+        Check(RankK >= 0 && RankK <= Abstractions.QueryLimits.MaxK, $"--rank-k {RankK} must be in 0..{Abstractions.QueryLimits.MaxK}");
+        Check(double.IsFinite(RelevantThreshold), $"--relevant-threshold {RelevantThreshold} must be a finite number");
+        Check(RankUsers >= 1, $"--rank-users {RankUsers} must be at least 1");
         Abstractions.TableSpec.ValidateName(TablePrefix + ".user_bias");
     }
 }

@@ -53,6 +53,7 @@ public sealed record TrainingReport
     [JsonPropertyName("validation_logloss"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public double? ValidationLogLoss { get; init; }
     [JsonPropertyName("validation_accuracy"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public double? ValidationAccuracy { get; init; }
     [JsonPropertyName("validation_auc"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public double? ValidationAuc { get; init; }
+    [JsonPropertyName("ranking"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public RankingReport? Ranking { get; init; }
     [JsonPropertyName("samples_per_second")] public double SamplesPerSecond { get; init; }
     [JsonPropertyName("wall_seconds")] public double WallSeconds { get; init; }
     [JsonPropertyName("mean_outstanding_pushes")] public double MeanOutstandingPushes { get; init; }

@@ -127,6 +127,8 @@ internal static class TrainBench
 
         var options = new TrainingOptions
         {
+            // The benchmark times training; ranking figures are a separate, after-training evaluation.
+            RankK = 0,
             Model = RatingModelKind.Mf,
             Dim = s.Dim,
             Epochs = s.Epochs,

@@ -32,10 +32,13 @@ internal static class TrainCommand
         var wire = CommonOptions.Wire();
         var plot = new Option<FileInfo?>("--plot") { Description = "Draw the training curve (train MSE and validation RMSE per epoch) to this PNG file." };
         var fresh = new Option<bool>("--fresh") { Description = "Rating models: drop the tables of --table-prefix first and train from scratch. Without it, a job whose tables exist resumes from their rows, and refuses settings (model, dim, shards, optimizer, learning rate, weight decay, initializer, seed) that differ from theirs." };
+        var rankK = new Option<int>("--rank-k") { Description = "Rating models: rank every training item for each validation user (leaving out the items they rated in training) and report precision@k, recall@k, NDCG@k, MAP@k and catalogue coverage at this k, beside a most-popular baseline (0 = off).", DefaultValueFactory = _ => 10 };
+        var relevant = new Option<double>("--relevant-threshold") { Description = "Rating models: a validation rating at or above this is relevant for the ranking figures.", DefaultValueFactory = _ => 4.0 };
+        var rankUsers = new Option<int>("--rank-users") { Description = "Rating models: most validation users ranked (a seeded sample beyond it; each scores every item).", DefaultValueFactory = _ => 5000 };
 
         var command = new Command("train", "Train a model through the parameter server: a rating model (dot, dot-bias, mf) on a ratings file, reporting validation RMSE, link embeddings on (entity, link) pairs, reporting AUC and recall@k, or a tabular model on categorical and numeric columns, reporting validation loss.")
         {
-            ratings, items, validationFile, model, userCol, itemCol, ratingCol, cacheRows, cacheStaleness, wire, plot, fresh,
+            ratings, items, validationFile, model, userCol, itemCol, ratingCol, cacheRows, cacheStaleness, wire, plot, fresh, rankK, relevant, rankUsers,
         };
         shared.AddTo(command);
         var link = new LinkTrainCommand();
@@ -116,6 +119,9 @@ internal static class TrainCommand
                 CacheRows = p.GetValue(cacheRows),
                 CacheStaleness = p.GetValue(cacheStaleness),
                 Wire = wireValues,
+                RankK = p.GetValue(rankK),
+                RelevantThreshold = p.GetValue(relevant),
+                RankUsers = p.GetValue(rankUsers),
             };
             options.Validate();
             bool asJson = p.GetValue(json);

@@ -115,6 +115,11 @@ internal sealed class TrainingView
         {
             case TrainingOutput.Plain:
                 _out.WriteLine(Invariant($"best epoch {report.BestEpoch}: validation RMSE {report.ValidationRmse:F4}{Binary(report.ValidationLogLoss, report.ValidationAccuracy, report.ValidationAuc, ", ")}; {report.SamplesPerSecond:N0} samples/s; {report.WallSeconds:F1} s wall"));
+                if (report.Ranking is { } ranking)
+                {
+                    _out.WriteLine(RankingLine(ranking));
+                }
+
                 foreach (var t in tables)
                 {
                     _out.WriteLine(Invariant($"table {t.Name}: {t.Rows:N0} rows, {t.Bytes / 1048576.0:F1} MiB, {t.RowUpdates:N0} row updates"));
@@ -131,6 +136,18 @@ internal sealed class TrainingView
                 }
 
                 _console.Write(job);
+                if (report.Ranking is { } rank)
+                {
+                    var grid = new Table { Title = new TableTitle(Invariant($"ranking@{rank.K}: {rank.Users:N0} validation users, relevant = rating ≥ {rank.Threshold:0.##}, {rank.CandidateItems:N0} items")), Border = TableBorder.Rounded };
+                    grid.AddColumns(new TableColumn("recommender"), new TableColumn("precision").RightAligned(), new TableColumn("recall").RightAligned(), new TableColumn("NDCG").RightAligned(), new TableColumn("MAP").RightAligned(), new TableColumn("coverage").RightAligned());
+                    foreach (var (name, scores) in new[] { ("model", rank.Model), ("most popular", rank.MostPopular) })
+                    {
+                        grid.AddRow(name, Invariant($"{scores.Precision:F4}"), Invariant($"{scores.Recall:F4}"), Invariant($"{scores.Ndcg:F4}"), Invariant($"{scores.Map:F4}"), Invariant($"{scores.Coverage:P1}"));
+                    }
+
+                    _console.Write(grid);
+                }
+
                 if (tables.Count > 0)
                 {
                     var grid = new Table { Title = new TableTitle("tables"), Border = TableBorder.Rounded };
@@ -145,6 +162,13 @@ internal sealed class TrainingView
 
                 break;
         }
+    }
+
+    /// <summary>The ranking figures as one plain line: the model's, then the most-popular baseline's.</summary>
+    internal static string RankingLine(RankingReport r)
+    {
+        static string Of(RankingScores s) => Invariant($"precision {s.Precision:F4}, recall {s.Recall:F4}, NDCG {s.Ndcg:F4}, MAP {s.Map:F4}, coverage {s.Coverage:P1}");
+        return Invariant($"ranking@{r.K} ({r.Users:N0} validation users, relevant = rating ≥ {r.Threshold:0.##}, {r.CandidateItems:N0} items): model {Of(r.Model)}; most popular {Of(r.MostPopular)}");
     }
 
     private static string Header => $"{"epoch",5} {"train loss",11} {"valid RMSE",11} {"samples/s",11} {"seconds",8}";
