@@ -121,6 +121,19 @@ public sealed class ParameterServerClient
         return TableGrain(name).Drop();
     }
 
+    /// <summary>
+    /// Drops every table named <c>{prefix}.*</c> (the tables of one job: <c>{prefix}.users</c>, <c>{prefix}.items</c>,
+    /// ...), and returns their names, ascending; empty when none exists. <paramref name="prefix"/> must itself be a
+    /// valid table name, so a prefix can never match every table.
+    /// </summary>
+    public async Task<string[]> DropPrefixAsync(string prefix)
+    {
+        TableSpec.ValidateName(prefix);
+        string[] names = [.. (await ListTablesAsync()).Where(n => n.StartsWith(prefix + ".", StringComparison.Ordinal)).Order(StringComparer.Ordinal)];
+        var dropped = await Task.WhenAll(names.Select(DropAsync));
+        return [.. names.Where((_, i) => dropped[i])];
+    }
+
     /// <summary>Sets labels of rows (routed to their shards, one call per shard); see <see cref="TableClient.SetLabelsAsync"/>.</summary>
     public Task SetLabelsAsync(TableClient table, IReadOnlyDictionary<long, string> labels)
     {

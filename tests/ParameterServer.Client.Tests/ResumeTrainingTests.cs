@@ -62,6 +62,25 @@ public sealed class ResumeTrainingTests(ClusterFixture fixture)
         Assert.Equal(0, (await fixture.Client.DescribeAsync(RatingTables.UserTable(Prefix))).Rows);
     }
 
+    [Fact]
+    public async Task Drop_by_prefix_drops_the_tables_of_one_job_and_nothing_else()
+    {
+        string job = ClusterFixture.UniqueName("drop-job");
+        foreach (string name in new[] { $"{job}.users", $"{job}.items", $"{job}x.users", job })
+        {
+            await fixture.Client.CreateTableAsync(new Abstractions.TableSpec { Name = name, Dim = 2, Shards = 1 });
+        }
+
+        Assert.Equal([$"{job}.items", $"{job}.users"], await fixture.Client.DropPrefixAsync(job));
+        string[] left = await fixture.Client.ListTablesAsync();
+        Assert.DoesNotContain($"{job}.users", left);
+        Assert.DoesNotContain($"{job}.items", left);
+        Assert.Contains($"{job}x.users", left); // another job whose name merely starts the same
+        Assert.Contains(job, left);             // the table named like the prefix itself
+        Assert.Empty(await fixture.Client.DropPrefixAsync(job));
+        Assert.Throws<ArgumentException>(() => fixture.Client.DropPrefixAsync("").GetAwaiter().GetResult());
+    }
+
     private async Task<long[]> RowsAsync() =>
         [.. await Task.WhenAll(new[] { "users", "items", "user_bias", "item_bias" }.Select(async t => (await fixture.Client.DescribeAsync($"{Prefix}.{t}")).Rows))];
 }

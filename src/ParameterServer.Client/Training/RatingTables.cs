@@ -71,10 +71,7 @@ public sealed class RatingTables
         var grain = ps.TableGrain(itemTable);
         if (o.Fresh)
         {
-            foreach (string suffix in (string[])["users", "items", "user_bias", "item_bias"])
-            {
-                await ps.DropAsync($"{o.TablePrefix}.{suffix}");
-            }
+            await ps.DropPrefixAsync(o.TablePrefix);
         }
 
         // Tables that exist carry their model: a job resumes from their rows with the model they were trained with

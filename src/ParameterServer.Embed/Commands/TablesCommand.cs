@@ -91,12 +91,35 @@ internal static class TablesCommand
             return 0;
         });
 
-        var drop = new Command("drop", "Drop a table and every row it holds.") { nameArg };
+        var dropName = new Argument<string?>("name") { Description = "Table name (or give --prefix).", Arity = ArgumentArity.ZeroOrOne };
+        var prefix = new Option<string?>("--prefix") { Description = "Drop every table named PREFIX.* instead: the tables of one job (e.g. ratings drops ratings.users, ratings.items, ratings.user_bias, ratings.item_bias)." };
+        var drop = new Command("drop", "Drop a table (or every table of a job with --prefix) and every row it holds.") { dropName, prefix };
         drop.SetAction(async (p, ct) =>
         {
+            string? name = p.GetValue(dropName), byPrefix = p.GetValue(prefix);
+            if ((name is null) == (byPrefix is null))
+            {
+                throw new ArgumentException("tables drop needs a table name or --prefix PREFIX (not both).");
+            }
+
             await using var connection = await ClusterConnection.StartAsync(p.GetValue(cluster), ct);
-            string name = p.GetValue(nameArg)!;
-            bool dropped = await connection.Client.DropAsync(name);
+            if (byPrefix is not null)
+            {
+                string[] names = await connection.Client.DropPrefixAsync(byPrefix);
+                foreach (string n in names)
+                {
+                    Console.WriteLine($"dropped {n}");
+                }
+
+                if (names.Length == 0)
+                {
+                    Console.WriteLine($"no table named {byPrefix}.*");
+                }
+
+                return names.Length > 0 ? 0 : 2;
+            }
+
+            bool dropped = await connection.Client.DropAsync(name!);
             Console.WriteLine(dropped ? $"dropped {name}" : $"no table named {name}");
             return dropped ? 0 : 2;
         });
