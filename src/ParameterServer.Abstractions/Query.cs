@@ -14,6 +14,9 @@ public static class QueryLimits
 
     /// <summary>Most excluded ids in one request.</summary>
     public const int MaxExclude = 1_000_000;
+
+    /// <summary>Most rows (positive and negative together) an analogy combines.</summary>
+    public const int MaxAnalogyRows = 64;
 }
 
 /// <summary>
@@ -67,6 +70,45 @@ public sealed record RowSearchResult(
     [property: Id(2)] int LabelMatches,
     [property: Id(3)] RowBlock Vector,
     [property: Id(4)] SearchResult Result);
+
+/// <summary>A row named by its key or by its label (exactly one; a label matches exactly, else ignoring case, lowest id first).</summary>
+[GenerateSerializer, Immutable, Alias("ps.RowRef")]
+public sealed record RowRef([property: Id(0)] long? Key, [property: Id(1)] string? Label)
+{
+    /// <summary>The row with id <paramref name="key"/>.</summary>
+    public static RowRef ById(long key) => new(key, null);
+
+    /// <summary>The row labelled <paramref name="label"/>.</summary>
+    public static RowRef ByLabel(string label) => new(null, label);
+
+    /// <inheritdoc/>
+    public override string ToString() => Label is { } l ? $"\"{l}\"" : $"id {Key}";
+}
+
+/// <summary>A row a search started from, as the silo resolved it.</summary>
+[GenerateSerializer, Immutable, Alias("ps.ResolvedRow")]
+public sealed record ResolvedRow([property: Id(0)] long Id, [property: Id(1)] string? Label, [property: Id(2)] int LabelMatches);
+
+/// <summary>
+/// Vector arithmetic over rows, as in word2vec analogies ("king" − "man" + "woman"): the query is the sum of the unit
+/// vectors of <see cref="Positive"/> minus those of <see cref="Negative"/>, searched by <see cref="Metric"/>
+/// (cosine unless asked otherwise), the rows named left out of the hits. Resolved on the silo in one call.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("ps.AnalogySearchRequest")]
+public sealed record AnalogySearchRequest(
+    [property: Id(0)] string Table,
+    [property: Id(1)] RowRef[] Positive,
+    [property: Id(2)] RowRef[] Negative,
+    [property: Id(3)] int K,
+    [property: Id(4)] SimilarityMetric Metric = SimilarityMetric.Cosine,
+    [property: Id(5)] long MinUpdates = 0);
+
+/// <summary>The answer of an <see cref="AnalogySearchRequest"/>: the rows it combined and the hits.</summary>
+[GenerateSerializer, Immutable, Alias("ps.AnalogySearchResult")]
+public sealed record AnalogySearchResult(
+    [property: Id(0)] ResolvedRow[] Positive,
+    [property: Id(1)] ResolvedRow[] Negative,
+    [property: Id(2)] SearchResult Result);
 
 /// <summary>
 /// Hits of a batch of queries, best first per query: query q's hits are at <c>[Offsets[q], Offsets[q+1])</c> of
@@ -159,6 +201,14 @@ public interface IQueryGrain : IGrainWithIntegerKey
     /// </summary>
     [Alias("SearchFrom")]
     Task<RowSearchResult> SearchFrom(RowSearchRequest request);
+
+    /// <summary>
+    /// Top-k of a combination of rows (see <see cref="AnalogySearchRequest"/>), in one call. A row that does not
+    /// exist: <see cref="KeyNotFoundException"/> naming it; no positive row, or more than
+    /// <see cref="QueryLimits.MaxAnalogyRows"/> rows: <see cref="ArgumentException"/>.
+    /// </summary>
+    [Alias("SearchAnalogy")]
+    Task<AnalogySearchResult> SearchAnalogy(AnalogySearchRequest request);
 
     /// <summary>The rows of <paramref name="ids"/> without creating any.</summary>
     [Alias("Peek")]

@@ -1,8 +1,8 @@
 using System.Diagnostics;
+using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using Orleans.Concurrency;
 using ParameterServer.Abstractions;
-using ParameterServer.Core.Hashing;
 using ParameterServer.Core.Routing;
 using ParameterServer.Core.Search;
 using static ParameterServer.Abstractions.Telemetry.ParameterServerTelemetry;
@@ -33,38 +33,85 @@ public sealed class QueryGrain : Grain, IQueryGrain
         long start = Stopwatch.GetTimestamp();
         var spec = await SpecOf(request.Table);
         SearchChecks.Options(spec.Name, request.K, request.Metric, [], request.BiasTable);
-        if ((request.Key is null) == (request.Label is null))
+        var row = await Resolve(spec, new RowRef(request.Key, request.Label));
+        var vector = await PeekExisting(spec, [row]);
+        var search = new SearchRequest(spec.Name, vector, request.K, request.Metric, request.ExcludeSelf ? [row.Id] : [], request.BiasTable, request.MinUpdates);
+        var result = await SearchChecked(spec, search, start);
+        return new RowSearchResult(row.Id, row.Label, row.LabelMatches, vector, result);
+    }
+
+    /// <inheritdoc/>
+    public async Task<AnalogySearchResult> SearchAnalogy(AnalogySearchRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        long start = Stopwatch.GetTimestamp();
+        var spec = await SpecOf(request.Table);
+        SearchChecks.Options(spec.Name, request.K, request.Metric, [], null);
+        RowRef[] positive = request.Positive ?? [], negative = request.Negative ?? [];
+        if (positive.Length == 0 || positive.Length + negative.Length > QueryLimits.MaxAnalogyRows)
+        {
+            throw new ArgumentException($"Search of table '{spec.Name}' refused: an analogy needs 1 to {QueryLimits.MaxAnalogyRows} rows, at least one positive; got {positive.Length} positive and {negative.Length} negative.");
+        }
+
+        var rows = await Task.WhenAll(positive.Concat(negative).Select(r => Resolve(spec, r)));
+        var vectors = await PeekExisting(spec, rows);
+        // Σ unit(positive) − Σ unit(negative), as word2vec's analogies: each row counts by direction, not length.
+        var query = new float[spec.Dim];
+        for (int i = 0; i < rows.Length; i++)
+        {
+            var v = vectors.Values.Slice(i * spec.Dim, spec.Dim);
+            float norm = TensorPrimitives.Norm(v);
+            if (norm > 0)
+            {
+                TensorPrimitives.MultiplyAdd(v, (i < positive.Length ? 1f : -1f) / norm, query, query);
+            }
+        }
+
+        if (TensorPrimitives.Norm(query) == 0)
+        {
+            throw new ArgumentException($"Search of table '{spec.Name}' refused: the rows combine to a zero vector ({string.Join(", ", positive.Select(r => r.ToString()))} minus {string.Join(", ", negative.Select(r => r.ToString()))}).");
+        }
+
+        var search = new SearchRequest(spec.Name, RowBlock.From(query, 1, spec.Dim), request.K, request.Metric, [.. rows.Select(r => r.Id).Distinct()], null, request.MinUpdates);
+        var result = await SearchChecked(spec, search, start);
+        return new AnalogySearchResult(rows[..positive.Length], rows[positive.Length..], result);
+    }
+
+    /// <summary>The row <paramref name="row"/> names; <see cref="KeyNotFoundException"/> when no label matches.</summary>
+    private async Task<ResolvedRow> Resolve(TableSpec spec, RowRef row)
+    {
+        if (row is null || (row.Key is null) == (row.Label is null))
         {
             throw new ArgumentException($"Search of table '{spec.Name}' refused: name the row by key or by label, not both or neither.");
         }
 
-        long id;
-        int matches = 0;
-        if (request.Label is { } label)
+        if (row.Label is not { } label)
         {
-            ArgumentException.ThrowIfNullOrWhiteSpace(label);
-            long[] found = await FindLabelIn(spec, label);
-            if (found.Length == 0)
+            return new ResolvedRow(row.Key!.Value, null, 0);
+        }
+
+        ArgumentException.ThrowIfNullOrWhiteSpace(label);
+        long[] found = await FindLabelIn(spec, label);
+        return found.Length > 0
+            ? new ResolvedRow(found[0], label, found.Length)
+            : throw new KeyNotFoundException($"No row labelled \"{label}\" in table '{spec.Name}' (exact or ignoring case). Labels come from embed train --items.");
+    }
+
+    /// <summary>The vectors of <paramref name="rows"/> (and their labels, filled in); <see cref="KeyNotFoundException"/> naming the first that does not exist.</summary>
+    private async Task<RowBlock> PeekExisting(TableSpec spec, ResolvedRow[] rows)
+    {
+        var peek = await PeekIn(spec, [.. rows.Select(r => r.Id)]);
+        for (int i = 0; i < rows.Length; i++)
+        {
+            if (!peek.Found[i])
             {
-                throw new KeyNotFoundException($"No row labelled \"{label}\" in table '{spec.Name}' (exact or ignoring case). Labels come from embed train --items.");
+                throw new KeyNotFoundException($"Table '{spec.Name}' has no row with id {rows[i].Id}.");
             }
 
-            (id, matches) = (found[0], found.Length);
-        }
-        else
-        {
-            id = request.Key!.Value;
+            rows[i] = rows[i] with { Label = peek.Labels[i] ?? rows[i].Label };
         }
 
-        var row = await ShardHolding(spec, id).Peek(new PullRequest([id]));
-        if (!row.Found[0])
-        {
-            throw new KeyNotFoundException($"Table '{spec.Name}' has no row with id {id}.");
-        }
-
-        var search = new SearchRequest(spec.Name, row.Rows, request.K, request.Metric, request.ExcludeSelf ? [id] : [], request.BiasTable, request.MinUpdates);
-        var result = await SearchChecked(spec, search, start);
-        return new RowSearchResult(id, row.Labels[0], matches, row.Rows, result);
+        return peek.Rows;
     }
 
     private async Task<SearchResult> SearchChecked(TableSpec spec, SearchRequest request, long start)
@@ -114,7 +161,11 @@ public sealed class QueryGrain : Grain, IQueryGrain
     public async Task<PeekResult> Peek(string table, long[] ids)
     {
         ArgumentNullException.ThrowIfNull(ids);
-        var spec = await SpecOf(table);
+        return await PeekIn(await SpecOf(table), ids);
+    }
+
+    private async Task<PeekResult> PeekIn(TableSpec spec, long[] ids)
+    {
         using var plan = ShardPlan.Of(ids, spec.Shards);
         var calls = plan.Calls.Select(call => ShardOf(spec, call.Shard).Peek(new PullRequest(call.Ids))).ToArray();
         await Task.WhenAll(calls);
@@ -149,8 +200,6 @@ public sealed class QueryGrain : Grain, IQueryGrain
     }
 
     private IShardGrain ShardOf(TableSpec spec, int shard) => GrainFactory.GetGrain<IShardGrain>(ShardKey.Of(spec.Name, shard));
-
-    private IShardGrain ShardHolding(TableSpec spec, long id) => ShardOf(spec, Mix64.ShardOf(id, spec.Shards));
 
     private async Task<TableSpec> SpecOf(string table)
     {

@@ -199,6 +199,51 @@ public sealed class QueryGrainTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task An_analogy_searches_the_sum_of_unit_vectors_without_the_rows_it_names()
+    {
+        const int dim = 8;
+        var rng = new Random(41);
+        long[] ids = [.. Enumerable.Range(1, 60).Select(i => (long)i)];
+        float[] values = Gaussian(rng, ids.Length * dim);
+        var table = await ExactTable("analogy", dim, 4, ids, values);
+        await fixture.Client.SetLabelsAsync(table, ids.ToDictionary(id => id, id => $"w{id}"));
+
+        // Reference: unit(w3) + unit(w5) - unit(w9), in double, then brute-force cosine without rows 3, 5 and 9.
+        var query = new double[dim];
+        foreach (var (id, sign) in new[] { (3L, 1.0), (5L, 1.0), (9L, -1.0) })
+        {
+            var v = values.AsSpan((int)(id - 1) * dim, dim).ToArray();
+            double norm = Math.Sqrt(v.Sum(x => (double)x * x));
+            for (int j = 0; j < dim; j++)
+            {
+                query[j] += sign * v[j] / norm;
+            }
+        }
+
+        var expected = BruteForceTopK.TopK(ids, values, [.. query.Select(x => (float)x)], SimilarityMetric.Cosine, 5, exclude: [3, 5, 9]);
+        var answer = await Query.AnalogyAsync(table.Spec.Name, QueryClient.ParseTerms(["w3,id:5"]), QueryClient.ParseTerms(["W9"]), 5);
+        Assert.Equal(expected.Select(h => h.Id), answer.Result.Hits(0).Select(h => h.Id));
+        Assert.Equal([(3L, "w3"), (5L, "w5")], answer.Positive.Select(r => (r.Id, r.Label)));
+        Assert.Equal((9L, "w9"), (answer.Negative[0].Id, answer.Negative[0].Label)); // found ignoring case, stored label shown
+
+        var missing = await Assert.ThrowsAsync<KeyNotFoundException>(() => Query.AnalogyAsync(table.Spec.Name, [RowRef.ByLabel("w3"), RowRef.ByLabel("nope")], [], 5));
+        Assert.Contains("No row labelled \"nope\"", missing.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<ArgumentException>(() => Query.AnalogyAsync(table.Spec.Name, [], [RowRef.ById(3)], 5));
+        var zero = await Assert.ThrowsAsync<ArgumentException>(() => Query.AnalogyAsync(table.Spec.Name, [RowRef.ById(3)], [RowRef.ById(3)], 5));
+        Assert.Contains("zero vector", zero.Message, StringComparison.Ordinal);
+        Assert.Equal(60, (await fixture.Client.DescribeAsync(table.Spec.Name)).Rows);
+    }
+
+    [Fact]
+    public void Analogy_terms_split_on_commas_not_followed_by_a_space()
+    {
+        Assert.Equal([RowRef.ByLabel("king"), RowRef.ByLabel("woman"), RowRef.ById(7)], QueryClient.ParseTerms(["king,woman", "id:7"]));
+        Assert.Equal([RowRef.ByLabel("Good, the Bad and the Ugly, The (1966)")], QueryClient.ParseTerms(["Good, the Bad and the Ugly, The (1966)"]));
+        Assert.Throws<ArgumentException>(() => QueryClient.ParseTerms(["king,,woman"]));
+        Assert.Throws<ArgumentException>(() => QueryClient.ParseTerms(["id:x"]));
+    }
+
+    [Fact]
     public async Task A_zero_vector_under_cosine_scores_zero_and_returns_the_lowest_ids()
     {
         const int dim = 8;

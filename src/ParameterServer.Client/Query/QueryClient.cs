@@ -84,6 +84,46 @@ public sealed class QueryClient
         ParameterServerTelemetry.ClientDuration.Record(ParameterServerTelemetry.SecondsSince(start), ParameterServerTelemetry.Table(table), SearchTag);
         return new Neighbours(table, metric, answer.Id, answer.Label, answer.LabelMatches, answer.Result.Hits(0));
     }
+
+    /// <summary>
+    /// The <paramref name="k"/> rows closest to Σ unit(<paramref name="positive"/>) − Σ unit(<paramref name="negative"/>)
+    /// (word2vec-style analogies), the named rows left out; resolved on the silo in one call.
+    /// </summary>
+    public async Task<AnalogySearchResult> AnalogyAsync(string table, RowRef[] positive, RowRef[] negative, int k, SimilarityMetric metric = SimilarityMetric.Cosine, long minUpdates = 0)
+    {
+        long start = Stopwatch.GetTimestamp();
+        var answer = await Grain.SearchAnalogy(new AnalogySearchRequest(table, positive, negative, k, metric, minUpdates));
+        ParameterServerTelemetry.ClientDuration.Record(ParameterServerTelemetry.SecondsSince(start), ParameterServerTelemetry.Table(table), SearchTag);
+        return answer;
+    }
+
+    /// <summary>
+    /// The rows of a <c>--positive</c>/<c>--negative</c> value: terms separated by commas not followed by a space
+    /// (<c>king,woman</c>; a title such as <c>Good, the Bad and the Ugly, The (1966)</c> stays whole), each a label,
+    /// or <c>id:N</c> for the row with id N.
+    /// </summary>
+    public static RowRef[] ParseTerms(IEnumerable<string> values)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        var terms = new List<RowRef>();
+        foreach (string value in values)
+        {
+            foreach (string term in System.Text.RegularExpressions.Regex.Split(value, ",(?! )"))
+            {
+                string t = term.Trim();
+                if (t.Length == 0)
+                {
+                    throw new ArgumentException($"'{value}' holds an empty term; separate labels with commas, e.g. king,woman.");
+                }
+
+                terms.Add(t.StartsWith("id:", StringComparison.Ordinal)
+                    ? RowRef.ById(long.TryParse(t.AsSpan(3), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out long id) ? id : throw new ArgumentException($"'{t}' is not id:N with N a whole number."))
+                    : RowRef.ByLabel(t));
+            }
+        }
+
+        return [.. terms];
+    }
 }
 
 /// <summary>The answer of a neighbour query.</summary>

@@ -17,6 +17,8 @@ internal static class QueryCommand
         var key = new Option<long?>("--key") { Description = "Query by row id: the neighbours of this row." };
         var label = new Option<string?>("--label") { Description = "Query by row label, e.g. a movie title: exact match first, then ignoring case." };
         var vector = new Option<string?>("--vector") { Description = "Query by a raw vector of the table's dim: comma-separated numbers, e.g. \"0.1,0.2,...\"." };
+        var positive = new Option<string[]>("--positive") { Description = "Analogy: rows whose unit vectors are added, e.g. --positive king,woman (commas not followed by a space separate labels; id:N names a row by id). Repeatable.", AllowMultipleArgumentsPerToken = false };
+        var negative = new Option<string[]>("--negative") { Description = "Analogy: rows whose unit vectors are subtracted, e.g. --negative man. The rows named are left out of the answer." };
         var k = TopK();
         var metric = Metric("cosine");
         var excludeSelf = new Option<bool>("--exclude-self") { Description = "Leave the queried row out of the answer." };
@@ -25,18 +27,48 @@ internal static class QueryCommand
         var cluster = CommonOptions.Cluster();
         var command = new Command("query", "Exact top-k nearest rows of a table, over every shard, by cosine, dot or euclidean distance. Prints rank, id, score and label.")
         {
-            table, key, label, vector, k, metric, excludeSelf, minUpdates, json, cluster,
+            table, key, label, vector, positive, negative, k, metric, excludeSelf, minUpdates, json, cluster,
         };
         command.SetAction(async (p, ct) =>
         {
-            int given = (p.GetValue(key) is null ? 0 : 1) + (p.GetValue(label) is null ? 0 : 1) + (p.GetValue(vector) is null ? 0 : 1);
+            string[] plus = p.GetValue(positive) ?? [], minus = p.GetValue(negative) ?? [];
+            int given = (p.GetValue(key) is null ? 0 : 1) + (p.GetValue(label) is null ? 0 : 1) + (p.GetValue(vector) is null ? 0 : 1) + (plus.Length + minus.Length > 0 ? 1 : 0);
             if (given != 1)
             {
-                throw new ArgumentException("Give exactly one of --key, --label or --vector.");
+                throw new ArgumentException("Give exactly one of --key, --label, --vector or --positive (with --negative).");
             }
 
             int top = CheckK(p.GetValue(k));
             var m = SimilarityMetrics.Parse(p.GetValue(metric)!);
+            if (plus.Length + minus.Length > 0)
+            {
+                if (plus.Length == 0)
+                {
+                    throw new ArgumentException("--negative needs at least one --positive row to subtract from.");
+                }
+
+                await using var analogyConnection = await ClusterConnection.StartAsync(p.GetValue(cluster), ct);
+                var analogy = await WithEmbeddedHint(analogyConnection, () => new QueryClient(analogyConnection.Client).AnalogyAsync(p.GetValue(table)!, QueryClient.ParseTerms(plus), QueryClient.ParseTerms(minus), top, m, CheckMinUpdates(p.GetValue(minUpdates))));
+                var hits = analogy.Result.Hits(0);
+                if (p.GetValue(json))
+                {
+                    Console.WriteLine(JsonSerializer.Serialize(new
+                    {
+                        table = p.GetValue(table),
+                        metric = SimilarityMetrics.NameOf(m),
+                        positive = analogy.Positive.Select(r => new { id = r.Id, label = r.Label }),
+                        negative = analogy.Negative.Select(r => new { id = r.Id, label = r.Label }),
+                        hits = hits.Select(h => new { rank = h.Rank, id = h.Id, score = h.Score, label = h.Label }),
+                    }));
+                    return 0;
+                }
+
+                static string Names(ResolvedRow[] rows) => string.Join(" + ", rows.Select(r => r.Label is { } l ? $"\"{l}\"" : $"row {r.Id}"));
+                Console.WriteLine($"nearest to {Names(analogy.Positive)}{(analogy.Negative.Length > 0 ? " - " + Names(analogy.Negative).Replace(" + ", " - ", StringComparison.Ordinal) : "")} (unit vectors) in {p.GetValue(table)} by {SimilarityMetrics.NameOf(m)}, k {top}:");
+                PrintHits(hits, null);
+                return 0;
+            }
+
             var target = p.GetValue(key) is { } id ? QueryTarget.ById(id)
                 : p.GetValue(label) is { } text ? QueryTarget.ByLabel(text)
                 : QueryTarget.ByVector(QueryTarget.ParseVector(p.GetValue(vector)!));
