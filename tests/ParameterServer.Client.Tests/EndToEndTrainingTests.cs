@@ -12,6 +12,39 @@ namespace ParameterServer.Client.Tests;
 public sealed class EndToEndTrainingTests(ClusterFixture fixture)
 {
     [Fact]
+    public async Task Bpr_on_implicit_feedback_ranks_better_than_most_popular_on_the_same_split()
+    {
+        var settings = new SyntheticSettings(Users: 1500, Items: 800, Count: 150_000, LatentDim: 8, Noise: 0.3f, Clusters: 8, Seed: 11);
+        var data = SyntheticRatings.Generate(settings).Data;
+        var (train, valid) = data.Split(0.2, 11);
+        var options = new TrainingOptions
+        {
+            Model = RatingModelKind.Bpr,
+            Dim = 16,
+            Epochs = 15,
+            Optimizer = OptimizerKind.Adam,
+            LearningRate = 0.01f,
+            WeightDecay = 0.05f,
+            Seed = 11,
+            TablePrefix = "e2e-bpr",
+            Fresh = true,
+            // The interactions: ratings above the mean.
+            RelevantThreshold = data.Values.Average(),
+        };
+        var report = await new RatingTrainer(fixture.Client, options).TrainAsync(train, valid);
+
+        int positives = train.Values.Count(v => v >= options.RelevantThreshold);
+        Assert.Equal(positives, report.TrainSamples);
+        Assert.True(double.IsNaN(report.ValidationRmse));
+        Assert.All(report.Epochs, e => Assert.NotNull(e.ValidationNdcg));
+        var ranking = Assert.IsType<RankingReport>(report.Ranking);
+        Assert.Equal(report.ValidationNdcg!.Value, ranking.Model.Ndcg, 9);
+        Assert.True(ranking.Model.Ndcg > 1.2 * ranking.MostPopular.Ndcg, $"bpr NDCG@10 {ranking.Model.Ndcg} vs most popular {ranking.MostPopular.Ndcg}");
+        var foldIn = await Assert.ThrowsAsync<ArgumentException>(() => UserFoldIn.FoldInAsync(fixture.Client, "e2e-bpr", 1, [1], [5f]));
+        Assert.Contains("bpr", foldIn.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Synthetic_data_trains_to_within_ten_percent_of_the_noise_floor()
     {
         var settings = new SyntheticSettings(Users: 2000, Items: 1000, Count: 500_000, LatentDim: 8, Noise: 0.5f, Clusters: 8, Seed: 7);

@@ -40,20 +40,6 @@ public class ModelGradientTests
         return e * e;
     }
 
-    /// <summary>Central difference of the loss with respect to <c>x[i]</c>, using the steps actually representable in float.</summary>
-    private static double Numeric(float[] x, int i, Func<double> loss)
-    {
-        float keep = x[i];
-        x[i] = (float)(keep + Step);
-        double up = x[i] - (double)keep;
-        double lp = loss();
-        x[i] = (float)(keep - Step);
-        double down = keep - (double)x[i];
-        double lm = loss();
-        x[i] = keep;
-        return (lp - lm) / (up + down);
-    }
-
     private static void AssertGrad(double numeric, double analytic, string what)
     {
         double tol = Math.Max(1e-3, 2e-2 * Math.Abs(numeric));
@@ -83,12 +69,12 @@ public class ModelGradientTests
             double L() => Loss(model, u, v, bias[0], bias[1], y);
             for (int i = 0; i < dim; i++)
             {
-                AssertGrad(Numeric(u, i, L), gu[i], $"{kind} dim {dim} gu[{i}]");
-                AssertGrad(Numeric(v, i, L), gv[i], $"{kind} dim {dim} gv[{i}]");
+                AssertGrad(FiniteDifference.Central(u, i, L, Step), gu[i], $"{kind} dim {dim} gu[{i}]");
+                AssertGrad(FiniteDifference.Central(v, i, L, Step), gv[i], $"{kind} dim {dim} gv[{i}]");
             }
 
-            AssertGrad(Numeric(bias, 0, L), gbu, $"{kind} dim {dim} gbu");
-            AssertGrad(Numeric(bias, 1, L), gbi, $"{kind} dim {dim} gbi");
+            AssertGrad(FiniteDifference.Central(bias, 0, L, Step), gbu, $"{kind} dim {dim} gbu");
+            AssertGrad(FiniteDifference.Central(bias, 1, L, Step), gbi, $"{kind} dim {dim} gbi");
         }
     }
 

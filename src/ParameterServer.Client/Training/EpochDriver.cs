@@ -31,8 +31,9 @@ internal interface IBatchStep
 /// <param name="LogLoss">Mean log loss (binary tasks), which then decides early stopping.</param>
 /// <param name="Accuracy">Share of correct classifications at 0.5 (binary tasks).</param>
 /// <param name="Auc">Area under the ROC curve (binary tasks, link models).</param>
-/// <param name="Objective">What decides early stopping when neither log loss nor RMSE does (lower is better): 1 − AUC of a link model, or its training loss without held-out pairs.</param>
-internal readonly record struct ValidationFigures(double Rmse, double? LogLoss = null, double? Accuracy = null, double? Auc = null, double? Objective = null)
+/// <param name="Objective">What decides early stopping when neither log loss nor RMSE does (lower is better): 1 − AUC of a link model, 1 − NDCG@k of a ranking model, or the training loss without held-out data.</param>
+/// <param name="Ndcg">NDCG@k of the validation users' top-k (ranking models).</param>
+internal readonly record struct ValidationFigures(double Rmse, double? LogLoss = null, double? Accuracy = null, double? Auc = null, double? Objective = null, double? Ndcg = null)
 {
     public double Criterion => Objective ?? LogLoss ?? Rmse;
 }
@@ -158,6 +159,7 @@ internal sealed class EpochDriver(ParameterServerClient ps, JobOptions options, 
                 ValidationLogLoss = v.LogLoss,
                 ValidationAccuracy = v.Accuracy,
                 ValidationAuc = v.Auc,
+                ValidationNdcg = v.Ndcg,
             };
             epochs.Add(report);
             ParameterServerTelemetry.TrainingLoss.Record(loss, _jobTag);
@@ -173,7 +175,7 @@ internal sealed class EpochDriver(ParameterServerClient ps, JobOptions options, 
 
             ParameterServerTelemetry.Epochs.Add(1, _jobTag);
             epochFinished?.Invoke(report);
-            await events.PublishAsync(TrainingEventKind.EpochFinished, epoch, loss, double.IsNaN(v.Rmse) ? 0 : v.Rmse, report.SamplesPerSecond, v.Auc is { } a ? $"validation AUC {a:F4}" : null);
+            await events.PublishAsync(TrainingEventKind.EpochFinished, epoch, loss, double.IsNaN(v.Rmse) ? 0 : v.Rmse, report.SamplesPerSecond, v.Auc is { } a ? $"validation AUC {a:F4}" : v.Ndcg is { } n ? $"validation NDCG {n:F4}" : null);
             if (v.Criterion < best)
             {
                 best = v.Criterion;
@@ -416,6 +418,7 @@ internal sealed record DriverResult(
             ValidationLogLoss = best.ValidationLogLoss,
             ValidationAccuracy = best.ValidationAccuracy,
             ValidationAuc = best.ValidationAuc,
+            ValidationNdcg = best.ValidationNdcg,
             SamplesPerSecond = SamplesPerSecond,
             WallSeconds = wall.TotalSeconds,
             MeanOutstandingPushes = MeanOutstandingPushes,

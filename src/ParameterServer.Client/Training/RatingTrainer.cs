@@ -14,7 +14,7 @@ namespace ParameterServer.Client.Training;
 /// staleness window. After every epoch the validation RMSE (predictions clipped to the rating range) decides
 /// early stopping; the tables keep the best epoch's rows.
 /// </summary>
-public sealed class RatingTrainer : Trainer
+public sealed partial class RatingTrainer : Trainer
 {
     /// <summary>Creates a trainer.</summary>
     public RatingTrainer(ParameterServerClient ps, TrainingOptions options)
@@ -27,9 +27,17 @@ public sealed class RatingTrainer : Trainer
     {
         ArgumentNullException.ThrowIfNull(train);
         ArgumentNullException.ThrowIfNull(validation);
+        if (Options.Model == RatingModelKind.Bpr)
+        {
+            // Implicit feedback: the interactions are the ratings at or above the threshold, nothing else.
+            (train, validation) = (Positives(train, Options.RelevantThreshold), Positives(validation, Options.RelevantThreshold));
+        }
+
         if (train.Count == 0)
         {
-            throw new ArgumentException("The training set is empty.");
+            throw new ArgumentException(Options.Model == RatingModelKind.Bpr
+                ? $"The training set holds no interaction: bpr keeps the ratings at or above --relevant-threshold {Options.RelevantThreshold}."
+                : "The training set is empty.");
         }
 
         return await EpochDriver.PublishedAsync(Ps, Options.TablePrefix, $"{RatingModel.NameOf(Options.Model)} dim {Options.Dim}, {train.Count} training samples", events => TrainCoreAsync(train, validation, events, cancellationToken));
@@ -46,6 +54,11 @@ public sealed class RatingTrainer : Trainer
         long share = (train.Count + o.WorkerCount - 1) / o.WorkerCount;
         long batches = o.WorkerCount * Enumerable.Range(0, o.Workers).Sum(w => (((share * (w + 1) / o.Workers) - (share * w / o.Workers)) + o.BatchSize - 1) / o.BatchSize);
         await Ps.SetNumberAsync(tables.Items.Spec.Name, UserFoldIn.BatchesPerEpochKey, batches);
+        if (!model.PredictsRatings)
+        {
+            return await TrainBprAsync(tables, train, validation, events, wall, cancellationToken);
+        }
+
         var rows = RatingRows.Create(tables, train, o);
         var result = await RunEpochsAsync(
             [.. tables.All],

@@ -25,6 +25,10 @@ public sealed record EpochReport(
     /// <summary>Validation area under the ROC curve (binary tasks only).</summary>
     [JsonPropertyName("validation_auc"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public double? ValidationAuc { get; init; }
+
+    /// <summary>Validation NDCG@k (ranking models: bpr).</summary>
+    [JsonPropertyName("validation_ndcg_at_k"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? ValidationNdcg { get; init; }
 }
 
 /// <summary>Seconds the worker loops spent, summed over loops, finding distinct rows, waiting for pulls, computing gradients and waiting for pushes.</summary>
@@ -53,6 +57,7 @@ public sealed record TrainingReport
     [JsonPropertyName("validation_logloss"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public double? ValidationLogLoss { get; init; }
     [JsonPropertyName("validation_accuracy"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public double? ValidationAccuracy { get; init; }
     [JsonPropertyName("validation_auc"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public double? ValidationAuc { get; init; }
+    [JsonPropertyName("validation_ndcg_at_k"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public double? ValidationNdcg { get; init; }
     [JsonPropertyName("ranking"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public RankingReport? Ranking { get; init; }
     [JsonPropertyName("samples_per_second")] public double SamplesPerSecond { get; init; }
     [JsonPropertyName("wall_seconds")] public double WallSeconds { get; init; }

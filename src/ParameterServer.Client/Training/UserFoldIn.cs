@@ -48,6 +48,10 @@ public static class UserFoldIn
         CheckDistinct(items);
         var tables = await RatingTables.OpenAsync(ps, prefix);
         var model = tables.Model;
+        if (!model.PredictsRatings)
+        {
+            throw new ArgumentException($"Tables '{prefix}.*' hold a bpr model: it ranks, it does not predict ratings, so a user cannot be folded in from ratings. Train the user with the others instead.");
+        }
         for (int k = 0; k < ratings.Count; k++)
         {
             if (!(ratings[k] >= model.Min && ratings[k] <= model.Max))

@@ -13,6 +13,12 @@ public enum RatingModelKind
 
     /// <summary><c>mu + b_u + b_i + u·v</c> with mu the training mean.</summary>
     Mf = 2,
+
+    /// <summary>
+    /// Implicit feedback ranked by <c>u·v + b_i</c>, trained by the pairwise BPR loss over sampled negatives
+    /// (<see cref="BprLoss"/>); its score is a ranking score, not a rating.
+    /// </summary>
+    Bpr = 3,
 }
 
 /// <summary>
@@ -26,7 +32,7 @@ public enum RatingModelKind
 public readonly record struct RatingModel(RatingModelKind Kind, float Min, float Max, float Mean)
 {
     /// <summary>The names accepted by <see cref="ParseKind"/>.</summary>
-    public static readonly IReadOnlyList<string> KindNames = ["dot", "dot-bias", "mf"];
+    public static readonly IReadOnlyList<string> KindNames = ["dot", "dot-bias", "mf", "bpr"];
 
     /// <summary>Whether the model uses the user and item bias tables.</summary>
     public bool HasBiases => Kind != RatingModelKind.Dot;
@@ -40,6 +46,7 @@ public readonly record struct RatingModel(RatingModelKind Kind, float Min, float
         "dot" => RatingModelKind.Dot,
         "dot-bias" or "dotbias" => RatingModelKind.DotBias,
         "mf" => RatingModelKind.Mf,
+        "bpr" => RatingModelKind.Bpr,
         _ => throw new ArgumentException($"Unknown model '{name}'. Valid models: {string.Join(", ", KindNames.Concat(otherModels ?? []))}."),
     };
 
@@ -54,9 +61,13 @@ public readonly record struct RatingModel(RatingModelKind Kind, float Min, float
         {
             RatingModelKind.Dot => s,
             RatingModelKind.DotBias => (Sigmoid(s + bu + bi) * (Max - Min)) + Min,
+            RatingModelKind.Bpr => s + bi,
             _ => Mean + bu + bi + s,
         };
     }
+
+    /// <summary>Whether the model predicts ratings (and is trained on their squared error), not only a ranking score.</summary>
+    public bool PredictsRatings => Kind != RatingModelKind.Bpr;
 
     /// <summary>
     /// The prediction from a ranking score <c>u·v + b_i</c> (just <c>u·v</c> for <c>dot</c>) and the user bias: what
@@ -66,6 +77,7 @@ public readonly record struct RatingModel(RatingModelKind Kind, float Min, float
     {
         RatingModelKind.Dot => score,
         RatingModelKind.DotBias => (Sigmoid(score + bu) * (Max - Min)) + Min,
+        RatingModelKind.Bpr => score,
         _ => Mean + bu + score,
     };
 
@@ -76,6 +88,11 @@ public readonly record struct RatingModel(RatingModelKind Kind, float Min, float
     /// </summary>
     public float Backward(ReadOnlySpan<float> u, ReadOnlySpan<float> v, float bu, float bi, float y, float scale, Span<float> gu, Span<float> gv, ref float gbu, ref float gbi)
     {
+        if (!PredictsRatings)
+        {
+            throw new InvalidOperationException("bpr is trained on pairs (BprLoss), not on the squared error of ratings.");
+        }
+
         float s = TensorPrimitives.Dot(u, v);
         float pred;
         float dPredDs;

@@ -21,7 +21,7 @@ internal static class TrainCommand
         var shared = new TrainOptions();
         var model = new Option<string>("--model")
         {
-            Description = "Model: dot (u·v), dot-bias (sigmoid(u·v+b_u+b_i)·(max−min)+min) or mf (mu+b_u+b_i+u·v) on --ratings; link (entity and link embeddings with negative sampling) on --pairs; tabular (entity embeddings of categorical columns with a dense head) on --data.",
+            Description = "Model: dot (u·v), dot-bias (sigmoid(u·v+b_u+b_i)·(max−min)+min), mf (mu+b_u+b_i+u·v), or bpr (implicit feedback: the ratings ≥ --relevant-threshold are the interactions, ranked by u·v+b_i, trained by the pairwise BPR loss on a sampled negative per positive) on --ratings; link (entity and link embeddings with negative sampling) on --pairs; tabular (entity embeddings of categorical columns with a dense head) on --data.",
             DefaultValueFactory = _ => "mf",
         };
         var userCol = new Option<string>("--user-column") { Description = "User column: header name or 0-based index.", DefaultValueFactory = _ => "userId" };
@@ -105,7 +105,7 @@ internal static class TrainCommand
                 BatchSize = p.GetValue(batch),
                 Optimizer = opt,
                 LearningRate = p.GetValue(lr) ?? DefaultLearningRate(opt),
-                WeightDecay = p.GetValue(wd) ?? (kind == RatingModelKind.Dot ? 0.1f : 0.25f),
+                WeightDecay = p.GetValue(wd) ?? kind switch { RatingModelKind.Dot => 0.1f, RatingModelKind.Bpr => 0.05f, _ => 0.25f },
                 InitScale = p.GetValue(initScale),
                 Workers = p.GetValue(workers),
                 Staleness = p.GetValue(staleness),

@@ -114,7 +114,7 @@ internal sealed class TrainingView
         switch (Output)
         {
             case TrainingOutput.Plain:
-                _out.WriteLine(Invariant($"best epoch {report.BestEpoch}: validation RMSE {report.ValidationRmse:F4}{Binary(report.ValidationLogLoss, report.ValidationAccuracy, report.ValidationAuc, ", ")}; {report.SamplesPerSecond:N0} samples/s; {report.WallSeconds:F1} s wall"));
+                _out.WriteLine(Invariant($"best epoch {report.BestEpoch}: {(report.ValidationNdcg is { } ndcg ? Invariant($"validation NDCG@k {ndcg:F4}") : Invariant($"validation RMSE {report.ValidationRmse:F4}"))}{Binary(report.ValidationLogLoss, report.ValidationAccuracy, report.ValidationAuc, ", ")}; {report.SamplesPerSecond:N0} samples/s; {report.WallSeconds:F1} s wall"));
                 if (report.Ranking is { } ranking)
                 {
                     _out.WriteLine(RankingLine(ranking));
@@ -129,7 +129,7 @@ internal sealed class TrainingView
             case TrainingOutput.Live:
                 var job = new Table { Title = new TableTitle("training"), Border = TableBorder.Rounded };
                 job.AddColumns(new TableColumn("best epoch").RightAligned(), new TableColumn("validation RMSE").RightAligned(), new TableColumn("samples/s").RightAligned(), new TableColumn("wall seconds").RightAligned());
-                job.AddRow(Invariant($"{report.BestEpoch} of {report.Epochs.Count}"), Invariant($"[green]{report.ValidationRmse:F4}[/]"), Invariant($"{report.SamplesPerSecond:N0}"), Invariant($"{report.WallSeconds:F1}"));
+                job.AddRow(Invariant($"{report.BestEpoch} of {report.Epochs.Count}"), Invariant($"[green]{Valid(report.ValidationRmse)}[/]"), Invariant($"{report.SamplesPerSecond:N0}"), Invariant($"{report.WallSeconds:F1}"));
                 if (report.ValidationLogLoss is not null)
                 {
                     job.Caption = new TableTitle(Markup.Escape(Binary(report.ValidationLogLoss, report.ValidationAccuracy, report.ValidationAuc, "validation ").Trim()));
@@ -174,7 +174,12 @@ internal sealed class TrainingView
     private static string Header => $"{"epoch",5} {"train loss",11} {"valid RMSE",11} {"samples/s",11} {"seconds",8}";
 
     private string EpochLine(EpochReport e) =>
-        Invariant($"{e.Epoch,5} {e.TrainLoss,11:F4} {e.ValidationRmse,11:F4} {e.SamplesPerSecond,11:N0} {e.Seconds,8:F2}{_floor}{Binary(e.ValidationLogLoss, e.ValidationAccuracy, e.ValidationAuc, "  ")}");
+        Invariant($"{e.Epoch,5} {e.TrainLoss,11:F4} {Valid(e.ValidationRmse),11} {e.SamplesPerSecond,11:N0} {e.Seconds,8:F2}{_floor}{Binary(e.ValidationLogLoss, e.ValidationAccuracy, e.ValidationAuc, "  ")}{Ranking(e.ValidationNdcg)}");
+
+    // A model without ratings (bpr) has no RMSE: a dash, not NaN.
+    private static string Valid(double rmse) => double.IsNaN(rmse) ? "-" : Invariant($"{rmse:F4}");
+
+    private static string Ranking(double? ndcg) => ndcg is { } n ? Invariant($"  NDCG@k {n:F4}") : "";
 
     /// <summary>A binary task's validation log loss, accuracy and AUC after <paramref name="lead"/>; empty for other models.</summary>
     private static string Binary(double? logLoss, double? accuracy, double? auc, string lead) =>
@@ -227,13 +232,13 @@ internal sealed class TrainingView
     private string LiveEpochLine(EpochReport e)
     {
         // Green when the epoch improved what early stopping watches (a binary task's log loss, else the RMSE).
-        double criterion = e.ValidationLogLoss ?? e.ValidationRmse;
+        double criterion = e.ValidationLogLoss ?? (1 - e.ValidationNdcg) ?? e.ValidationRmse;
         bool best = criterion < _best;
         _best = Math.Min(_best, criterion);
-        string rmse = Invariant($"{e.ValidationRmse,11:F4}");
+        string rmse = Invariant($"{Valid(e.ValidationRmse),11}");
         return Invariant($"{e.Epoch,5} {e.TrainLoss,11:F4} ") + (best ? "[green]" + rmse + "[/]" : "[yellow]" + rmse + "[/]")
             + Invariant($" {e.SamplesPerSecond,11:N0} {e.Seconds,8:F2}") + (_floor.Length > 0 ? "[grey]" + Markup.Escape(_floor) + "[/]" : "")
-            + Markup.Escape(Binary(e.ValidationLogLoss, e.ValidationAccuracy, e.ValidationAuc, "  "));
+            + Markup.Escape(Binary(e.ValidationLogLoss, e.ValidationAccuracy, e.ValidationAuc, "  ") + Ranking(e.ValidationNdcg));
     }
 
     /// <summary>The bar's description: epoch, rate, running loss and time left.</summary>
