@@ -104,6 +104,10 @@ public sealed unsafe partial class FastRatingTrainer : IDisposable
     {
         ArgumentNullException.ThrowIfNull(optimizer);
         optimizer.Validate();
+        if (!model.PredictsRatings)
+        {
+            throw new ArgumentException($"The in-memory baseline trains rating models (dot, dot-bias, mf), not {RatingModel.NameOf(model.Kind)}.", nameof(model));
+        }
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dim);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(dim, MaxDim);
         ArgumentOutOfRangeException.ThrowIfNegative(maxUser);

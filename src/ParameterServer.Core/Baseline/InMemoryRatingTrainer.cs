@@ -33,6 +33,10 @@ public sealed class InMemoryRatingTrainer
     {
         ArgumentNullException.ThrowIfNull(optimizer);
         optimizer.Validate();
+        if (!model.PredictsRatings)
+        {
+            throw new ArgumentException($"The in-memory baseline trains rating models (dot, dot-bias, mf), not {RatingModel.NameOf(model.Kind)}.", nameof(model));
+        }
         _model = model;
         _optimizer = optimizer;
         _dim = dim;
