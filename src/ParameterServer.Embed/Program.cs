@@ -14,6 +14,7 @@ public static class Program
         {
             DemoCommand.Create(),
             TrainCommand.Create(),
+            TrainCommand.Create(crossValidation: true),
             PredictCommand.Create(),
             QueryCommand.Create(),
             RecommendCommand.Create(),

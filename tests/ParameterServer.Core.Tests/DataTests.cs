@@ -137,6 +137,33 @@ public sealed class DataTests : IDisposable
         Assert.Contains(bad + ":2:", ex.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(1000, 5)]
+    [InlineData(1003, 3)]
+    [InlineData(10, 10)]
+    public void Folds_validate_every_row_exactly_once_and_the_last_of_five_is_the_plain_split(int count, int folds)
+    {
+        var data = SyntheticRatings.Generate(new SyntheticSettings(Users: 50, Items: 40, Count: count, Seed: 3)).Data;
+        var splits = data.Folds(folds, 11).ToList();
+        Assert.Equal(folds, splits.Count);
+        var all = Triples(data).OrderBy(t => t).ToArray();
+        Assert.Equal(all, splits.SelectMany(f => Triples(f.Validation)).OrderBy(t => t).ToArray());
+        foreach (var (train, validation) in splits)
+        {
+            Assert.Equal(all, Triples(train).Concat(Triples(validation)).OrderBy(t => t).ToArray());
+            Assert.InRange(validation.Count, count / folds, (count / folds) + 1);
+        }
+
+        if (folds == 5)
+        {
+            // Fold 5 of 5 holds out the same rows as the seeded 80/20 split.
+            Assert.Equal(Triples(data.Split(0.2, 11).Validation), Triples(splits[4].Validation));
+        }
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => data.Folds(1, 11).ToList());
+        Assert.Throws<ArgumentOutOfRangeException>(() => data.Folds(count + 1, 11).ToList());
+    }
+
     [Fact]
     public void SplitIsADeterministicPartition()
     {

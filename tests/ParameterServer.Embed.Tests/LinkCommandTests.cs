@@ -64,7 +64,7 @@ public sealed class LinkCommandTests : IDisposable
     }
 
     [Theory]
-    [InlineData(new[] { "--model", "bogus", "--ratings", "x.csv" }, "Unknown model 'bogus'. Valid models: dot, dot-bias, mf, link, tabular.")]
+    [InlineData(new[] { "--model", "bogus", "--ratings", "x.csv" }, "Unknown model 'bogus'. Valid models: dot, dot-bias, mf, bpr, link, tabular.")]
     [InlineData(new[] { "--model", "mf" }, "--ratings is required for model mf.")]
     [InlineData(new[] { "--model", "link" }, "--pairs is required for model link.")]
     [InlineData(new[] { "--model", "link", "--pairs", "x.csv", "--freeze", "both" }, "--freeze 'both' must be entities or links.")]
@@ -74,6 +74,16 @@ public sealed class LinkCommandTests : IDisposable
     public async Task Bad_options_exit_2_naming_the_option(string[] args, string message)
     {
         var (code, _, error) = await ConsoleRun.RunAsync(["train", .. args]);
+        Assert.Equal(2, code);
+        Assert.Equal($"error: {message}", error.Trim());
+    }
+
+    [Theory]
+    [InlineData(new[] { "--model", "link", "--pairs", "x.csv" }, "embed cv cross-validates rating models (dot, dot-bias, mf, bpr); not link.")]
+    [InlineData(new[] { "--model", "mf", "--ratings", "x.csv", "--plot", "c.png" }, "embed cv makes its own validation folds and draws no curve: leave out --validation-file and --plot.")]
+    public async Task Cross_validation_refuses_what_it_cannot_do(string[] args, string message)
+    {
+        var (code, _, error) = await ConsoleRun.RunAsync(["cv", .. args]);
         Assert.Equal(2, code);
         Assert.Equal($"error: {message}", error.Trim());
     }

@@ -24,7 +24,7 @@ public sealed class TabularTrainCommandTests : IDisposable
     [Theory]
     [InlineData("--model mf", "--ratings is required for model mf.")]
     [InlineData("--model dot-bias", "--ratings is required for model dot-bias.")]
-    [InlineData("--model link2", "Unknown model 'link2'. Valid models: dot, dot-bias, mf, link, tabular.")]
+    [InlineData("--model link2", "Unknown model 'link2'. Valid models: dot, dot-bias, mf, bpr, link, tabular.")]
     [InlineData("--model tabular", "--data is required for model tabular.")]
     [InlineData("--model tabular --data x.csv --categorical a:2", "--target is required for model tabular.")]
     [InlineData("--model tabular --data x.csv --ratings r.csv", "--ratings and --items belong to the rating models; --model tabular reads --data.")]

@@ -57,4 +57,8 @@ public sealed class Ratings
         var (train, validation) = SeededSplit.Indexes(Count, validationFraction, seed);
         return (Select(train), Select(validation));
     }
+
+    /// <summary>The <paramref name="folds"/> seeded cross-validation splits of the triples (<see cref="SeededSplit.Folds"/>).</summary>
+    public IEnumerable<(Ratings Train, Ratings Validation)> Folds(int folds, int seed) =>
+        SeededSplit.Folds(Count, folds, seed).Select(f => (Select(f.Train), Select(f.Validation)));
 }

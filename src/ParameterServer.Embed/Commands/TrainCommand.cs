@@ -13,7 +13,11 @@ namespace ParameterServer.Embed.Commands;
 /// <summary><c>embed train</c>: trains a rating, link or tabular model through the parameter server.</summary>
 internal static class TrainCommand
 {
-    public static Command Create()
+    /// <summary>
+    /// <c>embed train</c>, or with <paramref name="crossValidation"/> <c>embed cv</c>: the same options and data for a
+    /// rating model, trained once per fold of <c>--folds</c> (<see cref="CrossValidation"/>).
+    /// </summary>
+    public static Command Create(bool crossValidation = false)
     {
         var ratings = new Option<FileInfo?>("--ratings") { Description = "Ratings file (required by models dot, dot-bias, mf): MovieLens ratings.csv (userId,movieId,rating,timestamp) or any delimited triples file (see --user-column etc.)." };
         var items = new Option<FileInfo?>("--items") { Description = "MovieLens movies.csv: titles become the labels of the item table's rows (mf, dot, dot-bias) or of numeric entities (link)." };
@@ -36,10 +40,15 @@ internal static class TrainCommand
         var relevant = new Option<double>("--relevant-threshold") { Description = "Rating models: a validation rating at or above this is relevant for the ranking figures.", DefaultValueFactory = _ => 4.0 };
         var rankUsers = new Option<int>("--rank-users") { Description = "Rating models: most validation users ranked (a seeded sample beyond it; each scores every item).", DefaultValueFactory = _ => 5000 };
 
-        var command = new Command("train", "Train a model through the parameter server: a rating model (dot, dot-bias, mf) on a ratings file, reporting validation RMSE, link embeddings on (entity, link) pairs, reporting AUC and recall@k, or a tabular model on categorical and numeric columns, reporting validation loss.")
+        var command = new Command(crossValidation ? "cv" : "train", crossValidation ? "K-fold cross-validation of a rating model (dot, dot-bias, mf, bpr), as Surprise's cross_validate: the ratings are cut into --folds seeded folds, each trains a fresh model on the others (tables {prefix}-cvN.*, dropped afterwards) and validates on its own; prints every fold and the mean ± std of validation RMSE and of the ranking figures." : "Train a model through the parameter server: a rating model (dot, dot-bias, mf) on a ratings file, reporting validation RMSE, link embeddings on (entity, link) pairs, reporting AUC and recall@k, or a tabular model on categorical and numeric columns, reporting validation loss.")
         {
             ratings, items, validationFile, model, userCol, itemCol, ratingCol, cacheRows, cacheStaleness, wire, plot, fresh, rankK, relevant, rankUsers,
         };
+        var folds = new Option<int>("--folds") { Description = "Folds of the cross-validation (2 or more).", DefaultValueFactory = _ => 5 };
+        if (crossValidation)
+        {
+            command.Options.Add(folds);
+        }
         shared.AddTo(command);
         var link = new LinkTrainCommand();
         link.AddTo(command);
@@ -72,6 +81,16 @@ internal static class TrainCommand
             if (wireValues != Abstractions.WireValues.Float32 && (modelName == "link" || TabularTrainOptions.Handles(modelName)))
             {
                 throw new ArgumentException($"--wire {p.GetValue(wire)} applies to rating models (dot, dot-bias, mf); model {modelName} sends float32.");
+            }
+
+            if (crossValidation && (modelName == "link" || TabularTrainOptions.Handles(modelName)))
+            {
+                throw new ArgumentException($"embed cv cross-validates rating models (dot, dot-bias, mf, bpr); not {modelName}.");
+            }
+
+            if (crossValidation && (p.GetValue(validationFile) is not null || p.GetValue(plot) is not null))
+            {
+                throw new ArgumentException("embed cv makes its own validation folds and draws no curve: leave out --validation-file and --plot.");
             }
 
             if (modelName == "link")
@@ -145,7 +164,7 @@ internal static class TrainCommand
                 (train, valid) = data.Split(p.GetValue(validation), options.Seed);
             }
 
-            human.WriteLine($"data: {data.Count:N0} ratings{(data.SkippedRows > 0 ? $" ({data.SkippedRows} malformed lines skipped)" : "")}; train {train.Count:N0}, validation {valid.Count:N0}");
+            human.WriteLine($"data: {data.Count:N0} ratings{(data.SkippedRows > 0 ? $" ({data.SkippedRows} malformed lines skipped)" : "")}; {(crossValidation ? $"{p.GetValue(folds)} folds" : $"train {train.Count:N0}, validation {valid.Count:N0}")}");
             await using var exporters = await telemetry.Start(p);
             await using var connection = await ClusterConnection.StartAsync(p.GetValue(cluster), ct);
             if (exporters.Description is { } served)
@@ -154,6 +173,28 @@ internal static class TrainCommand
             }
 
             human.WriteLine($"cluster: {connection.Description}; model {RatingModel.NameOf(kind)}, dim {options.Dim}, {opt.ToString().ToLowerInvariant()} lr {options.LearningRate.ToString(CultureInfo.InvariantCulture)}, weight decay {options.WeightDecay.ToString(CultureInfo.InvariantCulture)}, batch {options.BatchSize}, workers {options.Workers}, staleness {options.Staleness}{(options.CacheRows > 0 ? $", cache {options.CacheRows} rows/table, {options.CacheStaleness} steps" : "")}{(options.Wire != Abstractions.WireValues.Float32 ? $", wire {CommonOptions.NameOf(options.Wire)}" : "")}");
+            if (crossValidation)
+            {
+                var cv = await CrossValidation.RunAsync(connection, options, data, p.GetValue(folds), human, ct);
+                foreach (string line in CrossValidation.Summary(cv, options.RankK))
+                {
+                    human.WriteLine(line);
+                }
+
+                if (p.GetValue(report) is { } cvReport)
+                {
+                    await File.WriteAllTextAsync(cvReport.FullName, ReportJson.Serialize(cv, indented: true), ct);
+                    human.WriteLine($"report: {cvReport.FullName}");
+                }
+
+                if (asJson)
+                {
+                    Console.WriteLine(ReportJson.Serialize(cv, indented: false));
+                }
+
+                return 0;
+            }
+
             if (!options.Fresh && await ResumedFrom(connection.Client, options.TablePrefix) is { } resumed)
             {
                 human.WriteLine(resumed);
