@@ -142,6 +142,21 @@ public sealed class TrainingViewTests
     }
 
     [Fact]
+    public async Task With_the_jobs_epochs_known_plain_lines_say_n_of_N_and_the_time_the_job_may_still_take()
+    {
+        var writer = new StringWriter(CultureInfo.InvariantCulture);
+        var view = new TrainingView(Console(writer, interactive: false), TrainingOutput.Plain, noiseFloor: null) { MaxEpochs = 5 };
+        var report = Reports.Create(3);
+        await view.RunAsync(80_000, () => TrainAsync(view, report, TimeSpan.Zero));
+        string[] lines = writer.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        // Each epoch of the fake report takes 0.20 s: after epoch 1, 4 more at most (0.8 s); after 3, 2 more (0.4 s).
+        Assert.StartsWith("  1/5 ", lines[1], StringComparison.Ordinal);
+        Assert.EndsWith("job ≤ 0.8 s", lines[1], StringComparison.Ordinal);
+        Assert.StartsWith("  3/5 ", lines[3], StringComparison.Ordinal);
+        Assert.EndsWith("job ≤ 0.4 s", lines[3], StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void TheBarSaysRateLossAndTimeLeft()
     {
         string text = TrainingView.Describe(3, new EpochReading(40_000, 0.81234, 20_000), 80_000);
@@ -152,5 +167,11 @@ public sealed class TrainingViewTests
         Assert.EndsWith("ETA 2:05", TrainingView.Describe(3, new EpochReading(40_000, 0.8, 320), 80_000), StringComparison.Ordinal);
         Assert.EndsWith("ETA 1:23:20", TrainingView.Describe(3, new EpochReading(40_000, 0.8, 8), 80_000), StringComparison.Ordinal);
         Assert.EndsWith("ETA ?", TrainingView.Describe(1, default, 80_000), StringComparison.Ordinal);
+
+        // With the job's most epochs: n/N, and the rest of the job at this rate (epoch 3's 2 s, then 37 × 4 s).
+        string job = TrainingView.Describe(3, new EpochReading(40_000, 0.8, 20_000), 80_000, maxEpochs: 40);
+        Assert.Contains("epoch   3/40", job, StringComparison.Ordinal);
+        Assert.EndsWith("ETA 2.0 s  job ≤ 2:30", job, StringComparison.Ordinal);
+        Assert.DoesNotContain("job", TrainingView.Describe(40, new EpochReading(40_000, 0.8, 20_000), 80_000, maxEpochs: 40), StringComparison.Ordinal);
     }
 }

@@ -92,4 +92,10 @@ public abstract record JobOptions
             throw new ArgumentException(message + ".");
         }
     }
+
+    /// <summary>
+    /// A float setting as a report states it: the decimal the user wrote (0.005, not 0.004999999888241291, which is
+    /// what widening the float to double would print). Float's shortest round-trip text is that decimal.
+    /// </summary>
+    public static double Reported(float value) => double.Parse(value.ToString(System.Globalization.CultureInfo.InvariantCulture), System.Globalization.CultureInfo.InvariantCulture);
 }

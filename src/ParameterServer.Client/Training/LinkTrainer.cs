@@ -149,7 +149,7 @@ public sealed class LinkTrainer
             WorkerCount = o.WorkerCount,
             Staleness = o.Staleness,
             Optimizer = o.Optimizer.ToString().ToLowerInvariant(),
-            LearningRate = o.LearningRate,
+            LearningRate = JobOptions.Reported(o.LearningRate),
             EntityTable = entities.Spec.Name,
             LinkTable = links.Spec.Name,
             Entities = train.EntityIds.Length,

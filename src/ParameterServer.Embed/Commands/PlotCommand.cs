@@ -14,7 +14,7 @@ internal static class PlotCommand
         var output = new Option<FileInfo>("--out") { Description = "The PNG file to write.", Required = true };
         var width = new Option<int>("--width") { Description = "Width in pixels.", DefaultValueFactory = _ => CurvePlot.DefaultWidth };
         var height = new Option<int>("--height") { Description = "Height in pixels.", DefaultValueFactory = _ => CurvePlot.DefaultHeight };
-        var curve = new Command("curve", "The training curve: train MSE (left axis) and validation RMSE (right axis) per epoch, the best epoch marked.")
+        var curve = new Command("curve", "The training curve: train and validation RMSE per epoch on one axis (log loss for binary tasks; BPR loss and NDCG for bpr), the best epoch marked.")
         {
             report, output, width, height,
         };

@@ -34,7 +34,7 @@ internal static class TrainCommand
         var cacheRows = new Option<int>("--cache-rows") { Description = "Cache the N most frequent users and items (and their biases) in the worker process: hot rows are served from it at most --cache-staleness steps old and their gradients are summed and written back (rating models; 0 = off).", DefaultValueFactory = _ => 0 };
         var cacheStaleness = new Option<int>("--cache-staleness") { Description = "Steps a cached hot row may be older than the step that reads it; also how often the cache writes its summed gradients back.", DefaultValueFactory = _ => 8 };
         var wire = CommonOptions.Wire();
-        var plot = new Option<FileInfo?>("--plot") { Description = "Draw the training curve (train MSE and validation RMSE per epoch) to this PNG file." };
+        var plot = new Option<FileInfo?>("--plot") { Description = "Draw the training curve (train and validation RMSE per epoch on one axis; log loss for binary tasks; BPR loss and NDCG for bpr) to this PNG file." };
         var fresh = new Option<bool>("--fresh") { Description = "Rating models: drop the tables of --table-prefix first and train from scratch. Without it, a job whose tables exist resumes from their rows, and refuses settings (model, dim, shards, optimizer, learning rate, weight decay, initializer, seed) that differ from theirs." };
         var rankK = new Option<int>("--rank-k") { Description = "Rating models: rank every training item for each validation user (leaving out the items they rated in training) and report precision@k, recall@k, NDCG@k, MAP@k and catalogue coverage at this k, beside a most-popular baseline (0 = off).", DefaultValueFactory = _ => 10 };
         var relevant = new Option<double>("--relevant-threshold") { Description = "Rating models: a validation rating at or above this is relevant for the ranking figures.", DefaultValueFactory = _ => 4.0 };
@@ -208,9 +208,13 @@ internal static class TrainCommand
             }
             if (titles is not null)
             {
+                // A label goes on a row the model trained, never creates one: a title nobody rated in training would
+                // be an untrained random row in queries, exports and plots.
                 var tables = await RatingTables.OpenAsync(connection.Client, options.TablePrefix);
-                await connection.Client.SetLabelsAsync(tables.Items, titles);
-                human.WriteLine($"labels: {titles.Count:N0} titles set on table {tables.Items.Spec.Name}");
+                var trained = train.Items.Where((_, r) => kind != RatingModelKind.Bpr || train.Values[r] >= options.RelevantThreshold).ToHashSet();
+                var labels = titles.Where(t => trained.Contains(t.Key)).ToDictionary();
+                await connection.Client.SetLabelsAsync(tables.Items, labels);
+                human.WriteLine($"labels: {labels.Count:N0} titles set on table {tables.Items.Spec.Name}{(labels.Count < titles.Count ? $" ({titles.Count - labels.Count:N0} titles of items without a training rating left out)" : "")}");
             }
 
             result = result with { Cluster = connection.Description };

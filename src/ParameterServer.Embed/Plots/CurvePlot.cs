@@ -6,8 +6,9 @@ using SkiaSharp;
 namespace ParameterServer.Embed.Plots;
 
 /// <summary>
-/// The training curve of a job: train MSE per epoch on the left axis, validation RMSE on the right, the best epoch
-/// marked. Drawn from a <see cref="TrainingReport"/>, so <c>embed train --plot</c> and <c>embed plot curve</c>
+/// The training curve of a job, the best epoch marked: training and validation in the same unit on one axis (RMSE
+/// for rating and regression models, log loss for binary tasks), so the gap between them reads true; a ranking model
+/// (bpr), whose loss and validation NDCG are different quantities, gets its loss on the left axis and NDCG on the right. Drawn from a <see cref="TrainingReport"/>, so <c>embed train --plot</c> and <c>embed plot curve</c>
 /// (from a <c>--report</c> file) draw the same picture.
 /// </summary>
 internal static class CurvePlot
@@ -34,8 +35,30 @@ internal static class CurvePlot
             plot.Font.Set(family);
         }
 
-        Series(plot, x, epochs.Select(e => e.TrainLoss), "train MSE", Colors.C0, MarkerShape.FilledCircle, plot.Axes.Left);
-        Series(plot, x, epochs.Select(e => e.ValidationRmse), "validation RMSE", Colors.C1, MarkerShape.FilledSquare, plot.Axes.Right);
+        string headline;
+        if (epochs[0].ValidationLogLoss is not null)
+        {
+            // Binary task: the training loss is the mean log loss already.
+            Series(plot, x, epochs.Select(e => e.TrainLoss), "train log loss", Colors.C0, MarkerShape.FilledCircle, plot.Axes.Left);
+            Series(plot, x, epochs.Select(e => e.ValidationLogLoss ?? double.NaN), "validation log loss", Colors.C1, MarkerShape.FilledSquare, plot.Axes.Left);
+            Shared(plot.Axes.Left, "log loss");
+            headline = string.Create(CultureInfo.InvariantCulture, $"validation log loss {report.ValidationLogLoss:F4}");
+        }
+        else if (epochs[0].ValidationNdcg is not null)
+        {
+            Series(plot, x, epochs.Select(e => e.TrainLoss), "train BPR loss", Colors.C0, MarkerShape.FilledCircle, plot.Axes.Left);
+            Series(plot, x, epochs.Select(e => e.ValidationNdcg ?? double.NaN), "validation NDCG@k", Colors.C1, MarkerShape.FilledSquare, plot.Axes.Right);
+            headline = string.Create(CultureInfo.InvariantCulture, $"validation NDCG@k {report.ValidationNdcg:F4}");
+        }
+        else
+        {
+            // The training loss is a mean squared error: its square root is the RMSE, the unit of the validation figure.
+            Series(plot, x, epochs.Select(e => Math.Sqrt(e.TrainLoss)), "train RMSE", Colors.C0, MarkerShape.FilledCircle, plot.Axes.Left);
+            Series(plot, x, epochs.Select(e => e.ValidationRmse), "validation RMSE", Colors.C1, MarkerShape.FilledSquare, plot.Axes.Left);
+            Shared(plot.Axes.Left, "RMSE");
+            headline = string.Create(CultureInfo.InvariantCulture, $"validation RMSE {report.ValidationRmse:F4}");
+        }
+
         if (report.BestEpoch > 0)
         {
             var best = plot.Add.VerticalLine(report.BestEpoch, 1, Colors.Gray);
@@ -46,9 +69,16 @@ internal static class CurvePlot
         plot.Axes.Bottom.Label.Text = "epoch";
         // Epochs are whole numbers: no tick at 1.5.
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
-        plot.Title(string.Create(CultureInfo.InvariantCulture, $"{report.Model} (dim {report.Dim}): best epoch {report.BestEpoch} of {epochs.Count}, validation RMSE {report.ValidationRmse:F4}"));
+        plot.Title(string.Create(CultureInfo.InvariantCulture, $"{report.Model} (dim {report.Dim}): best epoch {report.BestEpoch} of {epochs.Count}, {headline}"));
         plot.ShowLegend(Alignment.UpperRight);
         return plot;
+    }
+
+    // Two series on one axis: the legend tells them apart, the axis says the unit, in the text colour.
+    private static void Shared(IYAxis axis, string unit)
+    {
+        axis.Label.Text = unit;
+        axis.Label.ForeColor = Colors.Black;
     }
 
     private static void Series(Plot plot, double[] x, IEnumerable<double> y, string label, Color color, MarkerShape marker, IYAxis axis)

@@ -9,6 +9,7 @@ internal static class TrainingConsole
     public static Task<TrainingReport> RunAsync(ClusterConnection connection, TrainingOptions options, Ratings train, Ratings validation, TrainingView view, CancellationToken ct)
     {
         var trainer = new RatingTrainer(connection.Client, options);
+        view.MaxEpochs = options.Epochs;
         trainer.EpochFinished += view.OnEpoch;
         trainer.Progress += view.OnProgress;
         return RunAsync(connection, options.TablePrefix, train.Count, view, () => trainer.TrainAsync(train, validation, ct));
@@ -17,6 +18,7 @@ internal static class TrainingConsole
     public static Task<TrainingReport> RunAsync(ClusterConnection connection, TrainingOptions options, TabularOptions tabular, TabularData train, TabularData validation, TrainingView view, CancellationToken ct)
     {
         var trainer = new TabularTrainer(connection.Client, options, tabular);
+        view.MaxEpochs = options.Epochs;
         trainer.EpochFinished += view.OnEpoch;
         trainer.Progress += view.OnProgress;
         return RunAsync(connection, options.TablePrefix, train.Count, view, () => trainer.TrainAsync(train, validation, ct));

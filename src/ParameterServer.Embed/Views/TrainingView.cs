@@ -47,6 +47,14 @@ internal sealed class TrainingView
     /// <summary>The mode this view renders in.</summary>
     public TrainingOutput Output { get; }
 
+    /// <summary>
+    /// The job's most epochs, when known: epochs then read "n/N" and each says how long the rest of the job takes at
+    /// most (early stopping may end it sooner). 0: unknown.
+    /// </summary>
+    public int MaxEpochs { get; set; }
+
+    private double _epochSeconds;
+
     /// <summary>The view for this process's stdout: quiet for <c>--json</c>, live only on an interactive terminal.</summary>
     public static TrainingView ForStdout(bool json, double? noiseFloor) =>
         new(AnsiConsole.Console, Detect(AnsiConsole.Console, Console.IsOutputRedirected, json), noiseFloor);
@@ -174,7 +182,16 @@ internal sealed class TrainingView
     private static string Header => $"{"epoch",5} {"train loss",11} {"valid RMSE",11} {"samples/s",11} {"seconds",8}";
 
     private string EpochLine(EpochReport e) =>
-        Invariant($"{e.Epoch,5} {e.TrainLoss,11:F4} {Valid(e.ValidationRmse),11} {e.SamplesPerSecond,11:N0} {e.Seconds,8:F2}{_floor}{Binary(e.ValidationLogLoss, e.ValidationAccuracy, e.ValidationAuc, "  ")}{Ranking(e.ValidationNdcg)}");
+        Invariant($"{Epoch(e.Epoch, MaxEpochs),5} {e.TrainLoss,11:F4} {Valid(e.ValidationRmse),11} {e.SamplesPerSecond,11:N0} {e.Seconds,8:F2}{_floor}{Binary(e.ValidationLogLoss, e.ValidationAccuracy, e.ValidationAuc, "  ")}{Ranking(e.ValidationNdcg)}{JobLeft(e)}");
+
+    private static string Epoch(int epoch, int max) => max > 0 ? Invariant($"{epoch}/{max}") : Invariant($"{epoch}");
+
+    /// <summary>"  job ≤ 1:20": the epochs left at the mean epoch time so far (an upper bound: early stopping may come first).</summary>
+    private string JobLeft(EpochReport e)
+    {
+        _epochSeconds += e.Seconds;
+        return MaxEpochs > e.Epoch ? "  job ≤ " + Eta(TimeSpan.FromSeconds(_epochSeconds / e.Epoch * (MaxEpochs - e.Epoch))) : "";
+    }
 
     // A model without ratings (bpr) has no RMSE: a dash, not NaN.
     private static string Valid(double rmse) => double.IsNaN(rmse) ? "-" : Invariant($"{rmse:F4}");
@@ -189,7 +206,7 @@ internal sealed class TrainingView
     private async Task<TrainingReport> LiveAsync(ProgressContext ctx, long samplesPerEpoch, Task<TrainingReport> run)
     {
         int epoch = 1;
-        ProgressTask? bar = ctx.AddTask(Describe(epoch, default, samplesPerEpoch), maxValue: Math.Max(1, samplesPerEpoch));
+        ProgressTask? bar = ctx.AddTask(Describe(epoch, default, samplesPerEpoch, MaxEpochs), maxValue: Math.Max(1, samplesPerEpoch));
         while (true)
         {
             await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(RefreshSeconds)));
@@ -216,13 +233,13 @@ internal sealed class TrainingView
             var reading = _meter.Read();
             if (bar is null && reading.Samples > 0)
             {
-                bar = ctx.AddTask(Describe(epoch, reading, samplesPerEpoch), maxValue: Math.Max(1, samplesPerEpoch));
+                bar = ctx.AddTask(Describe(epoch, reading, samplesPerEpoch, MaxEpochs), maxValue: Math.Max(1, samplesPerEpoch));
             }
 
             if (bar is not null)
             {
                 bar.Value = Math.Min(reading.Samples, bar.MaxValue);
-                bar.Description = Describe(epoch, reading, samplesPerEpoch);
+                bar.Description = Describe(epoch, reading, samplesPerEpoch, MaxEpochs);
             }
 
             ctx.Refresh();
@@ -236,18 +253,25 @@ internal sealed class TrainingView
         bool best = criterion < _best;
         _best = Math.Min(_best, criterion);
         string rmse = Invariant($"{Valid(e.ValidationRmse),11}");
-        return Invariant($"{e.Epoch,5} {e.TrainLoss,11:F4} ") + (best ? "[green]" + rmse + "[/]" : "[yellow]" + rmse + "[/]")
+        return Invariant($"{Epoch(e.Epoch, MaxEpochs),5} {e.TrainLoss,11:F4} ") + (best ? "[green]" + rmse + "[/]" : "[yellow]" + rmse + "[/]")
             + Invariant($" {e.SamplesPerSecond,11:N0} {e.Seconds,8:F2}") + (_floor.Length > 0 ? "[grey]" + Markup.Escape(_floor) + "[/]" : "")
-            + Markup.Escape(Binary(e.ValidationLogLoss, e.ValidationAccuracy, e.ValidationAuc, "  ") + Ranking(e.ValidationNdcg));
+            + Markup.Escape(Binary(e.ValidationLogLoss, e.ValidationAccuracy, e.ValidationAuc, "  ") + Ranking(e.ValidationNdcg) + JobLeft(e));
     }
 
     /// <summary>The bar's description: epoch, rate, running loss and time left.</summary>
-    internal static string Describe(int epoch, EpochReading reading, long samplesPerEpoch)
+    internal static string Describe(int epoch, EpochReading reading, long samplesPerEpoch, int maxEpochs = 0)
     {
         string rate = reading.SamplesPerSecond > 0 ? Invariant($"{reading.SamplesPerSecond,11:N0} samples/s") : $"{"",11} samples/s";
         string loss = double.IsNaN(reading.Loss) || reading.Samples == 0 ? "      " : Invariant($"{reading.Loss:F4}");
-        string eta = reading.Remaining(samplesPerEpoch) is { } left ? Eta(left) : "?";
-        return Invariant($"epoch {epoch,3}  {rate}  loss {loss}  ETA {eta}");
+        var left = reading.Remaining(samplesPerEpoch);
+        string eta = left is { } l ? Eta(l) : "?";
+        // The job: this epoch's rest and every epoch after it at this rate (at most: early stopping may come first).
+        string job = maxEpochs > epoch && left is { } el && reading.SamplesPerSecond > 0
+            ? "  job ≤ " + Eta(el + TimeSpan.FromSeconds((maxEpochs - epoch) * (double)samplesPerEpoch / reading.SamplesPerSecond))
+            : "";
+        return maxEpochs > 0
+            ? Invariant($"epoch {epoch,3}/{maxEpochs}  {rate}  loss {loss}  ETA {eta}{job}")
+            : Invariant($"epoch {epoch,3}  {rate}  loss {loss}  ETA {eta}");
     }
 
     /// <summary>Tenths of a second under a minute (epochs of small data sets take less than one), then m:ss or h:mm:ss.</summary>
