@@ -89,6 +89,19 @@ public sealed class ExportWriterTests : IDisposable
     }
 
     [Fact]
+    public void Word2vec_text_keys_are_unique_a_repeated_label_gets_its_id()
+    {
+        // Two films share a title; a row without a label is keyed by its id, which a label may also be.
+        var writer = EmbeddingWriter.Create(ExportFormat.Word2VecText, _dir, "dup", 1);
+        writer.Write([10, 20, 30, 40, 50], [1f, 2f, 3f, 4f, 5f], ["Emma (1996)", "Emma (1996)", "40", null, "Emma (1996)#20"]);
+        writer.Complete();
+        string[] keys = [.. File.ReadAllLines(Path.Combine(_dir, "dup.word2vec.txt"))[1..].Select(l => l.Split(' ')[0])];
+        Assert.Equal(["Emma_(1996)", "Emma_(1996)#20", "40", "40#40", "Emma_(1996)#20#50"], keys);
+        Assert.Equal(keys.Length, keys.Distinct().Count());
+        Assert.Contains(writer.Notes, n => n.Contains("3 labels were already taken by another row", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Projector_files_agree_on_rows_and_dim()
     {
         WriteAll(ExportFormat.Projector, pages: 4);
