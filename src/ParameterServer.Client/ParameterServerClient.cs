@@ -123,7 +123,7 @@ public sealed class ParameterServerClient
 
     /// <summary>
     /// Drops every table named <c>{prefix}.*</c> (the tables of one job: <c>{prefix}.users</c>, <c>{prefix}.items</c>,
-    /// ...), and returns their names, ascending; empty when none exists. <paramref name="prefix"/> must itself be a
+    /// ...) and the job's user histories, and returns the tables' names, ascending; empty when none existed. <paramref name="prefix"/> must itself be a
     /// valid table name, so a prefix can never match every table.
     /// </summary>
     public async Task<string[]> DropPrefixAsync(string prefix)
@@ -131,7 +131,50 @@ public sealed class ParameterServerClient
         TableSpec.ValidateName(prefix);
         string[] names = [.. (await ListTablesAsync()).Where(n => n.StartsWith(prefix + ".", StringComparison.Ordinal)).Order(StringComparer.Ordinal)];
         var dropped = await Task.WhenAll(names.Select(DropAsync));
+        // The job's user histories go with its tables.
+        await ClearHistoryAsync(prefix);
         return [.. names.Where((_, i) => dropped[i])];
+    }
+
+    /// <summary>
+    /// Records that <paramref name="users"/>[i] interacted with <paramref name="items"/>[i] in job
+    /// <paramref name="prefix"/> (rated in training, or folded in): recommendations then leave those items out.
+    /// One call per history bucket that holds any of the users, in parallel.
+    /// </summary>
+    public async Task RecordHistoryAsync(string prefix, IReadOnlyList<long> users, IReadOnlyList<long> items)
+    {
+        TableSpec.ValidateName(prefix);
+        ArgumentNullException.ThrowIfNull(users);
+        ArgumentNullException.ThrowIfNull(items);
+        if (users.Count != items.Count)
+        {
+            throw new ArgumentException($"{users.Count} users for {items.Count} items: the history takes one (user, item) pair per row.");
+        }
+
+        var calls = Enumerable.Range(0, users.Count)
+            .GroupBy(i => UserHistory.BucketOf(users[i]))
+            .SelectMany(bucket => bucket.Chunk(UserHistory.MaxItemsPerCall).Select(rows =>
+            {
+                // An add merges (distinct items), so sending it again after a lost answer changes nothing.
+                long[] u = [.. rows.Select(i => users[i])], v = [.. rows.Select(i => items[i])];
+                var grain = Grains.GetGrain<IUserHistoryGrain>(UserHistory.Key(prefix, bucket.Key));
+                return RetryPolicy.Default.RunAsync(() => grain.Add(u, v));
+            }));
+        await Task.WhenAll(calls);
+    }
+
+    /// <summary>The items <paramref name="user"/> interacted with in job <paramref name="prefix"/>, ascending (empty when none are recorded).</summary>
+    public Task<long[]> HistoryAsync(string prefix, long user)
+    {
+        TableSpec.ValidateName(prefix);
+        return Grains.GetGrain<IUserHistoryGrain>(UserHistory.Key(prefix, UserHistory.BucketOf(user))).Items(user);
+    }
+
+    /// <summary>Forgets every user history of job <paramref name="prefix"/>.</summary>
+    public Task ClearHistoryAsync(string prefix)
+    {
+        TableSpec.ValidateName(prefix);
+        return Task.WhenAll(Enumerable.Range(0, UserHistory.Buckets).Select(b => Grains.GetGrain<IUserHistoryGrain>(UserHistory.Key(prefix, b)).Clear()));
     }
 
     /// <summary>Sets labels of rows (routed to their shards, one call per shard); see <see cref="TableClient.SetLabelsAsync"/>.</summary>

@@ -26,6 +26,27 @@ public sealed record RetryPolicy
     /// <summary>Give up this long after the first failure. Default 120 s.</summary>
     public TimeSpan Deadline { get; init; } = TimeSpan.FromSeconds(120);
 
+    /// <summary>Runs <paramref name="call"/> (which must be safe to repeat), retrying transient failures as this policy says.</summary>
+    public async Task RunAsync(Func<Task> call)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        var delay = InitialDelay;
+        DateTimeOffset? firstFailure = null;
+        for (int attempt = 0; ; attempt++)
+        {
+            try
+            {
+                await call();
+                return;
+            }
+            catch (Exception e) when (IsTransient(e) && attempt < MaxAttempts && DateTimeOffset.UtcNow - (firstFailure ??= DateTimeOffset.UtcNow) < Deadline)
+            {
+                await Task.Delay(delay);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxDelay.Ticks));
+            }
+        }
+    }
+
     /// <summary>Whether <paramref name="e"/> is worth another try: the silo or connection went away, or the call timed out.</summary>
     public static bool IsTransient(Exception e) => e switch
     {

@@ -11,6 +11,39 @@ namespace ParameterServer.Client.Tests;
 public sealed class FoldInTests(ClusterFixture fixture)
 {
     [Fact]
+    public async Task Recommendations_leave_out_what_the_user_rated_in_training_or_was_folded_in_with()
+    {
+        var data = SyntheticRatings.Generate(new SyntheticSettings(Users: 60, Items: 80, Count: 3_000, LatentDim: 4, Noise: 0.3f, Clusters: 4, Seed: 5)).Data;
+        const long heldOut = 1, trained = 2;
+        var rest = data.Select([.. Enumerable.Range(0, data.Count).Where(i => data.Users[i] != heldOut)]);
+        string prefix = ClusterFixture.UniqueName("history");
+        var options = new TrainingOptions { Model = RatingModelKind.Mf, Dim = 4, Epochs = 2, BatchSize = 256, Workers = 1, Seed = 5, TablePrefix = prefix, Shards = 2 };
+        await new RatingTrainer(fixture.Client, options).TrainAsync(rest, data.Select([0]));
+
+        // The silo remembers each user's training items; recommending every item leaves exactly those out.
+        long[] rated = [.. Enumerable.Range(0, rest.Count).Where(i => rest.Users[i] == trained).Select(i => rest.Items[i]).Distinct().Order()];
+        Assert.Equal(rated, await fixture.Client.HistoryAsync(prefix, trained));
+        var recommended = await Recommender.RecommendAsync(fixture.Client, prefix, trained, 1000, []);
+        Assert.Equal(rated.Length, recommended.Excluded);
+        Assert.Empty(recommended.Hits.Select(h => h.Id).Intersect(rated));
+        int itemRows = (int)(await fixture.Client.DescribeAsync($"{prefix}.items")).Rows;
+        Assert.Equal(itemRows - rated.Length, recommended.Hits.Length);
+
+        // A user folded in: the items given are theirs from then on, and are not recommended back.
+        long[] given = [.. Enumerable.Range(0, data.Count).Where(i => data.Users[i] == heldOut).Select(i => data.Items[i]).Distinct().Take(5)];
+        await UserFoldIn.FoldInAsync(fixture.Client, prefix, heldOut, given, [.. given.Select(_ => 5f)]);
+        Assert.Equal(given.Order(), await fixture.Client.HistoryAsync(prefix, heldOut));
+        var forHeldOut = await Recommender.RecommendAsync(fixture.Client, prefix, heldOut, 1000, []);
+        Assert.Empty(forHeldOut.Hits.Select(h => h.Id).Intersect(given));
+        var model = (await RatingTables.OpenAsync(fixture.Client, prefix)).Model;
+        Assert.All(forHeldOut.Predicted.Zip(forHeldOut.Unclipped), p => Assert.Equal(Math.Clamp(p.Second, model.Min, model.Max), p.First, 5));
+
+        // Dropping the job forgets its histories with its tables.
+        await fixture.Client.DropPrefixAsync(prefix);
+        Assert.Empty(await fixture.Client.HistoryAsync(prefix, trained));
+    }
+
+    [Fact]
     public async Task A_user_held_out_of_training_and_folded_in_predicts_their_other_ratings_better_than_the_mean()
     {
         // Planted data; user 1 (about 150 ratings) is left out of training entirely. Pairs are drawn at random, so an item

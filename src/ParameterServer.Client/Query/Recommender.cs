@@ -35,17 +35,26 @@ public static class Recommender
             bu = peek.Rows.Values[0];
         }
 
-        var result = await query.SearchAsync(tables.Items.Spec.Name, u, u.Length, k, SimilarityMetric.Dot, [.. seen], tables.ItemBias?.Spec.Name, minUpdates);
+        // What the user rated in training or was folded in with (the silo remembers), and what the caller names.
+        long[] excluded = [.. (await ps.HistoryAsync(prefix, user)).Union(seen)];
+        var result = await query.SearchAsync(tables.Items.Spec.Name, u, u.Length, k, SimilarityMetric.Dot, excluded, tables.ItemBias?.Spec.Name, minUpdates);
         var hits = result.Hits(0);
-        var predicted = hits.Select(h => Math.Clamp(tables.Model.PredictFromScore(h.Score, bu), tables.Model.Min, tables.Model.Max)).ToArray();
-        return new Recommendations(user, tables.Model.Kind, seen.Count, hits, predicted);
+        // The model's prediction, unclipped: several items above the top rating would all read 5.000 clipped, and their
+        // order would say nothing. A ranking model (bpr) has no rating scale: its prediction is its score.
+        var unclipped = hits.Select(h => tables.Model.PredictFromScore(h.Score, bu)).ToArray();
+        var predicted = tables.Model.PredictsRatings ? unclipped.Select(p => Math.Clamp(p, tables.Model.Min, tables.Model.Max)).ToArray() : unclipped;
+        return new Recommendations(user, tables.Model.Kind, excluded.Length, hits, predicted) { Unclipped = unclipped };
     }
 }
 
 /// <summary>Recommended items, best first, with the model's predicted rating of each.</summary>
 /// <param name="User">The user.</param>
 /// <param name="Model">The rating model.</param>
-/// <param name="Excluded">How many seen items were excluded.</param>
+/// <param name="Excluded">How many items were left out: the user's history on the silo and those the caller named.</param>
 /// <param name="Hits">Items; the score is <c>u·v + b_i</c>.</param>
 /// <param name="Predicted">Predicted rating of each hit, clipped to the rating range.</param>
-public sealed record Recommendations(long User, Core.Models.RatingModelKind Model, int Excluded, SearchHit[] Hits, float[] Predicted);
+public sealed record Recommendations(long User, Core.Models.RatingModelKind Model, int Excluded, SearchHit[] Hits, float[] Predicted)
+{
+    /// <summary>Each hit's prediction before clipping to the rating range (what ranks them).</summary>
+    public float[] Unclipped { get; init; } = Predicted;
+}

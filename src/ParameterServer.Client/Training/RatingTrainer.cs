@@ -68,12 +68,17 @@ public sealed partial class RatingTrainer : Trainer
             events,
             cancellationToken,
             rows.Caches);
+        await RecordHistoryAsync(train);
         var report = result.ToReport(RatingModel.NameOf(o.Model), o.Dim, o, train.Count, validation.Count, wall.Elapsed);
         // Ranking is judged on the rows the job kept (the best epoch's), once, after training.
         return o.RankK > 0 && validation.Count > 0
             ? report with { Ranking = await RatingRanking.EvaluateAsync(Ps, tables, train, validation, o.RankK, o.RelevantThreshold, o.RankUsers, o.Seed) }
             : report;
     }
+
+    /// <summary>The training pairs become the users' history (see <see cref="TrainingOptions.RecordHistory"/>).</summary>
+    private Task RecordHistoryAsync(Ratings train) =>
+        Options.RecordHistory && Options.WorkerIndex == 0 ? Ps.RecordHistoryAsync(Options.TablePrefix, train.Users, train.Items) : Task.CompletedTask;
 
     /// <summary>RMSE of the tables' predictions on <paramref name="data"/>, clipped to the model's rating range.</summary>
     public static async Task<double> EvaluateAsync(RatingTables tables, Ratings data, int batchSize = 4096)

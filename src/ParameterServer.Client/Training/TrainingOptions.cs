@@ -38,6 +38,13 @@ public sealed record TrainingOptions : JobOptions
     /// <summary>Most validation users ranked (a seeded sample beyond it): each costs a score of every item. Default 5,000.</summary>
     public int RankUsers { get; init; } = 5000;
 
+    /// <summary>
+    /// Record every (user, item) of the training set as the users' history when the job ends, so recommendations leave
+    /// those items out (<see cref="ParameterServerClient.RecordHistoryAsync"/>). Default true; the first worker
+    /// process of a multi-process job records for all.
+    /// </summary>
+    public bool RecordHistory { get; init; } = true;
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first option out of range.</summary>
     public void Validate()
     {

@@ -130,6 +130,8 @@ public static class UserFoldIn
         }
 
         await tables.Users.WriteAsync(new long[] { user }, fit.Vector);
+        // The items the user was folded in with are theirs now: recommendations leave them out.
+        await ps.RecordHistoryAsync(prefix, [.. Enumerable.Repeat(user, ids.Length)], ids);
         return new FoldInResult(user, model.Kind, ids.Length, fit.Lambda, fit.Vector, fit.Bias, fit.TrainRmse, fit.Iterations, existing.Found[0], userTable) { Skipped = unknown };
     }
 

@@ -127,8 +127,9 @@ internal static class TrainBench
 
         var options = new TrainingOptions
         {
-            // The benchmark times training; ranking figures are a separate, after-training evaluation.
+            // The benchmark times training; ranking figures and the users' history are after-training work.
             RankK = 0,
+            RecordHistory = false,
             Model = RatingModelKind.Mf,
             Dim = s.Dim,
             Epochs = s.Epochs,

@@ -138,9 +138,9 @@ internal static class QueryCommand
     }
 
     /// <summary>Prints hits as a table; <paramref name="predicted"/> adds a column when given.</summary>
-    public static void PrintHits(IReadOnlyList<SearchHit> hits, IReadOnlyList<float>? predicted)
+    public static void PrintHits(IReadOnlyList<SearchHit> hits, IReadOnlyList<float>? predicted, string predictedHeader = "predicted")
     {
-        Console.WriteLine(predicted is null ? $"{"rank",4} {"id",10} {"score",10}  label" : $"{"rank",4} {"id",10} {"predicted",9} {"score",10}  label");
+        Console.WriteLine(predicted is null ? $"{"rank",4} {"id",10} {"score",10}  label" : $"{"rank",4} {"id",10} {predictedHeader,9} {"score",10}  label");
         for (int i = 0; i < hits.Count; i++)
         {
             var h = hits[i];

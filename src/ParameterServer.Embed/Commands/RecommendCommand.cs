@@ -13,7 +13,7 @@ internal static class RecommendCommand
     public static Command Create()
     {
         var user = new Option<long>("--user") { Description = "User id (as in the training ratings).", Required = true };
-        var ratings = new Option<FileInfo?>("--ratings") { Description = "Ratings file (MovieLens layout: userId,movieId,rating with a header); the items this user rated there are left out." };
+        var ratings = new Option<FileInfo?>("--ratings") { Description = "Ratings file (MovieLens layout: userId,movieId,rating with a header); the items this user rated there are left out too. Without it, the items the user rated in training or was folded in with are left out already: the silo remembers them." };
         var k = QueryCommand.TopK();
         var minUpdates = QueryCommand.MinUpdates();
         var json = QueryCommand.Json();
@@ -49,13 +49,18 @@ internal static class RecommendCommand
                     user = rec.User,
                     model = RatingModel.NameOf(rec.Model),
                     excluded = rec.Excluded,
-                    items = rec.Hits.Select((h, i) => new { rank = h.Rank, id = h.Id, predicted = rec.Predicted[i], score = h.Score, label = h.Label }),
+                    items = rec.Hits.Select((h, i) => new { rank = h.Rank, id = h.Id, predicted = rec.Predicted[i], predicted_unclipped = rec.Unclipped[i], score = h.Score, label = h.Label }),
                 }));
                 return 0;
             }
 
-            Console.WriteLine($"recommendations for user {userId} ({RatingModel.NameOf(rec.Model)} model; {rec.Excluded:N0} rated items left out); score = u·v{(rec.Model == RatingModelKind.Dot ? "" : " + b_i")}:");
-            QueryCommand.PrintHits(rec.Hits, rec.Predicted);
+            Console.WriteLine($"recommendations for user {userId} ({RatingModel.NameOf(rec.Model)} model; {rec.Excluded:N0} items the user rated or was folded in with left out); score = u·v{(rec.Model == RatingModelKind.Dot ? "" : " + b_i")}:");
+            // Unclipped: items the model puts above the top rating keep their order instead of all reading the maximum.
+            QueryCommand.PrintHits(rec.Hits, rec.Unclipped, rec.Model == RatingModelKind.Bpr ? "score" : "predicted");
+            if (rec.Unclipped.Zip(rec.Predicted).Any(x => x.First != x.Second))
+            {
+                Console.WriteLine("(predictions past the rating range are shown unclipped: they rank the items; as a rating they would read the range's end)");
+            }
             return 0;
         });
         return command;

@@ -48,7 +48,7 @@ public static class TelemetryOverhead
         IAsyncDisposable? exporter = null;
         string mode = Environment.GetEnvironmentVariable("OVERHEAD_MODE") ?? "full";
         using var scraper = new HttpClient();
-        var trainer = new RatingTrainer(ps, new TrainingOptions { Model = RatingModelKind.Mf, Dim = 64, Epochs = epochs, Patience = 1000, TablePrefix = "overhead", Seed = 42, RankK = 0 });
+        var trainer = new RatingTrainer(ps, new TrainingOptions { Model = RatingModelKind.Mf, Dim = 64, Epochs = epochs, Patience = 1000, TablePrefix = "overhead", Seed = 42, RankK = 0, RecordHistory = false });
         trainer.EpochFinished += e =>
         {
             if (e.Epoch > warmup)
