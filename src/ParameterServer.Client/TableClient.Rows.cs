@@ -44,6 +44,35 @@ public sealed partial class TableClient
         }
     }
 
+    /// <summary>
+    /// Copies the rows of <paramref name="ids"/> into <paramref name="destination"/> without creating any: a row that
+    /// does not exist reads as its deterministic initial values (what a pull would create) and stays absent. One call
+    /// per shard, retried within <see cref="Retry"/>. Evaluation reads through this, so held-out users and items leave
+    /// no untrained rows behind.
+    /// </summary>
+    public async Task PeekAsync(ReadOnlyMemory<long> ids, Memory<float> destination)
+    {
+        if (destination.Length < ids.Length * Dim)
+        {
+            throw new ArgumentException($"Destination holds {destination.Length} floats; {ids.Length} rows of dim {Dim} need {ids.Length * Dim}.", nameof(destination));
+        }
+
+        if (ids.Length == 0)
+        {
+            return;
+        }
+
+        using var plan = Plan(ids.Span);
+        var answers = new PeekResult[plan.Calls.Count];
+        await Task.WhenAll(plan.Calls.Select((call, c) => Retry.RunAsync(async () => answers[c] = await _shards[call.Shard].Peek(new PullRequest(call.Ids)))));
+        Interlocked.Add(ref _calls, answers.Length);
+        var dest = destination.Span;
+        for (int c = 0; c < answers.Length; c++)
+        {
+            plan.Scatter(plan.Calls[c], answers[c].Rows.Values, dest, Dim);
+        }
+    }
+
     /// <summary>Sets the labels of rows <paramref name="labels"/> (id to label), routed to their shards, one call per shard.</summary>
     public async Task SetLabelsAsync(IReadOnlyDictionary<long, string> labels)
     {

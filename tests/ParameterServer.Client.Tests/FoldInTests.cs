@@ -11,6 +11,21 @@ namespace ParameterServer.Client.Tests;
 public sealed class FoldInTests(ClusterFixture fixture)
 {
     [Fact]
+    public async Task Validation_reads_rows_and_creates_none_for_users_and_items_seen_only_there()
+    {
+        var train = SyntheticRatings.Generate(new SyntheticSettings(Users: 30, Items: 40, Count: 1_000, LatentDim: 4, Noise: 0.3f, Clusters: 4, Seed: 9)).Data;
+        var valid = new Ratings([1, 999, 998], [999, 1, 997], [4f, 3f, 2f]); // item 999, users 999 and 998, item 997: validation only
+        string prefix = ClusterFixture.UniqueName("no-rows");
+        var options = new TrainingOptions { Model = RatingModelKind.Mf, Dim = 4, Epochs = 2, BatchSize = 256, Workers = 1, Seed = 9, TablePrefix = prefix, Shards = 2, RecordHistory = false };
+        var report = await new RatingTrainer(fixture.Client, options).TrainAsync(train, valid);
+        Assert.True(double.IsFinite(report.ValidationRmse));
+        Assert.Equal(train.Items.Distinct().Count(), (await fixture.Client.DescribeAsync($"{prefix}.items")).Rows);
+        Assert.Equal(train.Users.Distinct().Count(), (await fixture.Client.DescribeAsync($"{prefix}.users")).Rows);
+        Assert.Equal(train.Items.Distinct().Count(), (await fixture.Client.DescribeAsync($"{prefix}.item_bias")).Rows);
+        await fixture.Client.DropPrefixAsync(prefix);
+    }
+
+    [Fact]
     public async Task Recommendations_leave_out_what_the_user_rated_in_training_or_was_folded_in_with()
     {
         var data = SyntheticRatings.Generate(new SyntheticSettings(Users: 60, Items: 80, Count: 3_000, LatentDim: 4, Noise: 0.3f, Clusters: 4, Seed: 5)).Data;

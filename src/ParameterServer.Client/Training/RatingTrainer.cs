@@ -87,7 +87,10 @@ public sealed partial class RatingTrainer : Trainer
         return RmseAccumulator.Between(predictions, data.Values);
     }
 
-    /// <summary>Predictions (clipped to the rating range) for the pairs of <paramref name="pairs"/>; its values are ignored.</summary>
+    /// <summary>
+    /// Predictions (clipped to the rating range) for the pairs of <paramref name="pairs"/>; its values are ignored.
+    /// Rows are read, never created: a user or item without a row predicts from its initial values.
+    /// </summary>
     public static async Task<float[]> PredictAsync(RatingTables tables, Ratings pairs, int batchSize = 4096)
     {
         ArgumentNullException.ThrowIfNull(tables);
@@ -97,7 +100,7 @@ public sealed partial class RatingTrainer : Trainer
         await InBatchesAsync(pairs.Count, batchSize, async (samples, start) =>
         {
             buffers.Load(pairs, samples);
-            await PullAsync(tables, buffers);
+            await PeekAsync(tables, buffers);
             Predict(tables.Model, buffers, result.AsSpan(start, samples.Count));
         });
         return result;
@@ -160,17 +163,21 @@ public sealed partial class RatingTrainer : Trainer
         }
     }
 
-    /// <summary>
-    /// Pulls the distinct rows of the loaded batch from every table at once: in one step call through
-    /// <paramref name="steps"/> when given and no hot-row cache is on, else per table (through the caches of
-    /// <paramref name="c"/> if any).
-    /// </summary>
-    internal static async Task PullAsync(RatingTables t, BatchBuffers b, RatingRows? c = null, StepClient? steps = null)
+    /// <summary>Reads the distinct rows of the loaded batch from every table without creating any (<see cref="TableClient.PeekAsync"/>).</summary>
+    private static Task PeekAsync(RatingTables t, BatchBuffers b)
     {
-        (await PullTicketAsync(t, b, c, steps))?.Dispose();
+        var users = b.Users.Ids.AsMemory(0, b.Users.Count);
+        var items = b.Items.Ids.AsMemory(0, b.Items.Count);
+        return t.UserBias is null || t.ItemBias is null
+            ? Task.WhenAll(t.Users.PeekAsync(users, b.Users.Values), t.Items.PeekAsync(items, b.Items.Values))
+            : Task.WhenAll(t.Users.PeekAsync(users, b.Users.Values), t.Items.PeekAsync(items, b.Items.Values), t.UserBias.PeekAsync(users, b.UserBias), t.ItemBias.PeekAsync(items, b.ItemBias));
     }
 
-    /// <summary>As <see cref="PullAsync"/>; the step call's ticket for the push of the same rows, or null without one.</summary>
+    /// <summary>
+    /// Pulls the distinct rows of the loaded batch from every table at once: in one step call through
+    /// <paramref name="steps"/> when given and no hot-row cache is on (returning the call's ticket for the push of the
+    /// same rows), else per table through the row clients of <paramref name="c"/>.
+    /// </summary>
     private static async Task<StepTicket?> PullTicketAsync(RatingTables t, BatchBuffers b, RatingRows? c, StepClient? steps, WireValues wire = WireValues.Float32)
     {
         if (steps is not null && (c is null || c.Caches.Count == 0))
