@@ -31,7 +31,7 @@ internal static class PlotTableCommands
             TablePlots.CheckTarget(path);
             await using var connection = await ClusterConnection.StartAsync(p.GetValue(cluster), ct);
             var map = await QueryCommand.WithEmbeddedHint(connection, async () => await TablePca.ComputeAsync(await connection.Client.OpenTableAsync(p.GetValue(table)!), n, ct));
-            TablePlots.Save(TablePlots.Pca(map), path, p.GetValue(width), p.GetValue(height));
+            TablePlots.Save(TablePlots.Pca(map, p.GetValue(width), p.GetValue(height)), path, p.GetValue(width), p.GetValue(height));
             Console.WriteLine(FormattableString.Invariant($"pca: {map.Table}, {map.Rows:N0} rows of dim {map.Dim}: PC1 {map.Basis.Explained(0):P1}, PC2 {map.Basis.Explained(1):P1} of the variance ({map.Basis.TotalVariance:G4} in all)"));
             WarnWithoutFonts();
             Console.WriteLine($"plot: {path}");

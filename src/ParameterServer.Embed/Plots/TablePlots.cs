@@ -20,7 +20,7 @@ internal static class TablePlots
     public const int MaxLabelLength = 36;
 
     /// <summary>The PCA map: every row as a small point, the labelled rows marked and named; axes give each component's share of the variance.</summary>
-    public static Plot Pca(PcaMap map)
+    public static Plot Pca(PcaMap map, int width = PcaWidth, int height = PcaHeight)
     {
         ArgumentNullException.ThrowIfNull(map);
         var plot = NewPlot();
@@ -38,21 +38,20 @@ internal static class TablePlots
         int n = map.Labelled.Ids.Length;
         if (n > 0)
         {
-            var marked = plot.Add.Markers(map.LabelledX.Select(v => (double)v).ToArray(), map.LabelledY.Select(v => (double)v).ToArray(), MarkerShape.FilledCircle, 7, Colors.C3);
-            marked.LegendText = $"{n} most updated rows";
-            for (int r = 0; r < n; r++)
-            {
-                var text = plot.Add.Text(Shorten(map.Labelled.Name(r)), map.LabelledX[r], map.LabelledY[r]);
-                text.LabelFontSize = 11;
-                text.LabelFontColor = Colors.Black;
-                text.Alignment = Alignment.LowerLeft;
-                text.OffsetX = 4;
-                text.OffsetY = -2;
-            }
+            double[] lx = [.. map.LabelledX.Select(v => (double)v)], ly = [.. map.LabelledY.Select(v => (double)v)];
+            var marked = plot.Add.Markers(lx, ly, MarkerShape.FilledCircle, 7, Colors.C3);
+            // Margins first: the label placement measures the final layout.
+            plot.Axes.Margins(left: 0.03, right: 0.18, bottom: 0.04, top: 0.04);
+            int left = LabelPlacer.Place(plot, lx, ly, [.. Enumerable.Range(0, n).Select(r => Shorten(map.Labelled.Name(r)))], width, height);
+            marked.LegendText = left == 0 ? $"{n} most updated rows" : $"{n} most updated rows ({left} unnamed: no room beside them)";
         }
 
         // Room on the right for the names of the rightmost points.
-        plot.Axes.Margins(left: 0.03, right: n > 0 ? 0.18 : 0.03, bottom: 0.04, top: 0.04);
+        if (n == 0)
+        {
+            plot.Axes.Margins(left: 0.03, right: 0.03, bottom: 0.04, top: 0.04);
+        }
+
         plot.Axes.Bottom.Label.Text = string.Create(CultureInfo.InvariantCulture, $"PC1 ({map.Basis.Explained(0):P1} of variance)");
         plot.Axes.Left.Label.Text = string.Create(CultureInfo.InvariantCulture, $"PC2 ({map.Basis.Explained(1):P1} of variance)");
         plot.Title(string.Create(CultureInfo.InvariantCulture, $"{map.Table}: {map.Rows:N0} rows of dim {map.Dim}; PC1 {map.Basis.Explained(0):P1}, PC2 {map.Basis.Explained(1):P1} of the variance"));
