@@ -3,6 +3,20 @@ using ParameterServer.Core.Search;
 
 namespace ParameterServer.Abstractions;
 
+/// <summary>
+/// How many times each row was seen in the training data of the job that trained its table: a dim-1 table of counts
+/// (<c>{table}_count</c>, written when the job ends) named by the table's <see cref="MetadataKey"/>. Searches filter
+/// on it (<see cref="SearchRequest.MinCount"/>): a film rated once keeps a vector close to its random start.
+/// </summary>
+public static class TrainingCounts
+{
+    /// <summary>The table metadata key that names a table's count table.</summary>
+    public const string MetadataKey = "count_table";
+
+    /// <summary>The count table of <paramref name="table"/>.</summary>
+    public static string TableOf(string table) => table + "_count";
+}
+
 /// <summary>Limits of a search request; bigger requests are refused with an error that names the limit.</summary>
 public static class QueryLimits
 {
@@ -23,7 +37,8 @@ public static class QueryLimits
 /// A top-k search of a table: <see cref="Queries"/> holds one or more query vectors of the table's dim. Rows in
 /// <see cref="Exclude"/> never appear. With <see cref="BiasTable"/> (dot metric only), each row's score gets the value
 /// of the same id in that dim-1 table added (an item bias, for recommendations). Rows updated fewer than
-/// <see cref="MinUpdates"/> times are left out.
+/// <see cref="MinUpdates"/> times are left out, and so are rows seen fewer than <see cref="MinCount"/> times in the
+/// training data of the job that trained the table (its count table, see <see cref="TrainingCounts"/>).
 /// </summary>
 [GenerateSerializer, Immutable, Alias("ps.SearchRequest")]
 public sealed record SearchRequest(
@@ -33,7 +48,8 @@ public sealed record SearchRequest(
     [property: Id(3)] SimilarityMetric Metric,
     [property: Id(4)] long[] Exclude,
     [property: Id(5)] string? BiasTable = null,
-    [property: Id(6)] long MinUpdates = 0);
+    [property: Id(6)] long MinUpdates = 0,
+    [property: Id(7)] long MinCount = 0);
 
 /// <summary>The part of a search one shard answers; <see cref="Exclude"/> holds only its own ids, ascending.</summary>
 [GenerateSerializer, Immutable, Alias("ps.ShardSearchRequest")]
@@ -43,7 +59,9 @@ public sealed record ShardSearchRequest(
     [property: Id(2)] SimilarityMetric Metric,
     [property: Id(3)] long[] Exclude,
     [property: Id(4)] string? BiasTable = null,
-    [property: Id(5)] long MinUpdates = 0);
+    [property: Id(5)] long MinUpdates = 0,
+    [property: Id(6)] string? CountTable = null,
+    [property: Id(7)] long MinCount = 0);
 
 /// <summary>
 /// A top-k search from a row of the table, named by <see cref="Key"/> or by <see cref="Label"/> (exactly one; a
@@ -60,7 +78,8 @@ public sealed record RowSearchRequest(
     [property: Id(4)] SimilarityMetric Metric,
     [property: Id(5)] bool ExcludeSelf = false,
     [property: Id(6)] string? BiasTable = null,
-    [property: Id(7)] long MinUpdates = 0);
+    [property: Id(7)] long MinUpdates = 0,
+    [property: Id(8)] long MinCount = 0);
 
 /// <summary>The answer of a <see cref="RowSearchRequest"/>: the row searched from, and its hits.</summary>
 [GenerateSerializer, Immutable, Alias("ps.RowSearchResult")]
@@ -101,7 +120,8 @@ public sealed record AnalogySearchRequest(
     [property: Id(2)] RowRef[] Negative,
     [property: Id(3)] int K,
     [property: Id(4)] SimilarityMetric Metric = SimilarityMetric.Cosine,
-    [property: Id(5)] long MinUpdates = 0);
+    [property: Id(5)] long MinUpdates = 0,
+    [property: Id(6)] long MinCount = 0);
 
 /// <summary>The answer of an <see cref="AnalogySearchRequest"/>: the rows it combined and the hits.</summary>
 [GenerateSerializer, Immutable, Alias("ps.AnalogySearchResult")]

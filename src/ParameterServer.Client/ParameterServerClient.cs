@@ -184,6 +184,13 @@ public sealed class ParameterServerClient
         return table.SetLabelsAsync(labels);
     }
 
+    /// <summary>Stores a text with a table.</summary>
+    public Task SetTextAsync(string table, string key, string value)
+    {
+        TableSpec.ValidateName(table);
+        return TableGrain(table).SetMetadata(key, value);
+    }
+
     /// <summary>Stores a number with a table.</summary>
     public Task SetNumberAsync(string table, string key, double value) =>
         TableGrain(table).SetMetadata(key, value.ToString("R", CultureInfo.InvariantCulture));

@@ -35,7 +35,7 @@ public sealed class QueryGrain : Grain, IQueryGrain
         SearchChecks.Options(spec.Name, request.K, request.Metric, [], request.BiasTable);
         var row = await Resolve(spec, new RowRef(request.Key, request.Label));
         var vector = await PeekExisting(spec, [row]);
-        var search = new SearchRequest(spec.Name, vector, request.K, request.Metric, request.ExcludeSelf ? [row.Id] : [], request.BiasTable, request.MinUpdates);
+        var search = new SearchRequest(spec.Name, vector, request.K, request.Metric, request.ExcludeSelf ? [row.Id] : [], request.BiasTable, request.MinUpdates, request.MinCount);
         var result = await SearchChecked(spec, search, start);
         return new RowSearchResult(row.Id, row.Label, row.LabelMatches, vector, result);
     }
@@ -72,7 +72,7 @@ public sealed class QueryGrain : Grain, IQueryGrain
             throw new ArgumentException($"Search of table '{spec.Name}' refused: the rows combine to a zero vector ({string.Join(", ", positive.Select(r => r.ToString()))} minus {string.Join(", ", negative.Select(r => r.ToString()))}).");
         }
 
-        var search = new SearchRequest(spec.Name, RowBlock.From(query, 1, spec.Dim), request.K, request.Metric, [.. rows.Select(r => r.Id).Distinct()], null, request.MinUpdates);
+        var search = new SearchRequest(spec.Name, RowBlock.From(query, 1, spec.Dim), request.K, request.Metric, [.. rows.Select(r => r.Id).Distinct()], null, request.MinUpdates, request.MinCount);
         var result = await SearchChecked(spec, search, start);
         return new AnalogySearchResult(rows[..positive.Length], rows[positive.Length..], result);
     }
@@ -125,6 +125,8 @@ public sealed class QueryGrain : Grain, IQueryGrain
             }
         }
 
+        string? countTable = request.MinCount > 0 ? await CountTableOf(spec) : null;
+
         // Each shard gets the excluded ids it holds, ascending.
         var excludeByShard = new long[spec.Shards][];
         Array.Fill(excludeByShard, []);
@@ -139,7 +141,7 @@ public sealed class QueryGrain : Grain, IQueryGrain
         var calls = new Task<SearchResult>[spec.Shards];
         for (int s = 0; s < calls.Length; s++)
         {
-            var shardRequest = new ShardSearchRequest(request.Queries, request.K, request.Metric, excludeByShard[s], request.BiasTable, request.MinUpdates);
+            var shardRequest = new ShardSearchRequest(request.Queries, request.K, request.Metric, excludeByShard[s], request.BiasTable, request.MinUpdates, countTable, request.MinCount);
             calls[s] = ShardOf(spec, s).Search(shardRequest);
         }
 
@@ -197,6 +199,15 @@ public sealed class QueryGrain : Grain, IQueryGrain
         var parts = await Task.WhenAll(Enumerable.Range(0, spec.Shards).Select(s => ShardOf(spec, s).FindLabel(label)));
         long[] exact = [.. parts.SelectMany(p => p.Exact).Order()];
         return exact.Length > 0 ? exact : [.. parts.SelectMany(p => p.IgnoringCase).Order()];
+    }
+
+    /// <summary>The count table of <paramref name="spec"/>'s table (<see cref="TrainingCounts"/>); an error when it has none.</summary>
+    private async Task<string> CountTableOf(TableSpec spec)
+    {
+        var metadata = await GrainFactory.GetGrain<ITableGrain>(spec.Name).GetMetadata();
+        return metadata.TryGetValue(TrainingCounts.MetadataKey, out var table) && await GrainFactory.GetGrain<ITableGrain>(table).Get() is not null
+            ? table
+            : throw new ArgumentException($"Search of table '{spec.Name}' refused: it has no training counts to filter on (a rating job writes them when it ends); use --min-updates instead.");
     }
 
     private IShardGrain ShardOf(TableSpec spec, int shard) => GrainFactory.GetGrain<IShardGrain>(ShardKey.Of(spec.Name, shard));

@@ -44,11 +44,12 @@ public sealed partial class ShardGrain
         SearchChecks.Options(_table, request.K, request.Metric, request.Exclude, request.BiasTable);
         SearchChecks.Queries(_table, request.Queries, store.Dim);
         float[]? additive = request.BiasTable is { } biasTable ? await AdditiveTerms(biasTable, store) : null;
+        long[] rare = request.CountTable is { } countTable && request.MinCount > 0 ? await RareRows(countTable, request.MinCount, store) : [];
         long start = Stopwatch.GetTimestamp();
         long[] exclude = request.Exclude;
-        if (!IsAscending(exclude))
+        if (rare.Length > 0 || !IsAscending(exclude))
         {
-            exclude = [.. exclude];
+            exclude = [.. exclude, .. rare];
             Array.Sort(exclude);
         }
 
@@ -123,33 +124,56 @@ public sealed partial class ShardGrain
         return new LabelMatches([.. exact], [.. ignoringCase]);
     }
 
-    /// <summary>The value of each resident row's id in the dim-1 table <paramref name="table"/>, slot by slot (one call per shard of it).</summary>
-    private async Task<float[]> AdditiveTerms(string table, ShardStore store)
+    /// <summary>The ids of resident rows seen fewer than <paramref name="minCount"/> times in training (their count in <paramref name="countTable"/>).</summary>
+    private async Task<long[]> RareRows(string countTable, long minCount, ShardStore store)
     {
-        var spec = await GrainFactory.GetGrain<ITableGrain>(table).Get()
-            ?? throw new KeyNotFoundException($"Unknown bias table '{table}'.");
-        if (spec.Dim != 1)
+        long[] ids;
+        lock (store)
         {
-            throw new ArgumentException($"Bias table '{table}' has dim {spec.Dim}; an additive term needs dim 1.");
+            ids = store.Ids.ToArray();
         }
 
+        // Rows created after the count was taken have none: they count as 0.
+        float[] counts = await ValuesIn(countTable, ids);
+        return [.. ids.Where((_, i) => counts[i] < minCount)];
+    }
+
+    /// <summary>The value of each resident row's id in the dim-1 table <paramref name="table"/>, slot by slot.</summary>
+    private async Task<float[]> AdditiveTerms(string table, ShardStore store)
+    {
         long[] rowIds;
         lock (store)
         {
             rowIds = store.Ids.ToArray();
         }
 
-        // Tables of one model share their shard count, so a shard's rows usually sit in one bias shard: one call.
-        var terms = new float[rowIds.Length];
-        using var plan = ShardPlan.Of(rowIds, spec.Shards);
+        return await ValuesIn(table, rowIds);
+    }
+
+    /// <summary>
+    /// The values of <paramref name="ids"/> in the dim-1 table <paramref name="table"/> (a missing row reads as its
+    /// initial value; none is created), one call per shard of it that holds any.
+    /// </summary>
+    private async Task<float[]> ValuesIn(string table, long[] ids)
+    {
+        var spec = await GrainFactory.GetGrain<ITableGrain>(table).Get()
+            ?? throw new KeyNotFoundException($"Unknown table '{table}' (a bias or count table of '{_table}').");
+        if (spec.Dim != 1)
+        {
+            throw new ArgumentException($"Table '{table}' has dim {spec.Dim}; a bias or count per row needs dim 1.");
+        }
+
+        // Tables of one model share their shard count, so a shard's rows usually sit in one shard of the other: one call.
+        var values = new float[ids.Length];
+        using var plan = ShardPlan.Of(ids, spec.Shards);
         var calls = plan.Calls.Select(call => GrainFactory.GetGrain<IShardGrain>(ShardKey.Of(table, call.Shard)).Peek(new PullRequest(call.Ids))).ToArray();
         await Task.WhenAll(calls);
         for (int c = 0; c < calls.Length; c++)
         {
-            plan.Scatter(plan.Calls[c], calls[c].Result.Rows.Values, terms, 1);
+            plan.Scatter(plan.Calls[c], calls[c].Result.Rows.Values, values, 1);
         }
 
-        return terms;
+        return values;
     }
 
     private static bool IsAscending(long[] ids)

@@ -44,6 +44,16 @@ public sealed class FoldInTests(ClusterFixture fixture)
         int itemRows = (int)(await fixture.Client.DescribeAsync($"{prefix}.items")).Rows;
         Assert.Equal(itemRows - rated.Length, recommended.Hits.Length);
 
+        // Each item's training count went beside the item table, and recommendations can filter on it.
+        var countTable = await fixture.Client.OpenTableAsync(TrainingCounts.TableOf($"{prefix}.items"));
+        long[] items = [.. rest.Items.Distinct().Order()];
+        float[] stored = new float[items.Length];
+        await countTable.PeekAsync(items, stored);
+        Assert.Equal(items.Select(i => (float)rest.Items.Count(x => x == i)), stored);
+        var frequent = await Recommender.RecommendAsync(fixture.Client, prefix, trained, 1000, [], minCount: 40);
+        Assert.All(frequent.Hits, h => Assert.True(rest.Items.Count(x => x == h.Id) >= 40, $"item {h.Id} has fewer than 40 ratings"));
+        Assert.True(frequent.Hits.Length < recommended.Hits.Length);
+
         // A user folded in: the items given are theirs from then on, and are not recommended back.
         long[] given = [.. Enumerable.Range(0, data.Count).Where(i => data.Users[i] == heldOut).Select(i => data.Items[i]).Distinct().Take(5)];
         await UserFoldIn.FoldInAsync(fixture.Client, prefix, heldOut, given, [.. given.Select(_ => 5f)]);

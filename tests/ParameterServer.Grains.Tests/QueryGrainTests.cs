@@ -235,6 +235,33 @@ public sealed class QueryGrainTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_minimum_training_count_leaves_out_rows_seen_less_often()
+    {
+        const int dim = 8;
+        var rng = new Random(43);
+        long[] ids = [.. Enumerable.Range(1, 80).Select(i => (long)i)];
+        float[] values = Gaussian(rng, ids.Length * dim);
+        var table = await ExactTable("counted", dim, 4, ids, values);
+        // Row i was seen i % 7 times; rows 1..10 have no count at all (they read 0).
+        var counts = await fixture.Client.CreateTableAsync(new TableSpec { Name = TrainingCounts.TableOf(table.Spec.Name), Dim = 1, Shards = 3, Initializer = InitializerKind.Zeros, InitScale = 0 });
+        long[] counted = [.. ids.Where(id => id > 10)];
+        await counts.WriteAsync(counted, counted.Select(id => (float)(id % 7)).ToArray());
+
+        // Without the table named in the metadata the filter is refused, saying why.
+        var none = await Assert.ThrowsAsync<ArgumentException>(() => Query.SearchAsync(table.Spec.Name, values.AsSpan(0, dim), dim, 5, SimilarityMetric.Cosine, minCount: 3));
+        Assert.Contains("no training counts", none.Message, StringComparison.Ordinal);
+        await fixture.Client.SetTextAsync(table.Spec.Name, TrainingCounts.MetadataKey, counts.Spec.Name);
+
+        float[] query = values.AsSpan(20 * dim, dim).ToArray();
+        var rare = ids.Where(id => id <= 10 || id % 7 < 3).ToArray();
+        var expected = BruteForceTopK.TopK(ids, values, query, SimilarityMetric.Cosine, 10, exclude: rare);
+        var result = await Query.SearchAsync(table.Spec.Name, query, dim, 10, SimilarityMetric.Cosine, minCount: 3);
+        Assert.Equal(expected.Select(h => h.Id), result.Hits(0).Select(h => h.Id));
+        var byLabel = await Query.NearestAsync(table.Spec.Name, QueryTarget.ById(21), 10, SimilarityMetric.Cosine, minCount: 3);
+        Assert.Equal(expected.Select(h => h.Id), byLabel.Hits.Select(h => h.Id));
+    }
+
+    [Fact]
     public void Analogy_terms_split_on_commas_not_followed_by_a_space()
     {
         Assert.Equal([RowRef.ByLabel("king"), RowRef.ByLabel("woman"), RowRef.ById(7)], QueryClient.ParseTerms(["king,woman", "id:7"]));

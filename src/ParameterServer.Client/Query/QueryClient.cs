@@ -19,7 +19,7 @@ public sealed class QueryClient
     private IQueryGrain Grain => _ps.QueryGrain;
 
     /// <summary>Top-k of each query vector in <paramref name="queries"/> (<c>count x dim</c>, row-major) over <paramref name="table"/>.</summary>
-    public Task<SearchResult> SearchAsync(string table, ReadOnlySpan<float> queries, int dim, int k, SimilarityMetric metric, long[]? exclude = null, string? biasTable = null, long minUpdates = 0)
+    public Task<SearchResult> SearchAsync(string table, ReadOnlySpan<float> queries, int dim, int k, SimilarityMetric metric, long[]? exclude = null, string? biasTable = null, long minUpdates = 0, long minCount = 0)
     {
         if (dim <= 0 || queries.Length == 0 || queries.Length % dim != 0)
         {
@@ -27,7 +27,7 @@ public sealed class QueryClient
         }
 
         var block = RowBlock.From(queries, queries.Length / dim, dim);
-        return Timed(Grain.Search(new SearchRequest(table, block, k, metric, exclude ?? [], biasTable, minUpdates)), table, Stopwatch.GetTimestamp());
+        return Timed(Grain.Search(new SearchRequest(table, block, k, metric, exclude ?? [], biasTable, minUpdates, minCount)), table, Stopwatch.GetTimestamp());
     }
 
     private static async Task<SearchResult> Timed(Task<SearchResult> search, string table, long start)
@@ -70,17 +70,17 @@ public sealed class QueryClient
     /// The <paramref name="k"/> rows closest to <paramref name="target"/>. A row named by key or label is resolved on
     /// the silo, in the same call as the search (one round trip).
     /// </summary>
-    public async Task<Neighbours> NearestAsync(string table, QueryTarget target, int k, SimilarityMetric metric, bool excludeSelf = false, long minUpdates = 0)
+    public async Task<Neighbours> NearestAsync(string table, QueryTarget target, int k, SimilarityMetric metric, bool excludeSelf = false, long minUpdates = 0, long minCount = 0)
     {
         ArgumentNullException.ThrowIfNull(target);
         if (target.Vector is { } vector)
         {
-            var result = await SearchAsync(table, vector, vector.Length, k, metric, minUpdates: minUpdates);
+            var result = await SearchAsync(table, vector, vector.Length, k, metric, minUpdates: minUpdates, minCount: minCount);
             return new Neighbours(table, metric, null, null, 0, result.Hits(0));
         }
 
         long start = Stopwatch.GetTimestamp();
-        var answer = await Grain.SearchFrom(new RowSearchRequest(table, target.Key, target.Label, k, metric, excludeSelf, MinUpdates: minUpdates));
+        var answer = await Grain.SearchFrom(new RowSearchRequest(table, target.Key, target.Label, k, metric, excludeSelf, MinUpdates: minUpdates, MinCount: minCount));
         ParameterServerTelemetry.ClientDuration.Record(ParameterServerTelemetry.SecondsSince(start), ParameterServerTelemetry.Table(table), SearchTag);
         return new Neighbours(table, metric, answer.Id, answer.Label, answer.LabelMatches, answer.Result.Hits(0));
     }
@@ -89,10 +89,10 @@ public sealed class QueryClient
     /// The <paramref name="k"/> rows closest to Σ unit(<paramref name="positive"/>) − Σ unit(<paramref name="negative"/>)
     /// (word2vec-style analogies), the named rows left out; resolved on the silo in one call.
     /// </summary>
-    public async Task<AnalogySearchResult> AnalogyAsync(string table, RowRef[] positive, RowRef[] negative, int k, SimilarityMetric metric = SimilarityMetric.Cosine, long minUpdates = 0)
+    public async Task<AnalogySearchResult> AnalogyAsync(string table, RowRef[] positive, RowRef[] negative, int k, SimilarityMetric metric = SimilarityMetric.Cosine, long minUpdates = 0, long minCount = 0)
     {
         long start = Stopwatch.GetTimestamp();
-        var answer = await Grain.SearchAnalogy(new AnalogySearchRequest(table, positive, negative, k, metric, minUpdates));
+        var answer = await Grain.SearchAnalogy(new AnalogySearchRequest(table, positive, negative, k, metric, minUpdates, minCount));
         ParameterServerTelemetry.ClientDuration.Record(ParameterServerTelemetry.SecondsSince(start), ParameterServerTelemetry.Table(table), SearchTag);
         return answer;
     }

@@ -12,7 +12,7 @@ namespace ParameterServer.Client.Query;
 public static class Recommender
 {
     /// <summary>The best <paramref name="k"/> items for <paramref name="user"/>, with predicted ratings.</summary>
-    public static async Task<Recommendations> RecommendAsync(ParameterServerClient ps, string prefix, long user, int k, IReadOnlyCollection<long> seen, long minUpdates = 0)
+    public static async Task<Recommendations> RecommendAsync(ParameterServerClient ps, string prefix, long user, int k, IReadOnlyCollection<long> seen, long minUpdates = 0, long minCount = 0)
     {
         ArgumentNullException.ThrowIfNull(ps);
         ArgumentNullException.ThrowIfNull(seen);
@@ -37,7 +37,7 @@ public static class Recommender
 
         // What the user rated in training or was folded in with (the silo remembers), and what the caller names.
         long[] excluded = [.. (await ps.HistoryAsync(prefix, user)).Union(seen)];
-        var result = await query.SearchAsync(tables.Items.Spec.Name, u, u.Length, k, SimilarityMetric.Dot, excluded, tables.ItemBias?.Spec.Name, minUpdates);
+        var result = await query.SearchAsync(tables.Items.Spec.Name, u, u.Length, k, SimilarityMetric.Dot, excluded, tables.ItemBias?.Spec.Name, minUpdates, minCount);
         var hits = result.Hits(0);
         // The model's prediction, unclipped: several items above the top rating would all read 5.000 clipped, and their
         // order would say nothing. A ranking model (bpr) has no rating scale: its prediction is its score.

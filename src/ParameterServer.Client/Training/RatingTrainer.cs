@@ -76,9 +76,40 @@ public sealed partial class RatingTrainer : Trainer
             : report;
     }
 
-    /// <summary>The training pairs become the users' history (see <see cref="TrainingOptions.RecordHistory"/>).</summary>
-    private Task RecordHistoryAsync(Ratings train) =>
-        Options.RecordHistory && Options.WorkerIndex == 0 ? Ps.RecordHistoryAsync(Options.TablePrefix, train.Users, train.Items) : Task.CompletedTask;
+    /// <summary>
+    /// What the job leaves beside its rows (see <see cref="TrainingOptions.RecordHistory"/>): the training pairs become
+    /// the users' history, and each item's count of training samples goes to the item table's count table
+    /// (<see cref="TrainingCounts"/>), which searches filter on.
+    /// </summary>
+    private async Task RecordHistoryAsync(Ratings train)
+    {
+        if (!Options.RecordHistory || Options.WorkerIndex != 0)
+        {
+            return;
+        }
+
+        var history = Ps.RecordHistoryAsync(Options.TablePrefix, train.Users, train.Items);
+        string items = RatingTables.ItemTable(Options.TablePrefix);
+        var itemTable = await Ps.OpenTableAsync(items);
+        var counts = await Ps.CreateTableAsync(new TableSpec
+        {
+            Name = TrainingCounts.TableOf(items),
+            Dim = 1,
+            // The item table's shard count: a shard's rows are then in one shard of the counts (one call per search).
+            Shards = itemTable.Spec.Shards,
+            Initializer = Core.Storage.InitializerKind.Zeros,
+            InitScale = 0,
+        });
+        var perItem = new Dictionary<long, float>();
+        foreach (long item in train.Items)
+        {
+            perItem[item] = perItem.GetValueOrDefault(item) + 1;
+        }
+
+        await counts.WriteAsync(perItem.Keys.ToArray(), perItem.Values.ToArray());
+        await Ps.SetTextAsync(items, TrainingCounts.MetadataKey, counts.Spec.Name);
+        await history;
+    }
 
     /// <summary>RMSE of the tables' predictions on <paramref name="data"/>, clipped to the model's rating range.</summary>
     public static async Task<double> EvaluateAsync(RatingTables tables, Ratings data, int batchSize = 4096)

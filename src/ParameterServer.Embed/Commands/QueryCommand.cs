@@ -23,11 +23,12 @@ internal static class QueryCommand
         var metric = Metric("cosine");
         var excludeSelf = new Option<bool>("--exclude-self") { Description = "Leave the queried row out of the answer." };
         var minUpdates = MinUpdates();
+        var minRatings = MinRatings();
         var json = Json();
         var cluster = CommonOptions.Cluster();
         var command = new Command("query", "Exact top-k nearest rows of a table, over every shard, by cosine, dot or euclidean distance. Prints rank, id, score and label.")
         {
-            table, key, label, vector, positive, negative, k, metric, excludeSelf, minUpdates, json, cluster,
+            table, key, label, vector, positive, negative, k, metric, excludeSelf, minUpdates, minRatings, json, cluster,
         };
         command.SetAction(async (p, ct) =>
         {
@@ -48,7 +49,7 @@ internal static class QueryCommand
                 }
 
                 await using var analogyConnection = await ClusterConnection.StartAsync(p.GetValue(cluster), ct);
-                var analogy = await WithEmbeddedHint(analogyConnection, () => new QueryClient(analogyConnection.Client).AnalogyAsync(p.GetValue(table)!, QueryClient.ParseTerms(plus), QueryClient.ParseTerms(minus), top, m, CheckMinUpdates(p.GetValue(minUpdates))));
+                var analogy = await WithEmbeddedHint(analogyConnection, () => new QueryClient(analogyConnection.Client).AnalogyAsync(p.GetValue(table)!, QueryClient.ParseTerms(plus), QueryClient.ParseTerms(minus), top, m, CheckMinUpdates(p.GetValue(minUpdates)), CheckMinRatings(p.GetValue(minRatings))));
                 var hits = analogy.Result.Hits(0);
                 if (p.GetValue(json))
                 {
@@ -73,7 +74,7 @@ internal static class QueryCommand
                 : p.GetValue(label) is { } text ? QueryTarget.ByLabel(text)
                 : QueryTarget.ByVector(QueryTarget.ParseVector(p.GetValue(vector)!));
             await using var connection = await ClusterConnection.StartAsync(p.GetValue(cluster), ct);
-            var answer = await WithEmbeddedHint(connection, () => new QueryClient(connection.Client).NearestAsync(p.GetValue(table)!, target, top, m, p.GetValue(excludeSelf), CheckMinUpdates(p.GetValue(minUpdates))));
+            var answer = await WithEmbeddedHint(connection, () => new QueryClient(connection.Client).NearestAsync(p.GetValue(table)!, target, top, m, p.GetValue(excludeSelf), CheckMinUpdates(p.GetValue(minUpdates)), CheckMinRatings(p.GetValue(minRatings))));
             if (p.GetValue(json))
             {
                 Console.WriteLine(JsonSerializer.Serialize(new
@@ -117,6 +118,14 @@ internal static class QueryCommand
         Description = "Leave out rows updated fewer than this many times (rarely seen items keep vectors close to their random start). Default 0: every row.",
         DefaultValueFactory = _ => 0,
     };
+
+    public static Option<long> MinRatings() => new("--min-ratings")
+    {
+        Description = "Leave out rows seen fewer than this many times in the training data of the job that trained the table (for items: their ratings), e.g. 10 to keep films rated once out of a neighbour list. Default 0: every row.",
+        DefaultValueFactory = _ => 0,
+    };
+
+    public static long CheckMinRatings(long n) => n >= 0 ? n : throw new ArgumentException($"--min-ratings must be 0 or more; got {n}.");
 
     public static long CheckMinUpdates(long n) => n >= 0 ? n : throw new ArgumentException($"--min-updates must be 0 or more; got {n}.");
 

@@ -16,12 +16,13 @@ internal static class RecommendCommand
         var ratings = new Option<FileInfo?>("--ratings") { Description = "Ratings file (MovieLens layout: userId,movieId,rating with a header); the items this user rated there are left out too. Without it, the items the user rated in training or was folded in with are left out already: the silo remembers them." };
         var k = QueryCommand.TopK();
         var minUpdates = QueryCommand.MinUpdates();
+        var minRatings = QueryCommand.MinRatings();
         var json = QueryCommand.Json();
         var prefix = CommonOptions.TablePrefix();
         var cluster = CommonOptions.Cluster();
         var command = new Command("recommend", "Recommend items for a user: the user's vector scored by dot product against every item row, plus the item bias for mf and dot-bias (exact, over every shard), with the predicted rating.")
         {
-            user, ratings, k, minUpdates, json, prefix, cluster,
+            user, ratings, k, minUpdates, minRatings, json, prefix, cluster,
         };
         command.SetAction(async (p, ct) =>
         {
@@ -41,7 +42,7 @@ internal static class RecommendCommand
             }
 
             await using var connection = await ClusterConnection.StartAsync(p.GetValue(cluster), ct);
-            var rec = await QueryCommand.WithEmbeddedHint(connection, () => Recommender.RecommendAsync(connection.Client, p.GetValue(prefix)!, userId, top, seen, QueryCommand.CheckMinUpdates(p.GetValue(minUpdates))));
+            var rec = await QueryCommand.WithEmbeddedHint(connection, () => Recommender.RecommendAsync(connection.Client, p.GetValue(prefix)!, userId, top, seen, QueryCommand.CheckMinUpdates(p.GetValue(minUpdates)), QueryCommand.CheckMinRatings(p.GetValue(minRatings))));
             if (p.GetValue(json))
             {
                 Console.WriteLine(JsonSerializer.Serialize(new
