@@ -58,7 +58,30 @@ public sealed class TabularTrainCommandTests : IDisposable
             Assert.Contains(option, output.ToString(), StringComparison.Ordinal);
         }
 
-        Assert.Contains("With --model tabular", output.ToString(), StringComparison.Ordinal);
+        // The description is wrapped to the terminal: compare with its words joined by single spaces.
+        Assert.Contains("With --model tabular", string.Join(' ', output.ToString().Split((char[])[' ', '\n'], StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Help_groups_the_options_by_model_and_ends_with_examples()
+    {
+        var output = new StringWriter();
+        await new RootCommand { TrainCommand.Create() }.Parse(["train", "--help"]).InvokeAsync(new InvocationConfiguration { Output = output });
+        string help = output.ToString();
+        string[] titles = ["Rating models (--model dot, dot-bias, mf, bpr) on --ratings:", "Link embeddings (--model link) on --pairs:", "Entity embeddings of tabular data (--model tabular) on --data:", "Every model: training, optimizer, tables, cluster and output:", "Examples:"];
+        int[] at = [.. titles.Select(t => help.IndexOf(t, StringComparison.Ordinal))];
+        Assert.All(at, i => Assert.True(i >= 0));
+        Assert.Equal(at.Order(), at); // in this order
+        // Each option once, under its model: --ratings with the rating models, --pairs with link, --dim shared.
+        Assert.True(help.IndexOf("  --ratings <ratings>", StringComparison.Ordinal) < at[1]);
+        Assert.InRange(help.IndexOf("  --pairs <pairs>", StringComparison.Ordinal), at[1], at[2]);
+        Assert.InRange(help.IndexOf("  --dim <dim>", StringComparison.Ordinal), at[3], at[4]);
+        Assert.Single(help.Split('\n'), l => l.StartsWith("  --dim <dim>", StringComparison.Ordinal));
+
+        var cv = new StringWriter();
+        await new RootCommand { TrainCommand.Create(crossValidation: true) }.Parse(["cv", "--help"]).InvokeAsync(new InvocationConfiguration { Output = cv });
+        Assert.Contains("  --folds <folds>", cv.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("  --pairs <pairs>", cv.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -40,7 +40,7 @@ internal static class TrainCommand
         var relevant = new Option<double>("--relevant-threshold") { Description = "Rating models: a validation rating at or above this is relevant for the ranking figures.", DefaultValueFactory = _ => 4.0 };
         var rankUsers = new Option<int>("--rank-users") { Description = "Rating models: most validation users ranked (a seeded sample beyond it; each scores every item).", DefaultValueFactory = _ => 5000 };
 
-        var command = new Command(crossValidation ? "cv" : "train", crossValidation ? "K-fold cross-validation of a rating model (dot, dot-bias, mf, bpr), as Surprise's cross_validate: the ratings are cut into --folds seeded folds, each trains a fresh model on the others (tables {prefix}-cvN.*, dropped afterwards) and validates on its own; prints every fold and the mean ± std of validation RMSE and of the ranking figures." : "Train a model through the parameter server: a rating model (dot, dot-bias, mf) on a ratings file, reporting validation RMSE, link embeddings on (entity, link) pairs, reporting AUC and recall@k, or a tabular model on categorical and numeric columns, reporting validation loss.")
+        var command = new Command(crossValidation ? "cv" : "train", crossValidation ? "K-fold cross-validation of a rating model (dot, dot-bias, mf, bpr), as Surprise's cross_validate: the ratings are cut into --folds seeded folds, each trains a fresh model on the others (tables {prefix}-cvN.*, dropped afterwards) and validates on its own; prints every fold and the mean ± std of validation RMSE and of the ranking figures." : "Train a model through the parameter server: a rating model (dot, dot-bias, mf) on a ratings file, reporting validation RMSE and ranking figures, or bpr on the same file read as implicit feedback, link embeddings on (entity, link) pairs, reporting AUC and recall@k, or a tabular model on categorical and numeric columns, reporting validation loss.")
         {
             ratings, items, validationFile, model, userCol, itemCol, ratingCol, cacheRows, cacheStaleness, wire, plot, fresh, rankK, relevant, rankUsers,
         };
@@ -49,10 +49,41 @@ internal static class TrainCommand
         {
             command.Options.Add(folds);
         }
+        Option[] ratingOptions = [.. command.Options];
         shared.AddTo(command);
+        Option[] common = [.. command.Options.Except(ratingOptions)];
         var link = new LinkTrainCommand();
         link.AddTo(command);
+        Option[] linkOptions = [.. command.Options.Except(ratingOptions).Except(common)];
         TabularTrainOptions.AddTo(command);
+        Option[] tabularOptions = [.. command.Options.Except(ratingOptions).Except(common).Except(linkOptions)];
+        string verb = crossValidation ? "cv" : "train";
+        if (crossValidation)
+        {
+            // cv validates rating models only: the link and tabular options would only be refused.
+            command.Description = command.Description![..command.Description!.IndexOf(" With --model tabular", StringComparison.Ordinal)];
+            foreach (var option in linkOptions.Concat(tabularOptions))
+            {
+                option.Hidden = true;
+            }
+        }
+
+        GroupedHelp.Apply(
+            command,
+            [
+                ("Rating models (--model dot, dot-bias, mf, bpr) on --ratings", ratingOptions),
+                ("Link embeddings (--model link) on --pairs", linkOptions),
+                ("Entity embeddings of tabular data (--model tabular) on --data", tabularOptions),
+                ("Every model: training, optimizer, tables, cluster and output", common),
+            ],
+            crossValidation
+                ? [$"embed cv --ratings ratings.csv --folds 5 --model mf --seed 42", $"embed cv --ratings ratings.csv --folds 5 --model bpr --json"]
+                : [
+                    $"embed {verb} --ratings ratings.csv --items movies.csv --validation 0.2 --seed 42 --report report.json --plot curve.png",
+                    $"embed {verb} --ratings ratings.csv --model bpr --cluster localhost:30000",
+                    $"embed {verb} --model link --pairs links.csv --entity-column book --link-column link",
+                    $"embed {verb} --model tabular --data adult.csv --target income --task binary",
+                ]);
         var dim = shared.Dim;
         var epochs = shared.Epochs;
         var batch = shared.BatchSize;
