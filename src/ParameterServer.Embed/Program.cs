@@ -15,6 +15,7 @@ public static class Program
             DemoCommand.Create(),
             TrainCommand.Create(),
             TrainCommand.Create(crossValidation: true),
+            TrainCommand.Create(tune: true),
             PredictCommand.Create(),
             QueryCommand.Create(),
             RecommendCommand.Create(),

@@ -14,11 +14,13 @@ namespace ParameterServer.Embed.Commands;
 internal static class TrainCommand
 {
     /// <summary>
-    /// <c>embed train</c>, or with <paramref name="crossValidation"/> <c>embed cv</c>: the same options and data for a
-    /// rating model, trained once per fold of <c>--folds</c> (<see cref="CrossValidation"/>).
+    /// <c>embed train</c>; with <paramref name="crossValidation"/> <c>embed cv</c>, the same options and data for a
+    /// rating model, trained once per fold of <c>--folds</c> (<see cref="CrossValidation"/>); with
+    /// <paramref name="tune"/> <c>embed tune</c>, trained once per trial of a random search (<see cref="HyperparameterSearch"/>).
     /// </summary>
-    public static Command Create(bool crossValidation = false)
+    public static Command Create(bool crossValidation = false, bool tune = false)
     {
+        bool scratch = crossValidation || tune;
         var ratings = new Option<FileInfo?>("--ratings") { Description = "Ratings file (required by models dot, dot-bias, mf): MovieLens ratings.csv (userId,movieId,rating,timestamp) or any delimited triples file (see --user-column etc.)." };
         var items = new Option<FileInfo?>("--items") { Description = "MovieLens movies.csv: titles become the labels of the item table's rows (mf, dot, dot-bias) or of numeric entities (link)." };
         var validationFile = new Option<FileInfo?>("--validation-file") { Description = "Explicit validation ratings (same format); replaces the random split." };
@@ -40,7 +42,7 @@ internal static class TrainCommand
         var relevant = new Option<double>("--relevant-threshold") { Description = "Rating models: a validation rating at or above this is relevant for the ranking figures.", DefaultValueFactory = _ => 4.0 };
         var rankUsers = new Option<int>("--rank-users") { Description = "Rating models: most validation users ranked (a seeded sample beyond it; each scores every item).", DefaultValueFactory = _ => 5000 };
 
-        var command = new Command(crossValidation ? "cv" : "train", crossValidation ? "K-fold cross-validation of a rating model (dot, dot-bias, mf, bpr), as Surprise's cross_validate: the ratings are cut into --folds seeded folds, each trains a fresh model on the others (tables {prefix}-cvN.*, dropped afterwards) and validates on its own; prints every fold and the mean ± std of validation RMSE and of the ranking figures." : "Train a model through the parameter server: a rating model (dot, dot-bias, mf) on a ratings file, reporting validation RMSE and ranking figures, or bpr on the same file read as implicit feedback, link embeddings on (entity, link) pairs, reporting AUC and recall@k, or a tabular model on categorical and numeric columns, reporting validation loss.")
+        var command = new Command(tune ? "tune" : crossValidation ? "cv" : "train", tune ? "Hyper-parameter search for a rating model (dot, dot-bias, mf, bpr): --trials seeded random draws of the learning rate and weight decay (log-uniform over --lr-range and --weight-decay-range) and the dimension (one of --dims), each trained fresh on the same training split (tables {prefix}-tuneN.*, dropped afterwards) and judged on the same validation split (RMSE; NDCG@k for bpr); prints every trial and the best setting." : crossValidation ? "K-fold cross-validation of a rating model (dot, dot-bias, mf, bpr), as Surprise's cross_validate: the ratings are cut into --folds seeded folds, each trains a fresh model on the others (tables {prefix}-cvN.*, dropped afterwards) and validates on its own; prints every fold and the mean ± std of validation RMSE and of the ranking figures." : "Train a model through the parameter server: a rating model (dot, dot-bias, mf) on a ratings file, reporting validation RMSE and ranking figures, or bpr on the same file read as implicit feedback, link embeddings on (entity, link) pairs, reporting AUC and recall@k, or a tabular model on categorical and numeric columns, reporting validation loss.")
         {
             ratings, items, validationFile, model, userCol, itemCol, ratingCol, cacheRows, cacheStaleness, wire, plot, fresh, rankK, relevant, rankUsers,
         };
@@ -48,6 +50,18 @@ internal static class TrainCommand
         if (crossValidation)
         {
             command.Options.Add(folds);
+        }
+
+        var trials = new Option<int>("--trials") { Description = "Settings to try (each a full training job).", DefaultValueFactory = _ => 10 };
+        var lrRange = new Option<string>("--lr-range") { Description = "Lowest and highest learning rate, drawn log-uniformly.", DefaultValueFactory = _ => "0.001,0.02" };
+        var wdRange = new Option<string>("--weight-decay-range") { Description = "Lowest and highest weight decay, drawn log-uniformly.", DefaultValueFactory = _ => "0.01,1" };
+        var dims = new Option<string>("--dims") { Description = "Dimensions to choose from, comma-separated.", DefaultValueFactory = _ => "16,32,64,128" };
+        if (tune)
+        {
+            command.Options.Add(trials);
+            command.Options.Add(lrRange);
+            command.Options.Add(wdRange);
+            command.Options.Add(dims);
         }
         Option[] ratingOptions = [.. command.Options];
         shared.AddTo(command);
@@ -57,10 +71,10 @@ internal static class TrainCommand
         Option[] linkOptions = [.. command.Options.Except(ratingOptions).Except(common)];
         TabularTrainOptions.AddTo(command);
         Option[] tabularOptions = [.. command.Options.Except(ratingOptions).Except(common).Except(linkOptions)];
-        string verb = crossValidation ? "cv" : "train";
-        if (crossValidation)
+        string verb = tune ? "tune" : crossValidation ? "cv" : "train";
+        if (scratch)
         {
-            // cv validates rating models only: the link and tabular options would only be refused.
+            // cv and tune work on rating models only: the link and tabular options would only be refused.
             command.Description = command.Description![..command.Description!.IndexOf(" With --model tabular", StringComparison.Ordinal)];
             foreach (var option in linkOptions.Concat(tabularOptions))
             {
@@ -76,7 +90,9 @@ internal static class TrainCommand
                 ("Entity embeddings of tabular data (--model tabular) on --data", tabularOptions),
                 ("Every model: training, optimizer, tables, cluster and output", common),
             ],
-            crossValidation
+            tune
+                ? ["embed tune --ratings ratings.csv --model mf --trials 12 --seed 42", "embed tune --ratings ratings.csv --model bpr --lr-range 0.002,0.02 --weight-decay-range 0.01,0.2 --dims 32,64"]
+                : crossValidation
                 ? [$"embed cv --ratings ratings.csv --folds 5 --model mf --seed 42", $"embed cv --ratings ratings.csv --folds 5 --model bpr --json"]
                 : [
                     $"embed {verb} --ratings ratings.csv --items movies.csv --validation 0.2 --seed 42 --report report.json --plot curve.png",
@@ -114,9 +130,16 @@ internal static class TrainCommand
                 throw new ArgumentException($"--wire {p.GetValue(wire)} applies to rating models (dot, dot-bias, mf); model {modelName} sends float32.");
             }
 
-            if (crossValidation && (modelName == "link" || TabularTrainOptions.Handles(modelName)))
+            if (scratch && (modelName == "link" || TabularTrainOptions.Handles(modelName)))
             {
-                throw new ArgumentException($"embed cv cross-validates rating models (dot, dot-bias, mf, bpr); not {modelName}.");
+                throw new ArgumentException(tune
+                    ? $"embed tune searches settings of rating models (dot, dot-bias, mf, bpr); not {modelName}."
+                    : $"embed cv cross-validates rating models (dot, dot-bias, mf, bpr); not {modelName}.");
+            }
+
+            if (tune && p.GetValue(plot) is not null)
+            {
+                throw new ArgumentException("embed tune draws no curve: leave out --plot (train the best setting with --plot).");
             }
 
             if (crossValidation && (p.GetValue(validationFile) is not null || p.GetValue(plot) is not null))
@@ -204,6 +227,26 @@ internal static class TrainCommand
             }
 
             human.WriteLine($"cluster: {connection.Description}; model {RatingModel.NameOf(kind)}, dim {options.Dim}, {opt.ToString().ToLowerInvariant()} lr {options.LearningRate.ToString(CultureInfo.InvariantCulture)}, weight decay {options.WeightDecay.ToString(CultureInfo.InvariantCulture)}, batch {options.BatchSize}, workers {options.Workers}, staleness {options.Staleness}{(options.CacheRows > 0 ? $", cache {options.CacheRows} rows/table, {options.CacheStaleness} steps" : "")}{(options.Wire != Abstractions.WireValues.Float32 ? $", wire {CommonOptions.NameOf(options.Wire)}" : "")}");
+            if (tune)
+            {
+                var space = new SearchSpace(SearchSpace.Range(p.GetValue(lrRange)!, "--lr-range"), SearchSpace.Range(p.GetValue(wdRange)!, "--weight-decay-range"), SearchSpace.ParseDims(p.GetValue(dims)!));
+                int n = p.GetValue(trials) is var tr and >= 1 and <= 1000 ? tr : throw new ArgumentException($"--trials must be in 1..1000; got {p.GetValue(trials)}.");
+                var search = await HyperparameterSearch.RunAsync(connection, options, train, valid, n, space, human, ct);
+                human.WriteLine(string.Create(CultureInfo.InvariantCulture, $"best of {n} trials ({search.Criterion}): trial {search.Best.Trial}, --lr {search.Best.LearningRate} --weight-decay {search.Best.WeightDecay} --dim {search.Best.Dim}: {HyperparameterSearch.Figure(search.Best)}"));
+                if (p.GetValue(report) is { } tuneReport)
+                {
+                    await File.WriteAllTextAsync(tuneReport.FullName, ReportJson.Serialize(search, indented: true), ct);
+                    human.WriteLine($"report: {tuneReport.FullName}");
+                }
+
+                if (asJson)
+                {
+                    Console.WriteLine(ReportJson.Serialize(search, indented: false));
+                }
+
+                return 0;
+            }
+
             if (crossValidation)
             {
                 var cv = await CrossValidation.RunAsync(connection, options, data, p.GetValue(folds), human, ct);

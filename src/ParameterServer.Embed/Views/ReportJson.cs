@@ -17,6 +17,9 @@ internal static class ReportJson
     /// <summary>A link job's report as JSON.</summary>
     public static string Serialize(LinkTrainingReport report, bool indented) => JsonSerializer.Serialize(report, indented ? Indented : Compact);
 
+    /// <summary>A hyper-parameter search's trials as JSON.</summary>
+    public static string Serialize(Commands.TuneReport report, bool indented) => JsonSerializer.Serialize(report, indented ? Indented : Compact);
+
     /// <summary>A cross-validation's figures as JSON.</summary>
     public static string Serialize(Commands.CrossValidationReport report, bool indented) => JsonSerializer.Serialize(report, indented ? Indented : Compact);
 
