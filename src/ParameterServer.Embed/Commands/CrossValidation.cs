@@ -50,19 +50,9 @@ internal static class CrossValidation
         foreach (var (train, valid) in data.Folds(folds, options.Seed))
         {
             f++;
-            var fold = options with { TablePrefix = $"{options.TablePrefix}-cv{f}", Fresh = true };
+            var fold = options with { TablePrefix = $"{options.TablePrefix}-cv{f}" };
             human.WriteLine($"fold {f}/{folds}: training on {train.Count:N0} ratings, validating on {valid.Count:N0}");
-            TrainingReport report;
-            try
-            {
-                report = await TrainingConsole.RunAsync(connection, fold, train, valid, TrainingView.ForStdout(json: true, noiseFloor: null), ct);
-            }
-            finally
-            {
-                // A fold's tables are scratch: they go whether the fold trained or failed.
-                await connection.Client.DropPrefixAsync(fold.TablePrefix);
-            }
-
+            var report = await TrainingConsole.RunScratchAsync(connection, fold, train, valid, ct);
             reports.Add(report);
             human.WriteLine(string.Create(CultureInfo.InvariantCulture, $"fold {f}/{folds}: best epoch {report.BestEpoch}, {(report.ValidationNdcg is { } n ? $"validation NDCG@{options.RankK} {n:F4}" : $"validation RMSE {report.ValidationRmse:F4}")}{(report.Ranking is { } r ? $", precision@{r.K} {r.Model.Precision:F4}, recall@{r.K} {r.Model.Recall:F4}, NDCG@{r.K} {r.Model.Ndcg:F4}" : "")}; {report.WallSeconds:F1} s"));
         }

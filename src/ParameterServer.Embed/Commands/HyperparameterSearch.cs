@@ -74,19 +74,9 @@ internal static class HyperparameterSearch
                 WeightDecay = LogUniform(rng, space.WeightDecay),
                 Dim = space.Dims[rng.Next(space.Dims.Length)],
                 TablePrefix = $"{options.TablePrefix}-tune{t}",
-                Fresh = true,
                 RecordHistory = false,
             };
-            TrainingReport report;
-            try
-            {
-                report = await TrainingConsole.RunAsync(connection, trial, train, validation, TrainingView.ForStdout(json: true, noiseFloor: null), ct);
-            }
-            finally
-            {
-                await connection.Client.DropPrefixAsync(trial.TablePrefix);
-            }
-
+            var report = await TrainingConsole.RunScratchAsync(connection, trial, train, validation, ct);
             var result = new TuneTrial(t, JobOptions.Reported(trial.LearningRate), JobOptions.Reported(trial.WeightDecay), trial.Dim, ranking ? null : report.ValidationRmse, report.ValidationNdcg, report.BestEpoch, report.WallSeconds);
             results.Add(result);
             human.WriteLine(string.Create(CultureInfo.InvariantCulture, $"trial {t}/{trials}: lr {result.LearningRate}, weight decay {result.WeightDecay}, dim {result.Dim}: {Figure(result)} (best epoch {result.BestEpoch}, {result.Seconds:F1} s)"));

@@ -15,6 +15,22 @@ internal static class TrainingConsole
         return RunAsync(connection, options.TablePrefix, train.Count, view, () => trainer.TrainAsync(train, validation, ct));
     }
 
+    /// <summary>
+    /// A job on scratch tables (a fold of <c>embed cv</c>, a trial of <c>embed tune</c>): trained quietly, and its
+    /// tables and histories dropped afterwards, whether it trained or failed.
+    /// </summary>
+    public static async Task<TrainingReport> RunScratchAsync(ClusterConnection connection, TrainingOptions options, Ratings train, Ratings validation, CancellationToken ct)
+    {
+        try
+        {
+            return await RunAsync(connection, options with { Fresh = true }, train, validation, TrainingView.ForStdout(json: true, noiseFloor: null), ct);
+        }
+        finally
+        {
+            await connection.Client.DropPrefixAsync(options.TablePrefix);
+        }
+    }
+
     public static Task<TrainingReport> RunAsync(ClusterConnection connection, TrainingOptions options, TabularOptions tabular, TabularData train, TabularData validation, TrainingView view, CancellationToken ct)
     {
         var trainer = new TabularTrainer(connection.Client, options, tabular);
