@@ -319,7 +319,7 @@ internal static class TrainCommand
     }
 
     /// <summary>What a rating job whose tables exist resumes from (one line), or null when they do not exist.</summary>
-    private static async Task<string?> ResumedFrom(Client.ParameterServerClient ps, string prefix)
+    internal static async Task<string?> ResumedFrom(Client.ParameterServerClient ps, string prefix)
     {
         string itemTable = RatingTables.ItemTable(prefix);
         if (!(await ps.ListTablesAsync()).Contains(itemTable))
