@@ -64,6 +64,13 @@ public sealed class LinkTrainingTests(ClusterFixture fixture)
         Assert.Equal(report.Epochs.Max(x => x.ValidationAuc), report.ValidationAuc);
         Assert.InRange(report.RecallAtK, 0.2, 1.0);
         Assert.Equal(valid.Count, report.RecallPairs);
+
+        // Ranking figures as for recommenders: planted clusters rank above the links with the most entities.
+        var ranking = Assert.IsType<RankingReport>(report.Ranking);
+        Assert.Null(ranking.Threshold);
+        Assert.Equal(valid.Entity.Distinct().Count(), ranking.Users);
+        Assert.Equal(valid.LinkIds.Length, ranking.CandidateItems);
+        Assert.True(ranking.Model.Ndcg > ranking.MostPopular.Ndcg, $"NDCG@10 {ranking.Model.Ndcg:F3} vs most popular {ranking.MostPopular.Ndcg:F3}");
     }
 
     [Fact]

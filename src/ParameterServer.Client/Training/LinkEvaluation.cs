@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using ParameterServer.Core.Data;
+using ParameterServer.Core.Kernels;
 using ParameterServer.Core.Metrics;
 using ParameterServer.Core.Models;
 using ParameterServer.Core.Sampling;
@@ -22,13 +23,14 @@ public sealed class LinkEvaluation
     private readonly NegativeSampler _truth;
     private readonly LinkTrainingOptions _options;
     private readonly int[] _negatives;
+    private readonly LinkPairs _train;
 
     /// <summary>Prepares the evaluation of <paramref name="validation"/> (numbered like <paramref name="train"/>).</summary>
     public LinkEvaluation(TableClient entities, TableClient links, LinkModel model, LinkPairs train, LinkPairs validation, NegativeSampler truth, LinkTrainingOptions options)
     {
         _entities = entities ?? throw new ArgumentNullException(nameof(entities));
         _links = links ?? throw new ArgumentNullException(nameof(links));
-        ArgumentNullException.ThrowIfNull(train);
+        _train = train ?? throw new ArgumentNullException(nameof(train));
         _model = model;
         _validation = validation ?? throw new ArgumentNullException(nameof(validation));
         _truth = truth ?? throw new ArgumentNullException(nameof(truth));
@@ -119,6 +121,70 @@ public sealed class LinkEvaluation
         }
 
         return (sample.Length == 0 ? double.NaN : (double)hits / sample.Length, sample.Length);
+    }
+
+    /// <summary>
+    /// Ranking figures as for recommenders (<see cref="RankingMetrics"/>), entities in the users' place: for up to
+    /// <see cref="LinkTrainingOptions.RecallSamples"/> entities with held-out links (a seeded sample), every link of the
+    /// vocabulary scored by the model, the entity's training links left out, the top k measured against its held-out
+    /// links; beside the same figures for the links with the most training entities. Rows are read, never created.
+    /// </summary>
+    public async Task<RankingReport?> RankingAsync()
+    {
+        var held = new Dictionary<int, List<int>>();
+        for (int i = 0; i < _validation.Count; i++)
+        {
+            (held.TryGetValue(_validation.Entity[i], out var list) ? list : held[_validation.Entity[i]] = []).Add(_validation.Link[i]);
+        }
+
+        if (held.Count == 0)
+        {
+            return null;
+        }
+
+        int[] entities = [.. held.Keys.Order()];
+        new Random(_options.Seed ^ 0x68E31DA4).Shuffle(entities);
+        entities = [.. entities.Take(_options.RecallSamples).Order()];
+        var seenOf = new Dictionary<int, List<int>>();
+        var popularity = new float[_validation.LinkIds.Length];
+        for (int i = 0; i < _train.Count; i++)
+        {
+            popularity[_train.Link[i]]++;
+            if (held.ContainsKey(_train.Entity[i]))
+            {
+                (seenOf.TryGetValue(_train.Entity[i], out var list) ? list : seenOf[_train.Entity[i]] = []).Add(_train.Link[i]);
+            }
+        }
+
+        int d = _links.Dim, links = _validation.LinkIds.Length;
+        var all = new float[links * d];
+        await _links.PeekAsync(_validation.LinkIds, all);
+        var entityRows = new float[entities.Length * d];
+        await _entities.PeekAsync(entities.Select(n => _validation.EntityIds[n]).ToArray(), entityRows);
+        var norms = new float[links];
+        for (int j = 0; j < links; j++)
+        {
+            norms[j] = TensorPrimitives.Norm(all.AsSpan(j * d, d));
+        }
+
+        int[][] seen = [.. entities.Select(e => seenOf.TryGetValue(e, out var s) ? s.Distinct().ToArray() : [])];
+        int[][] relevant = [.. entities.Select(e => held[e].Distinct().ToArray())];
+        int k = _options.RecallK;
+        var model = RankingMetrics.Evaluate(links, seen, relevant, k, (u, scores) =>
+        {
+            var e = entityRows.AsSpan(u * d, d);
+            DotRows.Compute(all, e, scores);
+            if (_model.Score == LinkScore.Cosine)
+            {
+                float ne = TensorPrimitives.Norm(e);
+                for (int j = 0; j < links; j++)
+                {
+                    scores[j] = ne > 0 && norms[j] > 0 ? scores[j] / (ne * norms[j]) : 0f;
+                }
+            }
+        });
+        var popular = RankingMetrics.Evaluate(links, seen, relevant, k, (_, scores) => popularity.CopyTo(scores));
+        return new RankingReport(k, null, model.Users, links, RankingScores.Of(model), RankingScores.Of(popular));
     }
 
     private async Task<Rows> RowsAsync(ReadOnlyMemory<int> entities, ReadOnlyMemory<int> links, ReadOnlyMemory<int> moreLinks)

@@ -137,6 +137,7 @@ public sealed class LinkTrainer
         }
 
         var (recall, recallPairs) = validation.Count > 0 ? await evaluation.RecallAtKAsync() : (double.NaN, 0);
+        var ranking = validation.Count > 0 ? await evaluation.RankingAsync() : null;
         TableClient[] tables = [entities, links];
         return new LinkTrainingReport
         {
@@ -161,6 +162,7 @@ public sealed class LinkTrainer
             RecallK = o.RecallK,
             RecallAtK = recall,
             RecallPairs = recallPairs,
+            Ranking = ranking,
             SamplesPerSecond = result.SamplesPerSecond,
             WallSeconds = wall.Elapsed.TotalSeconds,
             StepP50Ms = result.StepP50Ms,

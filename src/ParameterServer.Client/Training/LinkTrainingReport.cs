@@ -35,6 +35,7 @@ public sealed record LinkTrainingReport
     [JsonPropertyName("recall_k")] public int RecallK { get; init; }
     [JsonPropertyName("recall_at_k")] public double RecallAtK { get; init; }
     [JsonPropertyName("recall_pairs")] public int RecallPairs { get; init; }
+    [JsonPropertyName("ranking"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public RankingReport? Ranking { get; init; }
     [JsonPropertyName("samples_per_second")] public double SamplesPerSecond { get; init; }
     [JsonPropertyName("wall_seconds")] public double WallSeconds { get; init; }
     [JsonPropertyName("step_p50_ms")] public double StepP50Ms { get; init; }

@@ -20,13 +20,13 @@ public sealed record RankingScores(
 
 /// <summary>
 /// Top-k ranking quality of a trained model on the validation split: for each validation user with at least one
-/// relevant rating (≥ <see cref="Threshold"/>), every item seen in training is ranked by the model (items the user
+/// relevant rating (≥ <see cref="Threshold"/>; for link models every held-out link is relevant and there is none), every item seen in training is ranked by the model (items the user
 /// rated in training left out), and the top <see cref="K"/> are measured against the relevant ones; the same for a
 /// most-popular baseline (items ranked by their training count), computed in the same run.
 /// </summary>
 public sealed record RankingReport(
     [property: JsonPropertyName("k")] int K,
-    [property: JsonPropertyName("relevant_threshold")] double Threshold,
+    [property: JsonPropertyName("relevant_threshold"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? Threshold,
     [property: JsonPropertyName("users")] int Users,
     [property: JsonPropertyName("candidate_items")] int CandidateItems,
     [property: JsonPropertyName("model")] RankingScores Model,

@@ -129,6 +129,11 @@ internal sealed class LinkTrainCommand
         }
 
         result = result with { Cluster = connection.Description };
+        if (result.Ranking is { } ranking)
+        {
+            human.WriteLine(TrainingView.RankingLine(ranking, "entities with held-out links", "links"));
+        }
+
         human.WriteLine($"best epoch {result.BestEpoch}: validation AUC {result.ValidationAuc:F4}, recall@{result.RecallK} {result.RecallAtK:F4} over {result.RecallPairs:N0} held-out pairs ranked against {result.Links:N0} links; {result.SamplesPerSecond:N0} samples/s, step p50 {result.StepP50Ms:F2} ms, p99 {result.StepP99Ms:F2} ms; tables {result.EntityTable}, {result.LinkTable}");
         if (p.GetValue(shared.Report) is { } reportFile)
         {

@@ -146,7 +146,7 @@ internal sealed class TrainingView
                 _console.Write(job);
                 if (report.Ranking is { } rank)
                 {
-                    var grid = new Table { Title = new TableTitle(Invariant($"ranking@{rank.K}: {rank.Users:N0} validation users, relevant = rating ≥ {rank.Threshold:0.##}, {rank.CandidateItems:N0} items")), Border = TableBorder.Rounded };
+                    var grid = new Table { Title = new TableTitle(Invariant($"ranking@{rank.K}: {rank.Users:N0} validation users, {(rank.Threshold is { } t ? Invariant($"relevant = rating ≥ {t:0.##}") : "relevant = held-out pairs")}, {rank.CandidateItems:N0} items")), Border = TableBorder.Rounded };
                     grid.AddColumns(new TableColumn("recommender"), new TableColumn("precision").RightAligned(), new TableColumn("recall").RightAligned(), new TableColumn("NDCG").RightAligned(), new TableColumn("MAP").RightAligned(), new TableColumn("coverage").RightAligned());
                     foreach (var (name, scores) in new[] { ("model", rank.Model), ("most popular", rank.MostPopular) })
                     {
@@ -173,10 +173,11 @@ internal sealed class TrainingView
     }
 
     /// <summary>The ranking figures as one plain line: the model's, then the most-popular baseline's.</summary>
-    internal static string RankingLine(RankingReport r)
+    internal static string RankingLine(RankingReport r, string users = "validation users", string items = "items")
     {
         static string Of(RankingScores s) => Invariant($"precision {s.Precision:F4}, recall {s.Recall:F4}, NDCG {s.Ndcg:F4}, MAP {s.Map:F4}, coverage {s.Coverage:P1}");
-        return Invariant($"ranking@{r.K} ({r.Users:N0} validation users, relevant = rating ≥ {r.Threshold:0.##}, {r.CandidateItems:N0} items): model {Of(r.Model)}; most popular {Of(r.MostPopular)}");
+        string relevant = r.Threshold is { } t ? Invariant($"relevant = rating ≥ {t:0.##}") : "relevant = held-out pairs";
+        return Invariant($"ranking@{r.K} ({r.Users:N0} {users}, {relevant}, {r.CandidateItems:N0} {items}): model {Of(r.Model)}; most popular {Of(r.MostPopular)}");
     }
 
     private static string Header => $"{"epoch",5} {"train loss",11} {"valid RMSE",11} {"samples/s",11} {"seconds",8}";
