@@ -58,7 +58,7 @@ run_job() {
   local train_pid=$!
   pids+=($train_pid)
   if [[ $elastic == yes ]]; then
-    wait_for "first epoch" 300 grep -qE '^ +1 ' "$work/train-$name.txt" || { cat "$work/train-$name.txt"; exit 1; }
+    wait_for "first epoch" 300 grep -qE '^ *1(/[0-9]+)? ' "$work/train-$name.txt" || { cat "$work/train-$name.txt"; exit 1; }
     start_silo 2
     start_silo 3
     for n in 2 3; do wait_for "silo $n ready" 90 curl -sf "http://127.0.0.1:$((8440 + n))/ready" || { cat "$work/silo-$cluster_id-$n.log"; exit 1; }; done

@@ -51,7 +51,7 @@ run_job() {
   local train_pid=$!
   pids+=($train_pid)
   if [[ $kill == yes ]]; then
-    wait_for "second epoch" 300 grep -qE '^ +2 ' "$work/train-$name.txt" || { cat "$work/train-$name.txt"; exit 1; }
+    wait_for "second epoch" 300 grep -qE '^ *2(/[0-9]+)? ' "$work/train-$name.txt" || { cat "$work/train-$name.txt"; exit 1; }
     kill_time=$(date +%s.%N)
     kill -9 "${silo_pid[2]}"
     echo "killed silo 2 (pid ${silo_pid[2]}) at $(date -u +%H:%M:%S.%N) after epoch 2"

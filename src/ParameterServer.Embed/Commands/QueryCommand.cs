@@ -49,7 +49,8 @@ internal static class QueryCommand
                 }
 
                 await using var analogyConnection = await ClusterConnection.StartAsync(p.GetValue(cluster), ct);
-                var analogy = await WithEmbeddedHint(analogyConnection, () => new QueryClient(analogyConnection.Client).AnalogyAsync(p.GetValue(table)!, QueryClient.ParseTerms(plus), QueryClient.ParseTerms(minus), top, m, CheckMinUpdates(p.GetValue(minUpdates)), CheckMinRatings(p.GetValue(minRatings))));
+                long analogyMin = await ResolveMinRatings(analogyConnection.Client, p.GetValue(table)!, p.GetValue(minRatings));
+                var analogy = await WithEmbeddedHint(analogyConnection, () => new QueryClient(analogyConnection.Client).AnalogyAsync(p.GetValue(table)!, QueryClient.ParseTerms(plus), QueryClient.ParseTerms(minus), top, m, CheckMinUpdates(p.GetValue(minUpdates)), analogyMin));
                 var hits = analogy.Result.Hits(0);
                 if (p.GetValue(json))
                 {
@@ -67,6 +68,10 @@ internal static class QueryCommand
                 static string Names(ResolvedRow[] rows) => string.Join(" + ", rows.Select(r => r.Label is { } l ? $"\"{l}\"" : $"row {r.Id}"));
                 Console.WriteLine($"nearest to {Names(analogy.Positive)}{(analogy.Negative.Length > 0 ? " - " + Names(analogy.Negative).Replace(" + ", " - ", StringComparison.Ordinal) : "")} (unit vectors) in {p.GetValue(table)} by {SimilarityMetrics.NameOf(m)}, k {top}:");
                 PrintHits(hits, null);
+                if (MinRatingsNote(p.GetValue(minRatings), analogyMin) is { } analogyNote)
+                {
+                    Console.WriteLine(analogyNote);
+                }
                 return 0;
             }
 
@@ -74,7 +79,8 @@ internal static class QueryCommand
                 : p.GetValue(label) is { } text ? QueryTarget.ByLabel(text)
                 : QueryTarget.ByVector(QueryTarget.ParseVector(p.GetValue(vector)!));
             await using var connection = await ClusterConnection.StartAsync(p.GetValue(cluster), ct);
-            var answer = await WithEmbeddedHint(connection, () => new QueryClient(connection.Client).NearestAsync(p.GetValue(table)!, target, top, m, p.GetValue(excludeSelf), CheckMinUpdates(p.GetValue(minUpdates)), CheckMinRatings(p.GetValue(minRatings))));
+            long minCount = await ResolveMinRatings(connection.Client, p.GetValue(table)!, p.GetValue(minRatings));
+            var answer = await WithEmbeddedHint(connection, () => new QueryClient(connection.Client).NearestAsync(p.GetValue(table)!, target, top, m, p.GetValue(excludeSelf), CheckMinUpdates(p.GetValue(minUpdates)), minCount));
             if (p.GetValue(json))
             {
                 Console.WriteLine(JsonSerializer.Serialize(new
@@ -96,6 +102,10 @@ internal static class QueryCommand
             }
 
             PrintHits(answer.Hits, null);
+            if (MinRatingsNote(p.GetValue(minRatings), minCount) is { } note)
+            {
+                Console.WriteLine(note);
+            }
             return 0;
         });
         return command;
@@ -119,13 +129,37 @@ internal static class QueryCommand
         DefaultValueFactory = _ => 0,
     };
 
-    public static Option<long> MinRatings() => new("--min-ratings")
+    /// <summary>What --min-ratings means when not given: rows seen this few times in training are mostly noise.</summary>
+    public const long DefaultMinRatings = 5;
+
+    public static Option<long?> MinRatings() => new("--min-ratings")
     {
-        Description = "Leave out rows seen fewer than this many times in the training data of the job that trained the table (for items: their ratings), e.g. 10 to keep films rated once out of a neighbour list. Default 0: every row.",
-        DefaultValueFactory = _ => 0,
+        Description = $"Leave out rows seen fewer than this many times in the training data of the job that trained the table (for items: their ratings): films rated once or twice keep vectors close to their random start. Default {DefaultMinRatings} when the table has training counts (a rating job writes them), else 0; 0 shows every row.",
     };
 
-    public static long CheckMinRatings(long n) => n >= 0 ? n : throw new ArgumentException($"--min-ratings must be 0 or more; got {n}.");
+    /// <summary>
+    /// The --min-ratings to use on <paramref name="table"/>: the given value, or without one
+    /// <see cref="DefaultMinRatings"/> when the table has training counts and 0 when it has none.
+    /// </summary>
+    public static async Task<long> ResolveMinRatings(Client.ParameterServerClient ps, string table, long? given)
+    {
+        if (given is { } n)
+        {
+            return n >= 0 ? n : throw new ArgumentException($"--min-ratings must be 0 or more; got {n}.");
+        }
+
+        var tables = await ps.ListTablesAsync();
+        if (!tables.Contains(table))
+        {
+            return 0; // the search itself names the unknown table
+        }
+
+        return (await ps.DescribeAsync(table)).Metadata.ContainsKey(TrainingCounts.MetadataKey) ? DefaultMinRatings : 0;
+    }
+
+    /// <summary>The line that says a default filter is on, or null.</summary>
+    public static string? MinRatingsNote(long? given, long used) =>
+        given is null && used > 0 ? $"(rows seen fewer than {used} times in training are left out; --min-ratings 0 shows every row)" : null;
 
     public static long CheckMinUpdates(long n) => n >= 0 ? n : throw new ArgumentException($"--min-updates must be 0 or more; got {n}.");
 

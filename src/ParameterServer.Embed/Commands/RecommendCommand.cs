@@ -42,7 +42,8 @@ internal static class RecommendCommand
             }
 
             await using var connection = await ClusterConnection.StartAsync(p.GetValue(cluster), ct);
-            var rec = await QueryCommand.WithEmbeddedHint(connection, () => Recommender.RecommendAsync(connection.Client, p.GetValue(prefix)!, userId, top, seen, QueryCommand.CheckMinUpdates(p.GetValue(minUpdates)), QueryCommand.CheckMinRatings(p.GetValue(minRatings))));
+            long minCount = await QueryCommand.ResolveMinRatings(connection.Client, Client.Training.RatingTables.ItemTable(p.GetValue(prefix)!), p.GetValue(minRatings));
+            var rec = await QueryCommand.WithEmbeddedHint(connection, () => Recommender.RecommendAsync(connection.Client, p.GetValue(prefix)!, userId, top, seen, QueryCommand.CheckMinUpdates(p.GetValue(minUpdates)), minCount));
             if (p.GetValue(json))
             {
                 Console.WriteLine(JsonSerializer.Serialize(new
@@ -61,6 +62,11 @@ internal static class RecommendCommand
             if (rec.Unclipped.Zip(rec.Predicted).Any(x => x.First != x.Second))
             {
                 Console.WriteLine("(predictions past the rating range are shown unclipped: they rank the items; as a rating they would read the range's end)");
+            }
+
+            if (QueryCommand.MinRatingsNote(p.GetValue(minRatings), minCount) is { } note)
+            {
+                Console.WriteLine(note);
             }
             return 0;
         });
