@@ -43,13 +43,13 @@ public sealed partial class ShardGrain
         var store = await Store();
         SearchChecks.Options(_table, request.K, request.Metric, request.Exclude, request.BiasTable);
         SearchChecks.Queries(_table, request.Queries, store.Dim);
-        float[]? additive = request.BiasTable is { } biasTable ? await AdditiveTerms(biasTable, store) : null;
-        long[] rare = request.CountTable is { } countTable && request.MinCount > 0 ? await RareRows(countTable, request.MinCount, store) : [];
+        float[]? additive = request.BiasTable is { } biasTable ? await SlotValues(biasTable, store) : null;
+        float[]? slotCounts = request.CountTable is { } countTable && request.MinCount > 0 ? await SlotValues(countTable, store) : null;
         long start = Stopwatch.GetTimestamp();
         long[] exclude = request.Exclude;
-        if (rare.Length > 0 || !IsAscending(exclude))
+        if (!IsAscending(exclude))
         {
-            exclude = [.. exclude, .. rare];
+            exclude = [.. exclude];
             Array.Sort(exclude);
         }
 
@@ -61,11 +61,17 @@ public sealed partial class ShardGrain
                 Array.Resize(ref additive, store.Count);
             }
 
-            return SearchLocked(store, request, exclude, additive, start);
+            // Rows created after the counts were read have none: they count 0.
+            if (slotCounts is not null && slotCounts.Length < store.Count)
+            {
+                Array.Resize(ref slotCounts, store.Count);
+            }
+
+            return SearchLocked(store, request, exclude, additive, slotCounts, start);
         }
     }
 
-    private SearchResult SearchLocked(ShardStore store, ShardSearchRequest request, long[] exclude, float[]? additive, long start)
+    private SearchResult SearchLocked(ShardStore store, ShardSearchRequest request, long[] exclude, float[]? additive, float[]? slotCounts, long start)
     {
         var queries = request.Queries;
         int q = queries.Rows;
@@ -76,7 +82,7 @@ public sealed partial class ShardGrain
         try
         {
             var counts = new int[q];
-            ShardSearch.Run(store, queries.Values, request.K, request.Metric, exclude, additive, ids, scores, slots, counts, request.MinUpdates);
+            ShardSearch.Run(store, queries.Values, request.K, request.Metric, exclude, additive, ids, scores, slots, counts, request.MinUpdates, slotCounts, request.MinCount);
             var offsets = new int[q + 1];
             for (int i = 0; i < q; i++)
             {
@@ -124,43 +130,24 @@ public sealed partial class ShardGrain
         return new LabelMatches([.. exact], [.. ignoringCase]);
     }
 
-    /// <summary>The ids of resident rows seen fewer than <paramref name="minCount"/> times in training (their count in <paramref name="countTable"/>).</summary>
-    private async Task<long[]> RareRows(string countTable, long minCount, ShardStore store)
-    {
-        long[] ids;
-        lock (store)
-        {
-            ids = store.Ids.ToArray();
-        }
-
-        // Rows created after the count was taken have none: they count as 0.
-        float[] counts = await ValuesIn(countTable, ids);
-        return [.. ids.Where((_, i) => counts[i] < minCount)];
-    }
-
-    /// <summary>The value of each resident row's id in the dim-1 table <paramref name="table"/>, slot by slot.</summary>
-    private async Task<float[]> AdditiveTerms(string table, ShardStore store)
-    {
-        long[] rowIds;
-        lock (store)
-        {
-            rowIds = store.Ids.ToArray();
-        }
-
-        return await ValuesIn(table, rowIds);
-    }
-
     /// <summary>
-    /// The values of <paramref name="ids"/> in the dim-1 table <paramref name="table"/> (a missing row reads as its
-    /// initial value; none is created), one call per shard of it that holds any.
+    /// The value of each resident row's id in the dim-1 table <paramref name="table"/> (a bias or a training count),
+    /// slot by slot; a row missing there reads as its initial value and none is created. One call per shard of it
+    /// that holds any.
     /// </summary>
-    private async Task<float[]> ValuesIn(string table, long[] ids)
+    private async Task<float[]> SlotValues(string table, ShardStore store)
     {
         var spec = await GrainFactory.GetGrain<ITableGrain>(table).Get()
             ?? throw new KeyNotFoundException($"Unknown table '{table}' (a bias or count table of '{_table}').");
         if (spec.Dim != 1)
         {
             throw new ArgumentException($"Table '{table}' has dim {spec.Dim}; a bias or count per row needs dim 1.");
+        }
+
+        long[] ids;
+        lock (store)
+        {
+            ids = store.Ids.ToArray();
         }
 
         // Tables of one model share their shard count, so a shard's rows usually sit in one shard of the other: one call.

@@ -45,7 +45,7 @@ public sealed partial class RatingTrainer
             },
             events,
             ct);
-        await RecordHistoryAsync(train);
+        await RecordInteractionsAsync(train);
         var report = result.ToReport("bpr", o.Dim, o, train.Count, validation.Count, wall.Elapsed);
         return o.RankK > 0 && validation.Count > 0
             ? report with { Ranking = await RatingRanking.EvaluateAsync(Ps, tables, train, validation, o.RankK, o.RelevantThreshold, o.RankUsers, o.Seed) }

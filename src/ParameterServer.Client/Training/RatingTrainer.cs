@@ -68,7 +68,7 @@ public sealed partial class RatingTrainer : Trainer
             events,
             cancellationToken,
             rows.Caches);
-        await RecordHistoryAsync(train);
+        await RecordInteractionsAsync(train);
         var report = result.ToReport(RatingModel.NameOf(o.Model), o.Dim, o, train.Count, validation.Count, wall.Elapsed);
         // Ranking is judged on the rows the job kept (the best epoch's), once, after training.
         return o.RankK > 0 && validation.Count > 0
@@ -81,7 +81,7 @@ public sealed partial class RatingTrainer : Trainer
     /// the users' history, and each item's count of training samples goes to the item table's count table
     /// (<see cref="TrainingCounts"/>), which searches filter on.
     /// </summary>
-    private async Task RecordHistoryAsync(Ratings train)
+    private async Task RecordInteractionsAsync(Ratings train)
     {
         if (!Options.RecordHistory || Options.WorkerIndex != 0)
         {

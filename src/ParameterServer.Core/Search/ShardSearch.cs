@@ -34,7 +34,9 @@ public static class ShardSearch
     /// <see cref="Stride"/>. Raw scores are cosine, dot (+ <paramref name="additive"/>[slot] when given) or the
     /// <em>squared</em> euclidean distance. Ties rank by lower id. Rows in <paramref name="sortedExclude"/> (ascending)
     /// are skipped, and so are rows updated fewer than <paramref name="minSteps"/> times (rarely seen rows keep
-    /// vectors close to their random start).
+    /// vectors close to their random start) and, when <paramref name="slotCounts"/> is given (one value per row,
+    /// slot by slot), rows whose count is below <paramref name="minCount"/>. Like the exclusion list, both are
+    /// consulted only for a row that would enter a heap.
     /// </summary>
     public static void Run(
         ShardStore store,
@@ -47,11 +49,18 @@ public static class ShardSearch
         Span<float> rawScores,
         Span<int> slots,
         Span<int> counts,
-        long minSteps = 0)
+        long minSteps = 0,
+        ReadOnlySpan<float> slotCounts = default,
+        float minCount = 0)
     {
         ArgumentNullException.ThrowIfNull(store);
         int dim = store.Dim;
         Validate(dim, queries.Length, k, metric, additive.Length, store.Count);
+        if (!slotCounts.IsEmpty && slotCounts.Length < store.Count)
+        {
+            throw new ArgumentException($"{slotCounts.Length} row counts for {store.Count} rows: one per row is needed.", nameof(slotCounts));
+        }
+
         int q = queries.Length / dim;
         int stride = Stride(store, k);
         if (counts.Length < q || ids.Length < q * stride || rawScores.Length < q * stride || slots.Length < q * stride)
@@ -77,7 +86,7 @@ public static class ShardSearch
 
         try
         {
-            Scan(store, queries, metric, sortedExclude, additive, heaps, invQueryNorm, minSteps);
+            Scan(store, queries, metric, sortedExclude, additive, heaps, invQueryNorm, minSteps, slotCounts, minCount);
             for (int i = 0; i < q; i++)
             {
                 int at = i * stride;
@@ -129,7 +138,7 @@ public static class ShardSearch
         return Math.Sqrt(sum);
     }
 
-    private static void Scan(ShardStore store, ReadOnlySpan<float> queries, SimilarityMetric metric, ReadOnlySpan<long> exclude, ReadOnlySpan<float> additive, TopKHeap[] heaps, ReadOnlySpan<float> invQueryNorm, long minSteps)
+    private static void Scan(ShardStore store, ReadOnlySpan<float> queries, SimilarityMetric metric, ReadOnlySpan<long> exclude, ReadOnlySpan<float> additive, TopKHeap[] heaps, ReadOnlySpan<float> invQueryNorm, long minSteps, ReadOnlySpan<float> slotCounts, float minCount)
     {
         int dim = store.Dim;
         var rowIds = store.Ids;
@@ -179,7 +188,7 @@ public static class ShardSearch
 
                     int slot = start + r;
                     long id = rowIds[slot];
-                    if (!heap.Accepts(blockKeys[r], id) || (!exclude.IsEmpty && exclude.BinarySearch(id) >= 0) || steps[slot] < minSteps)
+                    if (!heap.Accepts(blockKeys[r], id) || (!exclude.IsEmpty && exclude.BinarySearch(id) >= 0) || steps[slot] < minSteps || (!slotCounts.IsEmpty && slotCounts[slot] < minCount))
                     {
                         continue;
                     }
