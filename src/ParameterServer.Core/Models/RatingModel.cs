@@ -1,4 +1,4 @@
-using System.Numerics.Tensors;
+using ParameterServer.Core.Kernels;
 
 namespace ParameterServer.Core.Models;
 
@@ -23,7 +23,7 @@ public enum RatingModelKind
 
 /// <summary>
 /// Forward and backward passes of a rating model for one sample, with SIMD dot products and updates
-/// (<see cref="TensorPrimitives"/>). The loss of a sample is the squared error <c>(pred − y)²</c>.
+/// (<see cref="PairGradient"/>: one Vector256 FMA pass each). The loss of a sample is the squared error <c>(pred − y)²</c>.
 /// </summary>
 /// <param name="Kind">Which model.</param>
 /// <param name="Min">Lowest rating (dot-bias range).</param>
@@ -56,7 +56,7 @@ public readonly record struct RatingModel(RatingModelKind Kind, float Min, float
     /// <summary>The prediction for user vector <paramref name="u"/>, item vector <paramref name="v"/> and biases.</summary>
     public float Predict(ReadOnlySpan<float> u, ReadOnlySpan<float> v, float bu, float bi)
     {
-        float s = TensorPrimitives.Dot(u, v);
+        float s = PairGradient.Dot(u, v);
         return Kind switch
         {
             RatingModelKind.Dot => s,
@@ -93,7 +93,7 @@ public readonly record struct RatingModel(RatingModelKind Kind, float Min, float
             throw new InvalidOperationException("bpr is trained on pairs (BprLoss), not on the squared error of ratings.");
         }
 
-        float s = TensorPrimitives.Dot(u, v);
+        float s = PairGradient.Dot(u, v);
         float pred;
         float dPredDs;
         switch (Kind)
@@ -117,8 +117,7 @@ public readonly record struct RatingModel(RatingModelKind Kind, float Min, float
         float d = 2f * err * dPredDs * scale;
 
         // gu += d * v ; gv += d * u
-        TensorPrimitives.MultiplyAdd(v, d, gu, gu);
-        TensorPrimitives.MultiplyAdd(u, d, gv, gv);
+        PairGradient.Accumulate(u, v, d, gu, gv);
         if (HasBiases)
         {
             gbu += d;
