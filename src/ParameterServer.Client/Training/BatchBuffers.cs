@@ -52,7 +52,7 @@ internal sealed class BatchBuffers
 
     public float[] ItemBiasGrad { get; }
 
-    /// <summary>How many samples ahead <see cref="Load"/> prefetches a sample's user, item and rating.</summary>
+    /// <summary>How many samples ahead the Load methods prefetches a sample's user, item and rating.</summary>
     private const int PrefetchDistance = 16;
 
     /// <summary>Loads samples <c>order[start..start+count]</c> of <paramref name="data"/> and finds the distinct rows.</summary>
@@ -78,6 +78,40 @@ internal sealed class BatchBuffers
             _userIds[k] = users[s];
             _itemIds[k] = items[s];
             Targets[k] = values[s];
+        }
+
+        for (int k = 0; k < order.Length; k++)
+        {
+            UserIndex[k] = Users.Add(_userIds[k]);
+            ItemIndex[k] = Items.Add(_itemIds[k]);
+        }
+
+        Count = order.Length;
+    }
+
+    /// <summary>
+    /// As <see cref="Load(Ratings, ReadOnlySpan{int})"/>, from samples packed one record each: a shuffled read costs one
+    /// cache miss instead of three (training reads every sample once per epoch in a new order).
+    /// </summary>
+    public void Load(PackedRatings data, ReadOnlySpan<int> order)
+    {
+        Users.Clear();
+        Items.Clear();
+        RatingSample[] samples = data.Samples;
+        for (int k = 0; k < order.Length; k++)
+        {
+            if (k + PrefetchDistance < order.Length)
+            {
+                // A record may straddle two lines: fetch both ends.
+                ref readonly RatingSample ahead = ref samples[order[k + PrefetchDistance]];
+                Prefetch.Line(in ahead.User);
+                Prefetch.Line(in ahead.Value);
+            }
+
+            ref readonly RatingSample s = ref samples[order[k]];
+            _userIds[k] = s.User;
+            _itemIds[k] = s.Item;
+            Targets[k] = s.Value;
         }
 
         for (int k = 0; k < order.Length; k++)

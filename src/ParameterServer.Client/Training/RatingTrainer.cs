@@ -60,10 +60,11 @@ public sealed partial class RatingTrainer : Trainer
         }
 
         var rows = RatingRows.Create(tables, train, o);
+        var packed = PackedRatings.Of(train);
         var result = await RunEpochsAsync(
             [.. tables.All],
             train.Count,
-            () => new RatingStep(Ps.Steps, tables, rows, train, new BatchBuffers(o.BatchSize, o.Dim), o.Wire),
+            () => new RatingStep(Ps.Steps, tables, rows, packed, new BatchBuffers(o.BatchSize, o.Dim), o.Wire),
             async loss => new ValidationFigures(validation.Count > 0 ? await EvaluateAsync(tables, validation, Math.Max(o.BatchSize, 4096)) : Math.Sqrt(loss)),
             events,
             cancellationToken,
@@ -243,7 +244,7 @@ public sealed partial class RatingTrainer : Trainer
     }
 
     /// <summary>A worker loop's step of a rating model.</summary>
-    private sealed class RatingStep(StepClient steps, RatingTables t, RatingRows c, Ratings train, BatchBuffers b, WireValues wire) : IBatchStep
+    private sealed class RatingStep(StepClient steps, RatingTables t, RatingRows c, PackedRatings train, BatchBuffers b, WireValues wire) : IBatchStep
     {
         public void Load(ReadOnlySpan<int> samples) => b.Load(train, samples);
 
