@@ -433,6 +433,39 @@ public class ShardStoreTests
     }
 
     [Fact]
+    public void PullWithRepeatedAndDisplacedIdsGivesTheSlotsOfOneLookupAfterAnother()
+    {
+        // A pull resolves the ids found at their home entry first and leaves displaced and new ids to a second pass;
+        // the slots it hands out (new rows included, each created once even when repeated) must be those of
+        // GetOrCreate called for each id in order.
+        const int dim = 3;
+        var settings = Settings(OptimizerKind.Sgd);
+        var batched = new ShardStore(dim, Normal, settings, initialCapacity: 4_000);
+        var single = new ShardStore(dim, Normal, settings, initialCapacity: 4_000);
+        var rng = new Random(41);
+        long[] resident = Enumerable.Range(0, 2_500).Select(_ => rng.NextInt64()).Distinct().ToArray();
+        batched.Pull(resident, new float[resident.Length * dim]);
+        foreach (long id in resident)
+        {
+            single.GetOrCreate(id);
+        }
+
+        long[] fresh = Enumerable.Range(0, 400).Select(_ => rng.NextInt64()).ToArray();
+        long[] batch = resident.Take(1_000).Concat(fresh).Concat(fresh.Take(150)).Concat(resident.Take(50)).OrderBy(_ => rng.Next()).ToArray();
+        var slots = new int[batch.Length];
+        var pulled = new float[batch.Length * dim];
+        batched.Pull(batch, pulled, slots);
+        for (int i = 0; i < batch.Length; i++)
+        {
+            int expected = single.GetOrCreate(batch[i]);
+            Assert.Equal(expected, slots[i]);
+            Assert.Equal(single.Row(expected).ToArray(), pulled.AsSpan(i * dim, dim).ToArray());
+        }
+
+        Assert.Equal(single.Count, batched.Count);
+    }
+
+    [Fact]
     public void BatchedLookupsMatchOneRowAtATimeAcrossIndexGrowthWithinABatch()
     {
         // Pull and Push resolve a whole batch (warming the index first); a batch of mostly new rows grows the index

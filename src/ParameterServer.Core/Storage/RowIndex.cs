@@ -102,6 +102,20 @@ public sealed class RowIndex
         }
     }
 
+    /// <summary>
+    /// Prefetches the id that a lookup of <paramref name="id"/> compares after its home entry (the slot of the next
+    /// table entry, read from <paramref name="ids"/>): for an id whose home entry held another id. Changes nothing.
+    /// </summary>
+    public void PrefetchNextProbe(long id, ReadOnlySpan<long> ids)
+    {
+        int[] table = _slots;
+        int slot = table[(Home(id) + 1) & (table.Length - 1)];
+        if ((uint)slot < (uint)ids.Length)
+        {
+            Prefetch.Line(in ids[slot]);
+        }
+    }
+
     /// <summary>Removes every row.</summary>
     public void Clear()
     {

@@ -275,10 +275,35 @@ public sealed class ShardStore
         PrefetchIds(candidates);
         int count = Count;
         long[] stored = _ids;
+        int unresolved = 0;
         for (int i = 0; i < ids.Length; i++)
         {
             int slot = candidates[i];
-            resolved[i] = (uint)slot < (uint)count && stored[slot] == ids[i] ? slot : GetOrCreate(ids[i]);
+            if ((uint)slot < (uint)count && stored[slot] == ids[i])
+            {
+                resolved[i] = slot;
+                continue;
+            }
+
+            // Linear probing moved this id past its home entry (about one in four at the index's load), or it is new.
+            // Its lookup is left to a second pass, with the id its next probe compares prefetched now: those misses
+            // then overlap too instead of each lookup waiting for its own.
+            resolved[i] = -1;
+            unresolved++;
+            if (slot >= 0)
+            {
+                _index.PrefetchNextProbe(ids[i], stored.AsSpan(0, count));
+            }
+        }
+
+        for (int i = 0; unresolved > 0 && i < ids.Length; i++)
+        {
+            if (resolved[i] < 0)
+            {
+                // In order: rows created here get the same slots as one GetOrCreate per id would give them.
+                resolved[i] = GetOrCreate(ids[i]);
+                unresolved--;
+            }
         }
     }
 
