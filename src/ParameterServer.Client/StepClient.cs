@@ -74,7 +74,7 @@ public sealed class StepClient
 
     /// <summary>
     /// Pulls every table's rows in one call; rows that do not exist yet are created with their initial values. The
-    /// answer is a ticket for the push of the same rows (<see cref="PushAsync"/>): it keeps the grouping by shard and
+    /// answer is a ticket for the push of the same rows (<see cref="PushAsync(IReadOnlyList{TablePush}, StepTicket?)"/>): it keeps the grouping by shard and
     /// the slots the shards found the rows in, so the push neither plans again nor looks the ids up again. Dispose it
     /// after that push (or when there is none).
     /// </summary>
@@ -313,7 +313,14 @@ public sealed class StepClient
     /// pull's grouping by shard and slots, and its <see cref="WireValues"/> for the gradients it sends; a ticket that
     /// does not match the push is refused.
     /// </param>
-    public Task PushAsync(IReadOnlyList<TablePush> pushes, StepTicket? ticket = null)
+    public Task PushAsync(IReadOnlyList<TablePush> pushes, StepTicket? ticket = null) => PushAsync(pushes, ticket, distinctIds: false);
+
+    /// <summary>
+    /// <see cref="PushAsync(IReadOnlyList{TablePush}, StepTicket?)"/> for the project's own trainers, whose ids come out of
+    /// a deduplicating batch buffer: with <paramref name="distinctIds"/> the caller vouches that no table's ids repeat
+    /// and the repeat scan (a hash set per table per step) is skipped. NaN, infinity and lengths are still checked.
+    /// </summary>
+    internal Task PushAsync(IReadOnlyList<TablePush> pushes, StepTicket? ticket, bool distinctIds)
     {
         ArgumentNullException.ThrowIfNull(pushes);
         ticket?.CheckMatches(pushes);
@@ -324,7 +331,7 @@ public sealed class StepClient
                 throw new ArgumentException($"Push to table '{table.Spec.Name}': {gradients.Length} gradient values for {ids.Length} rows of dim {table.Dim}.", nameof(pushes));
             }
 
-            table.CheckPush(ids.Span, gradients.Span);
+            table.CheckPush(ids.Span, gradients.Span, checkRepeats: !distinctIds);
         }
 
         long start = Stopwatch.GetTimestamp();

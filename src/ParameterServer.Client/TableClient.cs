@@ -202,11 +202,14 @@ public sealed partial class TableClient : IRowClient
     /// <summary>Records a pull's or push's duration on this table's client histogram.</summary>
     internal void RecordDuration(long start, bool push) => ClientDuration.Record(SecondsSince(start), _tableTag, push ? PushTag : PullTag);
 
-    internal void CheckPush(ReadOnlySpan<long> ids, ReadOnlySpan<float> gradients) =>
-        CheckRows(ids, gradients, "Push", "gradient", "; sum its gradients before pushing", reason => PushesRefused.Add(1, _tableTag, new KeyValuePair<string, object?>(ReasonTag, reason)));
+    internal void CheckPush(ReadOnlySpan<long> ids, ReadOnlySpan<float> gradients, bool checkRepeats = true) =>
+        CheckRows(ids, gradients, "Push", "gradient", "; sum its gradients before pushing", reason => PushesRefused.Add(1, _tableTag, new KeyValuePair<string, object?>(ReasonTag, reason)), checkRepeats);
 
-    /// <summary>Refuses a push or write holding a NaN or infinity, or a repeated id, before any shard sees it.</summary>
-    private void CheckRows(ReadOnlySpan<long> ids, ReadOnlySpan<float> values, string verb, string noun, string repeatHint, Action<string>? refused = null)
+    /// <summary>
+    /// Refuses a push or write holding a NaN or infinity, or (unless the caller vouches its ids are distinct,
+    /// <paramref name="checkRepeats"/> false) a repeated id, before any shard sees it.
+    /// </summary>
+    private void CheckRows(ReadOnlySpan<long> ids, ReadOnlySpan<float> values, string verb, string noun, string repeatHint, Action<string>? refused = null, bool checkRepeats = true)
     {
         int bad = FiniteCheck.IndexOfNonFinite(values);
         if (bad >= 0)
@@ -215,7 +218,7 @@ public sealed partial class TableClient : IRowClient
             throw new ArgumentException($"{verb} to table '{Spec.Name}' refused: {noun} of row id {ids[bad / Dim]} (position {bad / Dim}, component {bad % Dim}) is {values[bad]}; NaN and infinity are not accepted. No row was changed.");
         }
 
-        int repeat = RepeatFinder.FirstRepeat(ids);
+        int repeat = checkRepeats ? RepeatFinder.FirstRepeat(ids) : -1;
         if (repeat >= 0)
         {
             refused?.Invoke("duplicate");

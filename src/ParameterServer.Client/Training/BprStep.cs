@@ -116,7 +116,7 @@ internal sealed class BprStep(StepClient steps, RatingTables t, Ratings train, I
                 new(t.Users, b.Users.Ids.AsMemory(0, b.Users.Count), b.Users.Gradients.AsMemory(0, b.Users.Count * b.Dim)),
                 new(t.Items, b.Items.Ids.AsMemory(0, b.Items.Count), b.Items.Gradients.AsMemory(0, b.Items.Count * b.Dim)),
                 new(t.ItemBias!, b.Items.Ids.AsMemory(0, b.Items.Count), b.ItemBiasGrad.AsMemory(0, b.Items.Count)),
-            ], ticket);
+            ], ticket, distinctIds: true); // DistinctRows holds each id once: no repeat scan
         }
         finally
         {

@@ -56,9 +56,10 @@ internal sealed class LinkStep(StepClient steps, TableClient entities, TableClie
             var entityPush = new TablePush(entities, b.EntityIds.AsMemory(0, b.Entities), b.EntityGrad.AsMemory(0, b.Entities * d));
             var linkPush = new TablePush(links, b.LinkIds.AsMemory(0, b.Links), b.LinkGrad.AsMemory(0, b.Links * d));
             // A frozen table is not pushed; the ticket fits only a push of every table it pulled.
-            return o.FreezeEntities ? steps.PushAsync([linkPush])
-                : o.FreezeLinks ? steps.PushAsync([entityPush])
-                : steps.PushAsync([entityPush, linkPush], ticket);
+            // The batch holds each entity and link once (LinkBatch): no repeat scan.
+            return o.FreezeEntities ? steps.PushAsync([linkPush], null, distinctIds: true)
+                : o.FreezeLinks ? steps.PushAsync([entityPush], null, distinctIds: true)
+                : steps.PushAsync([entityPush, linkPush], ticket, distinctIds: true);
         }
         finally
         {

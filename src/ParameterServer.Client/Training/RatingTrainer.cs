@@ -311,7 +311,7 @@ public sealed partial class RatingTrainer : Trainer
                 _ticket = null;
                 try
                 {
-                    return steps.PushAsync(pushes, ticket);
+                    return steps.PushAsync(pushes, ticket, distinctIds: true); // DistinctRows holds each id once
                 }
                 finally
                 {
