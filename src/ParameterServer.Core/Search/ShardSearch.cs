@@ -12,7 +12,7 @@ namespace ParameterServer.Core.Search;
 /// is streamed from memory once per batch. Each query keeps a bounded heap; the exclude set is only consulted for
 /// rows that would enter a heap, so it costs nothing for the rest.
 /// </summary>
-public static class ShardSearch
+public static partial class ShardSearch
 {
     /// <summary>The largest k a search accepts.</summary>
     public const int MaxK = 1000;
@@ -86,7 +86,14 @@ public static class ShardSearch
 
         try
         {
-            Scan(store, queries, metric, sortedExclude, additive, heaps, invQueryNorm, minSteps, slotCounts, minCount);
+            if (metric != SimilarityMetric.Euclidean && q >= BatchedQueries)
+            {
+                ScanBatched(store, queries, metric, sortedExclude, additive, heaps, invQueryNorm, minSteps, slotCounts, minCount);
+            }
+            else
+            {
+                Scan(store, queries, metric, sortedExclude, additive, heaps, invQueryNorm, minSteps, slotCounts, minCount);
+            }
             for (int i = 0; i < q; i++)
             {
                 int at = i * stride;
