@@ -29,6 +29,21 @@ public sealed class ConsoleErrorTests
     }
 
     [Fact]
+    public async Task A_bench_peer_that_is_unknown_or_missing_is_one_line_before_any_silo_starts()
+    {
+        var (code, stdout, stderr) = await ConsoleRun.RunAsync("bench", "query", "--rows", "100", "--peer", "annoy");
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout);
+        Assert.Contains("error: --peer: 'annoy' is not a known peer; the one known is faiss.", stderr, StringComparison.Ordinal);
+
+        (code, stdout, stderr) = await ConsoleRun.RunAsync("bench", "query", "--rows", "100", "--peer", "faiss", "--peer-python", "/nonexistent/python3");
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout);
+        Assert.Contains("error: --peer faiss needs a Python 3 with faiss and numpy (/nonexistent/python3 has none)", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("bench:", stderr, StringComparison.Ordinal); // no table was filled, no silo started
+    }
+
+    [Fact]
     public async Task A_huge_bad_field_is_quoted_clipped()
     {
         string path = Path.Combine(Path.GetTempPath(), $"huge-{Guid.NewGuid():N}.csv");

@@ -9,7 +9,7 @@ using ParameterServer.Core.Storage;
 namespace ParameterServer.Embed.Bench;
 
 /// <summary>Settings of <c>embed bench query</c>.</summary>
-internal sealed record QueryBenchSettings(int Rows, int Dim, int K, int[] Batches, int Calls, int Shards, SimilarityMetric Metric, int Seed, string Table, bool Keep);
+internal sealed record QueryBenchSettings(int Rows, int Dim, int K, int[] Batches, int Calls, int Shards, SimilarityMetric Metric, int Seed, string Table, bool Keep, string? Peer = null, string? PeerPython = null);
 
 /// <summary>Latency and throughput of one batch size.</summary>
 internal sealed record QueryBenchRun(int Batch, int Calls, double P50Ms, double P99Ms, double MeanMs, double QueriesPerSecond);
@@ -23,7 +23,8 @@ internal sealed record QueryBenchReport(
     long TableValueBytes,
     double BandwidthOneThread,
     double BandwidthAllThreads,
-    QueryBenchRun[] Runs)
+    QueryBenchRun[] Runs,
+    PeerReport? Peer = null)
 {
     /// <summary>Milliseconds to stream the table's values once at the one-thread bandwidth.</summary>
     public double StreamMs => TableValueBytes / BandwidthOneThread * 1000.0;
@@ -48,6 +49,8 @@ internal static class QueryBench
             throw new ArgumentException($"--rows and --calls must be positive and every --batch between 1 and {QueryLimits.MaxQueries}.");
         }
 
+        // The peer's interpreter was found before the cluster started (ResolvePeer).
+        string? python = s.Peer is { Length: > 0 } ? s.PeerPython : null;
         if ((await ps.ListTablesAsync()).Contains(s.Table))
         {
             await ps.DropAsync(s.Table);
@@ -67,13 +70,28 @@ internal static class QueryBench
             buffer = null;
             GC.Collect();
             var runs = new List<QueryBenchRun>();
+            var streams = new List<(int Batch, float[] Queries, long[][] OurFirstIds)>();
             foreach (int batch in s.Batches)
             {
                 progress($"timing {s.Calls} searches of {batch} quer{(batch == 1 ? "y" : "ies")}, k {s.K}, {SimilarityMetrics.NameOf(s.Metric)} ...");
-                runs.Add(await TimeAsync(new QueryClient(ps), s, batch, ct));
+                float[] stream = QueryStream(s, batch);
+                runs.Add(await TimeAsync(new QueryClient(ps), s, batch, stream, ct));
+                if (python is not null)
+                {
+                    streams.Add((batch, stream, await FirstCallIdsAsync(new QueryClient(ps), s, batch, stream)));
+                }
             }
 
-            return new QueryBenchReport(s, cluster, Environment.ProcessorCount, fill, bytes, bw1, bwAll, [.. runs]);
+            PeerReport? peerReport = null;
+            if (python is not null)
+            {
+                progress($"reading the table's {s.Rows:N0} rows for the FAISS peer ...");
+                float[] rows = await ReadRowsAsync(table, s.Rows, ct);
+                progress($"timing FAISS ({python}) on the same rows and queries ...");
+                peerReport = await FaissPeer.RunAsync(python, rows, s.Dim, s.K, s.Metric, Environment.ProcessorCount, streams, ct);
+            }
+
+            return new QueryBenchReport(s, cluster, Environment.ProcessorCount, fill, bytes, bw1, bwAll, [.. runs], peerReport);
         }
         finally
         {
@@ -109,19 +127,77 @@ internal static class QueryBench
         return sw.Elapsed.TotalSeconds;
     }
 
-    private static async Task<QueryBenchRun> TimeAsync(QueryClient client, QueryBenchSettings s, int batch, CancellationToken ct)
+    /// <summary>
+    /// Checks <c>--peer</c> and finds its interpreter, before any cluster starts: a missing peer should not cost a
+    /// whole benchmark first. Returns the settings with the interpreter that imports faiss as <c>PeerPython</c>.
+    /// </summary>
+    public static QueryBenchSettings ResolvePeer(QueryBenchSettings s)
+    {
+        if (s.Peer is not { Length: > 0 } peer)
+        {
+            return s;
+        }
+
+        if (!string.Equals(peer, "faiss", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ArgumentException($"--peer: '{peer}' is not a known peer; the one known is faiss.");
+        }
+
+        string python = FaissPeer.FindPython(s.PeerPython)
+            ?? throw new ArgumentException($"--peer faiss needs a Python 3 with faiss and numpy ({(s.PeerPython is { Length: > 0 } given ? given : "python3 or /usr/bin/python3")} has none); on Debian: apt install python3-faiss, or name the interpreter with --peer-python.");
+        return s with { PeerPython = python };
+    }
+
+    /// <summary>
+    /// The queries of one batch size, call after call: 3 warm-up calls, then the timed ones (uniform in [−1, 1),
+    /// seeded by the seed and the batch size), so a peer can be timed on exactly the same sequence.
+    /// </summary>
+    private static float[] QueryStream(QueryBenchSettings s, int batch)
     {
         var rng = new Random(s.Seed + batch);
-        float[] NextQueries()
+        var stream = new float[(3 + s.Calls) * batch * s.Dim];
+        for (int i = 0; i < stream.Length; i++)
         {
-            var q = new float[batch * s.Dim];
-            for (int i = 0; i < q.Length; i++)
+            stream[i] = (float)((rng.NextDouble() * 2) - 1);
+        }
+
+        return stream;
+    }
+
+    /// <summary>Our top-k ids of each query of the first timed call (the peer reports its own for the same queries).</summary>
+    private static async Task<long[][]> FirstCallIdsAsync(QueryClient client, QueryBenchSettings s, int batch, float[] stream)
+    {
+        int size = batch * s.Dim;
+        var result = await client.SearchAsync(s.Table, stream.AsSpan(3 * size, size), s.Dim, s.K, s.Metric);
+        return [.. Enumerable.Range(0, batch).Select(q => result.Ids[result.Offsets[q]..result.Offsets[q + 1]])];
+    }
+
+    /// <summary>Rows 0..rows−1 of the benchmark table (all exist: the fill created them), row-major.</summary>
+    private static async Task<float[]> ReadRowsAsync(TableClient table, int rows, CancellationToken ct)
+    {
+        const int Chunk = 32_768;
+        var values = new float[(long)rows * table.Dim];
+        var ids = new long[Chunk];
+        for (int start = 0; start < rows; start += Chunk)
+        {
+            ct.ThrowIfCancellationRequested();
+            int n = Math.Min(Chunk, rows - start);
+            for (int i = 0; i < n; i++)
             {
-                q[i] = (float)((rng.NextDouble() * 2) - 1);
+                ids[i] = start + i;
             }
 
-            return q;
+            await table.PullAsync(ids.AsMemory(0, n), values.AsMemory(start * table.Dim, n * table.Dim));
         }
+
+        return values;
+    }
+
+    private static async Task<QueryBenchRun> TimeAsync(QueryClient client, QueryBenchSettings s, int batch, float[] stream, CancellationToken ct)
+    {
+        int size = batch * s.Dim;
+        int call = 0;
+        float[] NextQueries() => stream.AsSpan(call++ * size, size).ToArray();
 
         for (int w = 0; w < 3; w++)
         {

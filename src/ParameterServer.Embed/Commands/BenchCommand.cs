@@ -29,10 +29,12 @@ internal static class BenchCommand
         var table = new Option<string>("--table") { Description = "Name of the benchmark table (dropped before and after).", DefaultValueFactory = _ => "bench.query" };
         var keep = new Option<bool>("--keep") { Description = "Keep the table afterwards." };
         var json = new Option<bool>("--json") { Description = "Print one JSON line instead of text." };
+        var peer = new Option<string>("--peer") { Description = "Also time a peer on the same rows and queries in this run and print the ratios: faiss (FAISS's exact IndexFlatIP, or IndexFlatL2 for euclidean, on every core; needs Python 3 with faiss and numpy, Debian's python3-faiss)." };
+        var peerPython = new Option<string>("--peer-python") { Description = "Python interpreter of the peer (default: python3, then /usr/bin/python3, the first that imports faiss)." };
         var cluster = CommonOptions.Cluster();
         var command = new Command("query", "Fill a table with random rows, probe the memory bandwidth, and time exact top-k searches: p50/p99 latency and queries/s, with the time to stream the table once as the yardstick.")
         {
-            rows, dim, k, batch, calls, shards, metric, seed, table, keep, json, cluster,
+            rows, dim, k, batch, calls, shards, metric, seed, table, keep, json, peer, peerPython, cluster,
         };
         var telemetry = CommonOptions.Telemetry();
         telemetry.AddTo(command);
@@ -42,7 +44,8 @@ internal static class BenchCommand
             int[] batches = [.. p.GetValue(batch)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 .Select(b => int.TryParse(b, CultureInfo.InvariantCulture, out int v) ? v : throw new ArgumentException($"--batch: '{b}' is not a whole number."))];
             var settings = new QueryBenchSettings(p.GetValue(rows), p.GetValue(dim), QueryCommand.CheckK(p.GetValue(k)), batches, p.GetValue(calls), p.GetValue(shards),
-                SimilarityMetrics.Parse(p.GetValue(metric)!), p.GetValue(seed), p.GetValue(table)!, p.GetValue(keep));
+                SimilarityMetrics.Parse(p.GetValue(metric)!), p.GetValue(seed), p.GetValue(table)!, p.GetValue(keep), p.GetValue(peer), p.GetValue(peerPython));
+            settings = QueryBench.ResolvePeer(settings);
             bool asJson = p.GetValue(json);
             await using var connection = await ClusterConnection.StartAsync(p.GetValue(cluster), ct);
             var report = await QueryBench.RunAsync(connection.Client, connection.Description, settings, m => Console.Error.WriteLine($"bench: {m}"), ct);
@@ -64,6 +67,20 @@ internal static class BenchCommand
                     stream_ms = report.StreamMs,
                     stream_all_cores_ms = report.StreamAllCoresMs,
                     runs = report.Runs.Select(r => new { batch = r.Batch, calls = r.Calls, p50_ms = r.P50Ms, p99_ms = r.P99Ms, mean_ms = r.MeanMs, queries_per_second = r.QueriesPerSecond, p50_over_stream = r.P50Ms / report.StreamMs, p50_over_stream_all_cores = r.P50Ms / report.StreamAllCoresMs }),
+                    peer = report.Peer is not { } peerReport ? null : new
+                    {
+                        name = peerReport.Name,
+                        version = peerReport.Version,
+                        threads = peerReport.Threads,
+                        runs = peerReport.Runs.Select(r => new
+                        {
+                            batch = r.Batch,
+                            p50_ms = r.P50Ms,
+                            queries_per_second = r.QueriesPerSecond,
+                            agreement = r.Agreement,
+                            ours_over_peer_queries_per_second = report.Runs.First(o => o.Batch == r.Batch).QueriesPerSecond / r.QueriesPerSecond,
+                        }),
+                    },
                 }));
                 return 0;
             }
@@ -75,6 +92,16 @@ internal static class BenchCommand
             foreach (var r in report.Runs)
             {
                 Console.WriteLine(string.Create(c, $"{r.Batch,5} {r.Calls,6} {r.P50Ms,9:F2} {r.P99Ms,9:F2} {r.MeanMs,9:F2} {r.QueriesPerSecond,11:F1} {r.P50Ms / report.StreamAllCoresMs,11:F2}"));
+            }
+
+            if (report.Peer is { } pr)
+            {
+                Console.WriteLine(FaissPeer.Describe(pr) + ":");
+                foreach (var r in pr.Runs)
+                {
+                    var ours = report.Runs.First(o => o.Batch == r.Batch);
+                    Console.WriteLine(string.Create(c, $"{r.Batch,5} p50 {r.P50Ms,8:F2} ms  {r.QueriesPerSecond,9:F1} queries/s   ours {ours.QueriesPerSecond / r.QueriesPerSecond:F2}x its queries/s, p50 {ours.P50Ms / r.P50Ms:F2}x its p50; top-{settings.K} agreement {r.Agreement:P1}"));
+                }
             }
 
             return 0;
