@@ -57,12 +57,12 @@ internal static class FaissPeer
         try
         {
             string rowsPath = Path.Combine(folder.FullName, "rows.f32");
-            await File.WriteAllBytesAsync(rowsPath, MemoryMarshal.AsBytes(rows.AsSpan()).ToArray(), ct);
+            WriteFloats(rowsPath, rows); // the table's values are large: written from the array, not copied first
             var batches = new List<object>();
             foreach (var (batch, queries, _) in streams)
             {
                 string path = Path.Combine(folder.FullName, $"queries-{batch}.f32");
-                await File.WriteAllBytesAsync(path, MemoryMarshal.AsBytes(queries.AsSpan()).ToArray(), ct);
+                WriteFloats(path, queries);
                 batches.Add(new { batch, queries = path });
             }
 
@@ -94,6 +94,12 @@ internal static class FaissPeer
         {
             folder.Delete(recursive: true);
         }
+    }
+
+    private static void WriteFloats(string path, float[] values)
+    {
+        using var file = File.Create(path);
+        file.Write(MemoryMarshal.AsBytes(values.AsSpan()));
     }
 
     private static PeerReport Parse(string output, IReadOnlyList<(int Batch, float[] Queries, long[][] OurFirstIds)> streams, int k)

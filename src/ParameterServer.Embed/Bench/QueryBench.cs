@@ -143,6 +143,11 @@ internal static class QueryBench
             throw new ArgumentException($"--peer: '{peer}' is not a known peer; the one known is faiss.");
         }
 
+        if ((long)s.Rows * s.Dim > Array.MaxLength)
+        {
+            throw new ArgumentException($"--peer faiss reads the whole table into one array: {s.Rows:N0} rows of dim {s.Dim} are more than its {Array.MaxLength:N0} values; use fewer --rows.");
+        }
+
         string python = FaissPeer.FindPython(s.PeerPython)
             ?? throw new ArgumentException($"--peer faiss needs a Python 3 with faiss and numpy ({(s.PeerPython is { Length: > 0 } given ? given : "python3 or /usr/bin/python3")} has none); on Debian: apt install python3-faiss, or name the interpreter with --peer-python.");
         return s with { PeerPython = python };
