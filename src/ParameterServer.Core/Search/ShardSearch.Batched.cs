@@ -77,20 +77,10 @@ public static partial class ShardSearch
                         {
                             // NaN never passes this compare, so it is never kept.
                             float key = scores[(r * lanes) + lane];
-                            if (!(key >= threshold))
+                            if (key >= threshold)
                             {
-                                continue;
+                                threshold = Offer(heap, key, start + r, rowIds, exclude, steps, minSteps, slotCounts, minCount);
                             }
-
-                            int slot = start + r;
-                            long id = rowIds[slot];
-                            if (!heap.Accepts(key, id) || (!exclude.IsEmpty && exclude.BinarySearch(id) >= 0) || steps[slot] < minSteps || (!slotCounts.IsEmpty && slotCounts[slot] < minCount))
-                            {
-                                continue;
-                            }
-
-                            heap.Offer(key, id, slot);
-                            threshold = heap.Threshold;
                         }
 
                         thresholdsOfGroup[lane] = threshold;

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using ParameterServer.Core.Kernels;
@@ -188,23 +189,31 @@ public static partial class ShardSearch
                 for (int r = 0; r < n; r++)
                 {
                     // NaN never passes this compare, so it is never kept.
-                    if (!(blockKeys[r] >= threshold))
+                    if (blockKeys[r] >= threshold)
                     {
-                        continue;
+                        threshold = Offer(heap, blockKeys[r], start + r, rowIds, exclude, steps, minSteps, slotCounts, minCount);
                     }
-
-                    int slot = start + r;
-                    long id = rowIds[slot];
-                    if (!heap.Accepts(blockKeys[r], id) || (!exclude.IsEmpty && exclude.BinarySearch(id) >= 0) || steps[slot] < minSteps || (!slotCounts.IsEmpty && slotCounts[slot] < minCount))
-                    {
-                        continue;
-                    }
-
-                    heap.Offer(blockKeys[r], id, slot);
-                    threshold = heap.Threshold;
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Offers the row in <paramref name="slot"/> with <paramref name="key"/> (which reached the heap's threshold) to
+    /// <paramref name="heap"/> unless it loses to the heap's worst, is excluded, was updated fewer than
+    /// <paramref name="minSteps"/> times or counts less than <paramref name="minCount"/>; returns the heap's new
+    /// threshold. The one rule of both scans for which rows enter a heap.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Offer(TopKHeap heap, float key, int slot, ReadOnlySpan<long> rowIds, ReadOnlySpan<long> exclude, ReadOnlySpan<int> steps, long minSteps, ReadOnlySpan<float> slotCounts, float minCount)
+    {
+        long id = rowIds[slot];
+        if (heap.Accepts(key, id) && (exclude.IsEmpty || exclude.BinarySearch(id) < 0) && steps[slot] >= minSteps && (slotCounts.IsEmpty || slotCounts[slot] >= minCount))
+        {
+            heap.Offer(key, id, slot);
+        }
+
+        return heap.Threshold;
     }
 
     /// <summary>

@@ -60,7 +60,9 @@ internal static class QueryBench
         var table = await ps.CreateTableAsync(spec);
         try
         {
-            double fill = await FillAsync(table, s.Rows, progress, ct);
+            // The fill's pulls answer every row's values: kept when the peer needs the same rows.
+            float[]? rows = python is null ? null : new float[(long)s.Rows * s.Dim];
+            double fill = await FillAsync(table, s.Rows, rows, progress, ct);
             progress("probing memory bandwidth ...");
             long bytes = (long)s.Rows * s.Dim * sizeof(float);
             var buffer = new float[(long)s.Rows * s.Dim];
@@ -75,18 +77,17 @@ internal static class QueryBench
             {
                 progress($"timing {s.Calls} searches of {batch} quer{(batch == 1 ? "y" : "ies")}, k {s.K}, {SimilarityMetrics.NameOf(s.Metric)} ...");
                 float[] stream = QueryStream(s, batch);
-                runs.Add(await TimeAsync(new QueryClient(ps), s, batch, stream, ct));
+                var (run, first) = await TimeAsync(new QueryClient(ps), s, batch, stream, ct);
+                runs.Add(run);
                 if (python is not null)
                 {
-                    streams.Add((batch, stream, await FirstCallIdsAsync(new QueryClient(ps), s, batch, stream)));
+                    streams.Add((batch, stream, [.. Enumerable.Range(0, batch).Select(q => first.Ids[first.Offsets[q]..first.Offsets[q + 1]])]));
                 }
             }
 
             PeerReport? peerReport = null;
-            if (python is not null)
+            if (python is not null && rows is not null)
             {
-                progress($"reading the table's {s.Rows:N0} rows for the FAISS peer ...");
-                float[] rows = await ReadRowsAsync(table, s.Rows, ct);
                 progress($"timing FAISS ({python}) on the same rows and queries ...");
                 peerReport = await FaissPeer.RunAsync(python, rows, s.Dim, s.K, s.Metric, Environment.ProcessorCount, streams, ct);
             }
@@ -102,12 +103,16 @@ internal static class QueryBench
         }
     }
 
-    private static async Task<double> FillAsync(TableClient table, int rows, Action<string> progress, CancellationToken ct)
+    /// <summary>
+    /// Creates rows 0..rows−1 by pulling them, a chunk per call; their values go to <paramref name="keep"/> (row-major)
+    /// when given, else to a scratch chunk. Returns the seconds it took.
+    /// </summary>
+    private static async Task<double> FillAsync(TableClient table, int rows, float[]? keep, Action<string> progress, CancellationToken ct)
     {
         var sw = Stopwatch.StartNew();
         const int Chunk = 32_768;
         var ids = new long[Chunk];
-        var values = new float[Chunk * table.Dim];
+        var scratch = keep is null ? new float[Chunk * table.Dim] : null;
         for (int start = 0; start < rows; start += Chunk)
         {
             ct.ThrowIfCancellationRequested();
@@ -117,7 +122,7 @@ internal static class QueryBench
                 ids[i] = start + i;
             }
 
-            await table.PullAsync(ids.AsMemory(0, n), values.AsMemory(0, n * table.Dim));
+            await table.PullAsync(ids.AsMemory(0, n), keep is null ? scratch.AsMemory(0, n * table.Dim) : keep.AsMemory(start * table.Dim, n * table.Dim));
             if ((start / Chunk) % 8 == 7 || start + n == rows)
             {
                 progress($"filled {start + n:N0} / {rows:N0} rows ({sw.Elapsed.TotalSeconds:F1} s)");
@@ -169,64 +174,39 @@ internal static class QueryBench
         return stream;
     }
 
-    /// <summary>Our top-k ids of each query of the first timed call (the peer reports its own for the same queries).</summary>
-    private static async Task<long[][]> FirstCallIdsAsync(QueryClient client, QueryBenchSettings s, int batch, float[] stream)
+    /// <summary>
+    /// Times <see cref="QueryBenchSettings.Calls"/> searches of <paramref name="batch"/> queries from
+    /// <paramref name="stream"/> after 3 warm-up calls; also returns the first timed call's result, which a peer's
+    /// top-k is compared with.
+    /// </summary>
+    private static async Task<(QueryBenchRun Run, SearchResult First)> TimeAsync(QueryClient client, QueryBenchSettings s, int batch, float[] stream, CancellationToken ct)
     {
         int size = batch * s.Dim;
-        var result = await client.SearchAsync(s.Table, stream.AsSpan(3 * size, size), s.Dim, s.K, s.Metric);
-        return [.. Enumerable.Range(0, batch).Select(q => result.Ids[result.Offsets[q]..result.Offsets[q + 1]])];
-    }
-
-    /// <summary>Rows 0..rows−1 of the benchmark table (all exist: the fill created them), row-major.</summary>
-    private static async Task<float[]> ReadRowsAsync(TableClient table, int rows, CancellationToken ct)
-    {
-        const int Chunk = 32_768;
-        var values = new float[(long)rows * table.Dim];
-        var ids = new long[Chunk];
-        for (int start = 0; start < rows; start += Chunk)
-        {
-            ct.ThrowIfCancellationRequested();
-            int n = Math.Min(Chunk, rows - start);
-            for (int i = 0; i < n; i++)
-            {
-                ids[i] = start + i;
-            }
-
-            await table.PullAsync(ids.AsMemory(0, n), values.AsMemory(start * table.Dim, n * table.Dim));
-        }
-
-        return values;
-    }
-
-    private static async Task<QueryBenchRun> TimeAsync(QueryClient client, QueryBenchSettings s, int batch, float[] stream, CancellationToken ct)
-    {
-        int size = batch * s.Dim;
-        int call = 0;
-        float[] NextQueries() => stream.AsSpan(call++ * size, size).ToArray();
-
         for (int w = 0; w < 3; w++)
         {
-            await client.SearchAsync(s.Table, NextQueries(), s.Dim, s.K, s.Metric);
+            await client.SearchAsync(s.Table, stream.AsSpan(w * size, size), s.Dim, s.K, s.Metric);
         }
 
         var ms = new double[s.Calls];
+        SearchResult? first = null;
         var total = Stopwatch.StartNew();
         for (int c = 0; c < s.Calls; c++)
         {
             ct.ThrowIfCancellationRequested();
-            var q = NextQueries();
             var sw = Stopwatch.StartNew();
-            var result = await client.SearchAsync(s.Table, q, s.Dim, s.K, s.Metric);
+            var result = await client.SearchAsync(s.Table, stream.AsSpan((3 + c) * size, size), s.Dim, s.K, s.Metric);
             ms[c] = sw.Elapsed.TotalMilliseconds;
             if (result.Queries != batch || result.Offsets[1] != Math.Min(s.K, s.Rows))
             {
                 throw new InvalidOperationException($"Search returned {result.Offsets[1]} hits for the first query; expected {Math.Min(s.K, s.Rows)}.");
             }
+
+            first ??= result;
         }
 
         double seconds = total.Elapsed.TotalSeconds;
         Array.Sort(ms);
-        return new QueryBenchRun(batch, s.Calls, Percentile(ms, 0.50), Percentile(ms, 0.99), ms.Average(), batch * s.Calls / seconds);
+        return (new QueryBenchRun(batch, s.Calls, Percentile(ms, 0.50), Percentile(ms, 0.99), ms.Average(), batch * s.Calls / seconds), first!);
     }
 
     private static double Percentile(double[] sorted, double p)
