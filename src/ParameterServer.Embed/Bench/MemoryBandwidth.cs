@@ -45,6 +45,11 @@ internal static class MemoryBandwidth
 
     private static float Sum(ReadOnlySpan<float> data)
     {
+        if (Vector512.IsHardwareAccelerated)
+        {
+            return Sum512(data);
+        }
+
         var a0 = Vector256<float>.Zero;
         var a1 = a0;
         var a2 = a0;
@@ -60,6 +65,32 @@ internal static class MemoryBandwidth
         }
 
         float s = Vector256.Sum(a0 + a1 + a2 + a3);
+        for (; i < data.Length; i++)
+        {
+            s += data[i];
+        }
+
+        return s;
+    }
+
+    /// <summary>The same read with 64-byte loads, one cache line each, where the machine has them (fewer instructions per line).</summary>
+    private static float Sum512(ReadOnlySpan<float> data)
+    {
+        var a0 = Vector512<float>.Zero;
+        var a1 = a0;
+        var a2 = a0;
+        var a3 = a0;
+        ref float d = ref MemoryMarshal.GetReference(data);
+        int i = 0;
+        for (; i <= data.Length - 64; i += 64)
+        {
+            a0 += Vector512.LoadUnsafe(ref d, (nuint)i);
+            a1 += Vector512.LoadUnsafe(ref d, (nuint)(i + 16));
+            a2 += Vector512.LoadUnsafe(ref d, (nuint)(i + 32));
+            a3 += Vector512.LoadUnsafe(ref d, (nuint)(i + 48));
+        }
+
+        float s = Vector512.Sum(a0 + a1 + a2 + a3);
         for (; i < data.Length; i++)
         {
             s += data[i];
