@@ -20,6 +20,15 @@ public interface IStepService : IAddressable
     /// </summary>
     [Alias("Push")]
     Task Push(StepPush request);
+
+    /// <summary>
+    /// Applies <paramref name="push"/>'s parts, then answers <paramref name="pull"/>'s rows: a worker's push of one
+    /// step and its pull of a later one in one message each way, so a step costs one call per silo instead of two. A
+    /// refused push part does not fail the call (the pull is still answered): its message comes back in
+    /// <see cref="StepRows.PushRefused"/> after the other parts were applied.
+    /// </summary>
+    [Alias("PushPull")]
+    Task<StepRows> PushPull(StepPush push, StepPull pull);
 }
 
 /// <summary>
@@ -86,8 +95,12 @@ public sealed record StepPull([property: Id(0)] ShardPull[] Parts, [property: Id
 /// Parts whose shard was not active on the answering silo, reached from there with a shard call: a caller that routes
 /// by placement should look its shards up again.
 /// </param>
+/// <param name="PushRefused">
+/// Of <see cref="IStepService.PushPull"/>: the message of the first push part refused (bad values, unknown table),
+/// or null when every part was applied.
+/// </param>
 [GenerateSerializer, Immutable, Alias("ps.StepRows")]
-public sealed record StepRows([property: Id(0)] ShardRows[] Parts, [property: Id(1)] int Forwarded = 0);
+public sealed record StepRows([property: Id(0)] ShardRows[] Parts, [property: Id(1)] int Forwarded = 0, [property: Id(2)] string? PushRefused = null);
 
 /// <summary>One shard's answer to a step pull: the rows, and the slots they sit in for the push that follows.</summary>
 /// <param name="Rows">The rows, in the order of the part's ids.</param>

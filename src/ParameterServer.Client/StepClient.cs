@@ -27,7 +27,7 @@ public readonly record struct TablePush(TableClient Table, ReadOnlyMemory<long> 
 /// fails with a transient error (a silo died), its parts go again as one call per shard with each table's retry
 /// policy. Thread-safe.
 /// </summary>
-public sealed class StepClient
+public sealed partial class StepClient
 {
     private readonly IStepRouter _router;
     private readonly SiloStepServices _silos;
@@ -84,14 +84,29 @@ public sealed class StepClient
     /// <see cref="WireValues.BFloat16"/> halves the bytes of values at a relative rounding error of at most 2^-8 per
     /// value. Parts served in process are exact float32 either way.
     /// </param>
-    public async Task<StepTicket> PullAsync(IReadOnlyList<TablePull> pulls, WireValues wire = WireValues.Float32)
+    public Task<StepTicket> PullAsync(IReadOnlyList<TablePull> pulls, WireValues wire = WireValues.Float32) => Send(PreparePull(pulls, wire));
+
+    /// <summary>Sends a prepared pull's parts (one call per silo, or per shard when too large for one) and answers its ticket.</summary>
+    private Task<StepTicket> Send(PullPrep pull) =>
+        FinishPullAsync(pull, pull.Parts.Length == 0 ? null : pull.Direct ? PerShardAsync(pull.Pulls, pull.Remote) : PullBySiloAsync(pull.Pulls, pull.Remote, pull.Parts, pull.Wire));
+
+    /// <summary>
+    /// A pull made ready to send: planned, its parts for shards active in a co-hosted silo served, and the parts left to
+    /// send built. Holds the plans' pooled arrays until <see cref="FinishPullAsync"/> hands them to the ticket.
+    /// </summary>
+    private sealed record PullPrep(IReadOnlyList<TablePull> Pulls, WireValues Wire, long Start, ShardPlan[] Plans, int PartCount, (TableClient Table, int Rows)[] Pulled, StepTicket.LocalSlots[]? Locals, List<(int Table, ShardCall Call, int Part)> Remote, ShardPull[] Parts, long Sent, long Received)
+    {
+        /// <summary>Whether the parts go as one call per shard (too many parts, or too many bytes, for one step call).</summary>
+        public bool Direct => Parts.Length > StepLimits.MaxParts || Received > TableClient.MaxBytesPerCall;
+    }
+
+    private PullPrep PreparePull(IReadOnlyList<TablePull> pulls, WireValues wire)
     {
         int valueBytes = wire.BytesPerValue();
         ArgumentNullException.ThrowIfNull(pulls);
         long start = Stopwatch.GetTimestamp();
         var plans = new ShardPlan[pulls.Count];
         StepTicket.LocalSlots[]? locals = null;
-        bool handedOver = false;
         try
         {
             int partCount = 0;
@@ -111,25 +126,39 @@ public sealed class StepClient
 
             locals = _local is null ? null : new StepTicket.LocalSlots[partCount];
             var remote = PullLocal(pulls, plans, locals);
-            var answers = new ShardRows?[partCount];
             long sent = 0, received = 0; // payload of the parts that travel; parts served in process send nothing
-            if (remote.Count > 0)
+            var parts = new ShardPull[remote.Count];
+            for (int i = 0; i < remote.Count; i++)
             {
-                var parts = new ShardPull[remote.Count];
-                for (int i = 0; i < remote.Count; i++)
-                {
-                    var (t, call, _) = remote[i];
-                    parts[i] = new ShardPull(pulls[t].Table.Spec.Name, call.Shard, new PullRequest(call.Ids));
-                    sent += call.Ids.Length * sizeof(long);
-                    received += (long)call.Ids.Length * pulls[t].Table.Dim * valueBytes;
-                }
+                var (t, call, _) = remote[i];
+                parts[i] = new ShardPull(pulls[t].Table.Spec.Name, call.Shard, new PullRequest(call.Ids));
+                sent += call.Ids.Length * sizeof(long);
+                received += (long)call.Ids.Length * pulls[t].Table.Dim * valueBytes;
+            }
 
-                ShardRows[] remoteAnswers = parts.Length > StepLimits.MaxParts || received > TableClient.MaxBytesPerCall
-                    ? await PerShardAsync(pulls, remote)
-                    : await PullBySiloAsync(pulls, remote, parts, wire);
-                if (remoteAnswers.Length != parts.Length)
+            return new PullPrep(pulls, wire, start, plans, partCount, pulled, locals, remote, parts, sent, received);
+        }
+        catch
+        {
+            StepTicket.Release(plans, locals);
+            throw;
+        }
+    }
+
+    /// <summary>Scatters the answers of <paramref name="pull"/>'s sent parts (null when none were sent) into the destinations, and answers the ticket.</summary>
+    private async Task<StepTicket> FinishPullAsync(PullPrep pull, Task<ShardRows[]>? sending)
+    {
+        var (pulls, plans, remote) = (pull.Pulls, pull.Plans, pull.Remote);
+        bool handedOver = false;
+        try
+        {
+            var answers = new ShardRows?[pull.PartCount];
+            if (sending is not null)
+            {
+                var remoteAnswers = await sending;
+                if (remoteAnswers.Length != pull.Parts.Length)
                 {
-                    throw new InvalidOperationException($"The step routers answered {remoteAnswers.Length} parts for {parts.Length}.");
+                    throw new InvalidOperationException($"The step routers answered {remoteAnswers.Length} parts for {pull.Parts.Length}.");
                 }
 
                 for (int i = 0; i < remote.Count; i++)
@@ -143,19 +172,19 @@ public sealed class StepClient
 
             for (int t = 0; t < pulls.Count; t++)
             {
-                pulls[t].Table.RecordDuration(start, push: false);
+                pulls[t].Table.RecordDuration(pull.Start, push: false);
             }
 
-            Interlocked.Add(ref _bytesSent, sent);
-            Interlocked.Add(ref _bytesReceived, received);
+            Interlocked.Add(ref _bytesSent, pull.Sent);
+            Interlocked.Add(ref _bytesReceived, pull.Received);
             handedOver = true;
-            return new StepTicket(pulled, plans, answers, locals, wire);
+            return new StepTicket(pull.Pulled, plans, answers, pull.Locals, pull.Wire);
         }
         finally
         {
             if (!handedOver)
             {
-                StepTicket.Release(plans, locals);
+                StepTicket.Release(plans, pull.Locals);
             }
         }
     }
@@ -164,30 +193,25 @@ public sealed class StepClient
     /// Sends <paramref name="parts"/> (the pull's parts to send, as listed in <paramref name="remote"/>) as one call
     /// per silo that holds their shards, and answers their rows in the same order.
     /// </summary>
-    private async Task<ShardRows[]> PullBySiloAsync(IReadOnlyList<TablePull> pulls, List<(int Table, ShardCall Call, int Part)> remote, ShardPull[] parts, WireValues wire)
+    private Task<ShardRows[]> PullBySiloAsync(IReadOnlyList<TablePull> pulls, List<(int Table, ShardCall Call, int Part)> remote, ShardPull[] parts, WireValues wire)
     {
         var groups = GroupBySilo(parts.Length, i => pulls[remote[i].Table].Table, i => remote[i].Call.Shard);
-        if (groups.Count == 1)
-        {
-            return await PullGroupAsync(groups[0].Silo, pulls, remote, parts, wire);
-        }
+        return groups.Count == 1
+            ? PullGroupAsync(groups[0].Silo, pulls, remote, parts, wire)
+            : Gathered(parts.Length, [.. groups.Select(g => (g.Members, PullGroupAsync(g.Silo, pulls, [.. g.Members.Select(i => remote[i])], [.. g.Members.Select(i => parts[i])], wire)))]);
+    }
 
-        var calls = new Task<ShardRows[]>[groups.Count];
-        for (int g = 0; g < groups.Count; g++)
+    /// <summary>The answers of calls that each carried some of a pull's <paramref name="count"/> parts (their <c>Members</c>), in the parts' order.</summary>
+    private static async Task<ShardRows[]> Gathered(int count, List<(List<int> Members, Task<ShardRows[]> Rows)> calls)
+    {
+        await Task.WhenAll(calls.Select(c => c.Rows));
+        var answers = new ShardRows[count];
+        foreach (var (members, call) in calls)
         {
-            var members = groups[g].Members;
-            calls[g] = PullGroupAsync(groups[g].Silo, pulls, [.. members.Select(i => remote[i])], [.. members.Select(i => parts[i])], wire);
-        }
-
-        await Task.WhenAll(calls);
-        var answers = new ShardRows[parts.Length];
-        for (int g = 0; g < groups.Count; g++)
-        {
-            var rows = calls[g].Result;
-            var members = groups[g].Members;
+            var rows = await call;
             if (rows.Length != members.Count)
             {
-                throw new InvalidOperationException($"The step router of silo {groups[g].Silo?.Silo} answered {rows.Length} parts for {members.Count}.");
+                throw new InvalidOperationException($"A step router answered {rows.Length} parts for {members.Count}.");
             }
 
             for (int j = 0; j < members.Count; j++)
@@ -320,7 +344,22 @@ public sealed class StepClient
     /// a deduplicating batch buffer: with <paramref name="distinctIds"/> the caller vouches that no table's ids repeat
     /// and the repeat scan (a hash set per table per step) is skipped. NaN, infinity and lengths are still checked.
     /// </summary>
-    internal Task PushAsync(IReadOnlyList<TablePush> pushes, StepTicket? ticket, bool distinctIds)
+    internal Task PushAsync(IReadOnlyList<TablePush> pushes, StepTicket? ticket, bool distinctIds) => Send(PreparePush(pushes, ticket, distinctIds));
+
+    /// <summary>Sends a prepared push's parts (one call per silo, or per shard when too large for one).</summary>
+    private Task Send(PushPrep push) => WithRefusal(push, push.Parts.Length == 0 ? null : CompletePushAsync(push));
+
+    /// <summary>
+    /// A push made ready to send: checked, its parts for shards active in a co-hosted silo applied (the first
+    /// refusal among them kept), and the parts left to send built, their gradients gathered into their own blocks.
+    /// </summary>
+    private sealed record PushPrep(long Start, ShardPush[] Parts, TableClient[] Owners, long Bytes, ArgumentException? Refused)
+    {
+        /// <summary>Whether the parts go as one call per shard (too many parts, or too many bytes, for one step call).</summary>
+        public bool Direct => Parts.Length > StepLimits.MaxParts || Bytes > TableClient.MaxBytesPerCall;
+    }
+
+    private PushPrep PreparePush(IReadOnlyList<TablePush> pushes, StepTicket? ticket, bool distinctIds)
     {
         ArgumentNullException.ThrowIfNull(pushes);
         ticket?.CheckMatches(pushes);
@@ -392,8 +431,7 @@ public sealed class StepClient
                 Array.Resize(ref owners, sending);
             }
 
-            var sent = sending == 0 ? Task.CompletedTask : CompletePushAsync(parts, owners, start, direct: sending > StepLimits.MaxParts || bytes > TableClient.MaxBytesPerCall);
-            return refused is null ? sent : FailAfter(sent, refused);
+            return new PushPrep(start, parts, owners, bytes, refused);
         }
         finally
         {
@@ -402,6 +440,13 @@ public sealed class StepClient
                 StepTicket.Release(plans, null);
             }
         }
+    }
+
+    /// <summary>The task of a prepared push whose sent parts complete with <paramref name="sending"/> (null when none were sent): it fails with the first refusal of a part applied in process, if any, after the others.</summary>
+    private static Task WithRefusal(PushPrep push, Task? sending)
+    {
+        sending ??= Task.CompletedTask;
+        return push.Refused is null ? sending : FailAfter(sending, push.Refused);
     }
 
     /// <summary>
@@ -437,28 +482,36 @@ public sealed class StepClient
         throw refused;
     }
 
-    private async Task CompletePushAsync(ShardPush[] parts, TableClient[] owners, long start, bool direct)
+    private async Task CompletePushAsync(PushPrep push)
     {
-        if (direct)
+        if (push.Direct)
         {
-            await PushPerShardAsync(parts, owners);
+            await PushPerShardAsync(push.Parts, push.Owners);
         }
         else
         {
+            var (parts, owners) = (push.Parts, push.Owners);
             var groups = GroupBySilo(parts.Length, i => owners[i], i => parts[i].Shard);
             await (groups.Count == 1
                 ? PushGroupAsync(groups[0].Silo, parts, owners)
                 : Task.WhenAll(groups.Select(g => PushGroupAsync(g.Silo, [.. g.Members.Select(i => parts[i])], [.. g.Members.Select(i => owners[i])]))));
         }
 
+        Acknowledge(push);
+    }
+
+    /// <summary>Counts a push's sent parts as applied and gives their gradient blocks back (no retry sends them again).</summary>
+    private static void Acknowledge(PushPrep push)
+    {
+        var (parts, owners) = (push.Parts, push.Owners);
         for (int i = 0; i < parts.Length; i++)
         {
             owners[i].Acknowledge(parts[i].Shard, parts[i].Request.Ids.Length);
-            parts[i].Request.Gradients.Return(); // acknowledged: no retry sends it again
+            parts[i].Request.Gradients.Return();
             // A table's parts stand together: its duration is recorded once, at its first part.
             if (i == 0 || !ReferenceEquals(owners[i], owners[i - 1]))
             {
-                owners[i].RecordDuration(start, push: true);
+                owners[i].RecordDuration(push.Start, push: true);
             }
         }
     }

@@ -29,4 +29,7 @@ public sealed class SiloStepService : GrainService, ISiloStepService
 
     /// <inheritdoc/>
     public Task Push(StepPush request) => _server.Push(request);
+
+    /// <inheritdoc/>
+    public Task<StepRows> PushPull(StepPush push, StepPull pull) => _server.PushPull(push, pull);
 }

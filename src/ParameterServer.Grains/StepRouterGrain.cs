@@ -14,5 +14,8 @@ public sealed class StepRouterGrain(LocalShards shards, IGrainFactory grains) : 
 
     /// <inheritdoc/>
     public Task Push(StepPush request) => _server.Push(request);
+
+    /// <inheritdoc/>
+    public Task<StepRows> PushPull(StepPush push, StepPull pull) => _server.PushPull(push, pull);
 }
 

@@ -80,6 +80,25 @@ public sealed class StepServer(LocalShards shards, IGrainFactory grains)
         }
     }
 
+    /// <inheritdoc cref="IStepService.PushPull"/>
+    public async Task<StepRows> PushPull(StepPush push, StepPull pull)
+    {
+        // The push's parts held here are applied before the pull reads (Push runs synchronously up to its first
+        // await, which only parts forwarded to other silos reach), so the pulled rows include this step's update.
+        var pushed = Push(push);
+        var rows = await Pull(pull);
+        try
+        {
+            await pushed;
+        }
+        catch (ArgumentException e)
+        {
+            return rows with { PushRefused = e.Message };
+        }
+
+        return rows;
+    }
+
     // A shard elsewhere answers in float32; its rows go on to the worker as the worker asked.
     private async Task PullRemote(ShardPull part, ShardRows[] answers, int i, WireValues wire) =>
         answers[i] = new ShardRows((await ShardOf(part.Table, part.Shard).Pull(part.Request)).SentAs(wire), null);

@@ -9,7 +9,7 @@ namespace ParameterServer.Grains.Tests;
 /// what per-shard calls answer, applies what they apply, reaches shards on the other silo, and refuses bad input whole.
 /// </summary>
 [Collection(ClusterCollection.Name)]
-public sealed class StepRouterTests(ClusterFixture fixture)
+public sealed partial class StepRouterTests(ClusterFixture fixture)
 {
     private Task<TableClient> Create(string name, int dim, int shards, OptimizerKind optimizer = OptimizerKind.Sgd) => fixture.Client.CreateTableAsync(new TableSpec
     {

@@ -62,24 +62,17 @@ internal sealed class BprBatch(int batchSize, int dim)
 /// </summary>
 internal sealed class BprStep(StepClient steps, RatingTables t, Ratings train, ItemNegativeSampler sampler, BprBatch b, Random random, WireValues wire) : IBatchStep
 {
-    private StepTicket? _ticket;
+    private readonly PulledTicket _ticket = new(steps, wire);
 
     public int Rows => b.Users.Count + (2 * b.Items.Count);
 
     public int Samples => b.Count;
 
+    private BprBatch Batch => b;
+
     public void Load(ReadOnlySpan<int> samples) => b.Load(train, sampler, samples, random);
 
-    public async Task PullAsync()
-    {
-        _ticket?.Dispose();
-        _ticket = await steps.PullAsync(
-        [
-            new(t.Users, b.Users.Ids.AsMemory(0, b.Users.Count), b.Users.Values),
-            new(t.Items, b.Items.Ids.AsMemory(0, b.Items.Count), b.Items.Values),
-            new(t.ItemBias!, b.Items.Ids.AsMemory(0, b.Items.Count), b.ItemBias),
-        ], wire);
-    }
+    public Task PullAsync() => _ticket.PullAsync(Pulls(b));
 
     public double Compute()
     {
@@ -105,22 +98,22 @@ internal sealed class BprStep(StepClient steps, RatingTables t, Ratings train, I
         return loss;
     }
 
-    public Task PushAsync()
-    {
-        var ticket = _ticket;
-        _ticket = null;
-        try
-        {
-            return steps.PushAsync(
-            [
-                new(t.Users, b.Users.Ids.AsMemory(0, b.Users.Count), b.Users.Gradients.AsMemory(0, b.Users.Count * b.Dim)),
-                new(t.Items, b.Items.Ids.AsMemory(0, b.Items.Count), b.Items.Gradients.AsMemory(0, b.Items.Count * b.Dim)),
-                new(t.ItemBias!, b.Items.Ids.AsMemory(0, b.Items.Count), b.ItemBiasGrad.AsMemory(0, b.Items.Count)),
-            ], ticket, distinctIds: true); // DistinctRows holds each id once: no repeat scan
-        }
-        finally
-        {
-            ticket?.Dispose();
-        }
-    }
+    public Task PushAsync() => _ticket.PushAsync(Pushes());
+
+    public (Task Push, Task Pull) PushThenPull(IBatchStep next) =>
+        next is BprStep n ? _ticket.PushThenPull(Pushes(), sameRows: true, n._ticket, Pulls(n.Batch)) : (PushAsync(), next.PullAsync());
+
+    private List<TablePull> Pulls(BprBatch batch) =>
+    [
+        new(t.Users, batch.Users.Ids.AsMemory(0, batch.Users.Count), batch.Users.Values),
+        new(t.Items, batch.Items.Ids.AsMemory(0, batch.Items.Count), batch.Items.Values),
+        new(t.ItemBias!, batch.Items.Ids.AsMemory(0, batch.Items.Count), batch.ItemBias),
+    ];
+
+    private List<TablePush> Pushes() =>
+    [
+        new(t.Users, b.Users.Ids.AsMemory(0, b.Users.Count), b.Users.Gradients.AsMemory(0, b.Users.Count * b.Dim)),
+        new(t.Items, b.Items.Ids.AsMemory(0, b.Items.Count), b.Items.Gradients.AsMemory(0, b.Items.Count * b.Dim)),
+        new(t.ItemBias!, b.Items.Ids.AsMemory(0, b.Items.Count), b.ItemBiasGrad.AsMemory(0, b.Items.Count)),
+    ];
 }

@@ -24,6 +24,13 @@ internal interface IBatchStep
 
     /// <summary>Pushes the gradients; the values are copied before it returns, so the buffers may be reused at once.</summary>
     Task PushAsync();
+
+    /// <summary>
+    /// <see cref="PushAsync"/> of this step and <see cref="PullAsync"/> of <paramref name="next"/> (its batch loaded):
+    /// a step whose tables go through step calls sends both in one call per silo, which applies the push before it
+    /// reads the pull's rows (<see cref="StepClient.PushThenPull(IReadOnlyList{TablePush}, StepTicket?, IReadOnlyList{TablePull}, WireValues)"/>).
+    /// </summary>
+    (Task Push, Task Pull) PushThenPull(IBatchStep next) => (PushAsync(), next.PullAsync());
 }
 
 /// <summary>What an epoch's validation measured; <see cref="Criterion"/> (lower is better) decides early stopping.</summary>
@@ -54,6 +61,12 @@ internal sealed class EpochDriver(ParameterServerClient ps, JobOptions options, 
     private readonly IReadOnlyList<HotRowCache> _caches = caches ?? [];
 
     private readonly KeyValuePair<string, object?> _jobTag = new(ParameterServerTelemetry.JobTag, job);
+
+    /// <summary>
+    /// Steps (batch buffers) each worker loop turns through: the batch being computed, the next one's rows in flight,
+    /// and the one after, whose pull travels with this batch's push (<see cref="RunLoopAsync"/>).
+    /// </summary>
+    public const int StepsPerLoop = 3;
 
     /// <summary>Publishes the job's started, finished (or failed) events around <paramref name="run"/>.</summary>
     public static async Task<TrainingReport> PublishedAsync(ParameterServerClient ps, string job, string started, Func<TrainingEventPublisher, Task<TrainingReport>> run)
@@ -131,10 +144,10 @@ internal sealed class EpochDriver(ParameterServerClient ps, JobOptions options, 
             var loops = new Task<LoopResult>[o.Workers];
             for (int w = 0; w < o.Workers; w++)
             {
-                var (step, next) = (steps[2 * w], steps[(2 * w) + 1]);
+                var ring = steps.Skip(StepsPerLoop * w).Take(StepsPerLoop).ToArray();
                 int from = (int)((long)order.Length * w / o.Workers);
                 int to = (int)((long)order.Length * (w + 1) / o.Workers);
-                loops[w] = Task.Run(() => RunLoopAsync(step, next, order.AsMemory(from, to - from), progress, cancellationToken), cancellationToken);
+                loops[w] = Task.Run(() => RunLoopAsync(ring, order.AsMemory(from, to - from), progress, cancellationToken), cancellationToken);
             }
 
             var results = await Task.WhenAll(loops);
@@ -270,61 +283,72 @@ internal sealed class EpochDriver(ParameterServerClient ps, JobOptions options, 
     private readonly List<string> _checkpointErrors = [];
 
     /// <summary>
-    /// One worker loop over its part of the epoch. With a staleness window (S ≥ 1) the pull of batch t+1 is issued
-    /// before batch t is computed, so it overlaps the compute of t and the pushes still in flight: batch t+1 may then
-    /// miss batch t's update, one step of staleness that the window allows. S = 0 keeps every step synchronous.
+    /// One worker loop over its part of the epoch, with <see cref="StepsPerLoop"/> steps in turn. With a staleness
+    /// window (S ≥ 1) batch t+2 is loaded once batch t is computed and its pull travels with batch t's push, one call
+    /// per silo that applies the push first; batch t+1's rows, pulled the same way a step earlier, arrive meanwhile.
+    /// Batch t+2 may then miss batch t+1's update, one step of staleness that the window allows. S = 0 keeps every
+    /// step synchronous: push, then pull.
     /// </summary>
-    private async Task<LoopResult> RunLoopAsync(IBatchStep step, IBatchStep next, ReadOnlyMemory<int> part, Action<long, double>? progress, CancellationToken ct)
+    private async Task<LoopResult> RunLoopAsync(IBatchStep[] ring, ReadOnlyMemory<int> part, Action<long, double>? progress, CancellationToken ct)
     {
         var o = options;
         var window = new PushWindow(o.Staleness, job);
         var phases = default(PhaseTimes);
         double loss = 0;
         long rows = 0, samples = 0;
-        var stepTicks = new List<long>((part.Length / o.BatchSize) + 1);
+        int batches = (part.Length + o.BatchSize - 1) / o.BatchSize;
+        var stepTicks = new List<long>(batches);
         bool prefetch = o.Prefetch && o.Staleness > 0;
-        Task? pulling = null;
-        for (int start = 0; start < part.Length; start += o.BatchSize)
+        var pulling = new Task?[ring.Length];
+        IBatchStep Loaded(int batch)
+        {
+            var step = ring[batch % ring.Length];
+            int start = batch * o.BatchSize;
+            step.Load(part.Span.Slice(start, Math.Min(o.BatchSize, part.Length - start)));
+            return step;
+        }
+
+        for (int t = 0; t < batches; t++)
         {
             ct.ThrowIfCancellationRequested();
-            int n = Math.Min(o.BatchSize, part.Length - start);
+            var step = ring[t % ring.Length];
             long t0 = Stopwatch.GetTimestamp();
-            if (pulling is null)
+            pulling[t % ring.Length] ??= Loaded(t).PullAsync();
+            if (prefetch && t + 1 < batches)
             {
-                step.Load(part.Span.Slice(start, n));
-                pulling = step.PullAsync();
+                pulling[(t + 1) % ring.Length] ??= Loaded(t + 1).PullAsync();
             }
 
             long t1 = Stopwatch.GetTimestamp();
-            await pulling;
+            await pulling[t % ring.Length]!;
             long t2 = Stopwatch.GetTimestamp();
-            pulling = null;
-            int following = start + o.BatchSize;
-            if (prefetch && following < part.Length)
-            {
-                next.Load(part.Span.Slice(following, Math.Min(o.BatchSize, part.Length - following)));
-                pulling = next.PullAsync();
-            }
-
-            long t3 = Stopwatch.GetTimestamp();
+            pulling[t % ring.Length] = null;
             double batchLoss = step.Compute();
             loss += batchLoss;
-            long t4 = Stopwatch.GetTimestamp();
-            await window.AddAsync(step.PushAsync());
+            long t3 = Stopwatch.GetTimestamp(), t4 = t3;
+            Task push;
+            if (prefetch && t + 2 < batches)
+            {
+                var following = Loaded(t + 2);
+                t4 = Stopwatch.GetTimestamp();
+                (push, pulling[(t + 2) % ring.Length]) = step.PushThenPull(following);
+            }
+            else
+            {
+                push = step.PushAsync();
+            }
+
+            await window.AddAsync(push);
             long t5 = Stopwatch.GetTimestamp();
-            phases.Load += t1 - t0 + (t3 - t2);
+            phases.Load += t1 - t0 + (t4 - t3);
             phases.Pull += t2 - t1;
-            phases.Compute += t4 - t3;
+            phases.Compute += t3 - t2;
             phases.Push += t5 - t4;
             stepTicks.Add(t5 - t0);
             rows += step.Rows;
             samples += step.Samples;
             ParameterServerTelemetry.TrainingSamples.Add(step.Samples, _jobTag);
             progress?.Invoke(step.Samples, batchLoss / step.Samples);
-            if (prefetch)
-            {
-                (step, next) = (next, step);
-            }
         }
 
         long d0 = Stopwatch.GetTimestamp();

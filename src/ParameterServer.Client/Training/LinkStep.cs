@@ -1,3 +1,4 @@
+using ParameterServer.Abstractions;
 using ParameterServer.Core.Data;
 using ParameterServer.Core.Models;
 using ParameterServer.Core.Sampling;
@@ -12,23 +13,17 @@ namespace ParameterServer.Client.Training;
 internal sealed class LinkStep(StepClient steps, TableClient entities, TableClient links, LinkPairs train, NegativeSampler sampler, LinkModel model, LinkTrainingOptions o, LinkBatch b, Random random) : IBatchStep
 {
     // The pull's ticket, handed to the push of the same rows when both tables are pushed.
-    private StepTicket? _ticket;
+    private readonly PulledTicket _ticket = new(steps, WireValues.Float32);
 
     public int Rows => b.Entities + b.Links;
 
     public int Samples => b.Count;
 
+    private LinkBatch Batch => b;
+
     public void Load(ReadOnlySpan<int> samples) => b.Load(train, sampler, samples, o.Negatives, random);
 
-    public async Task PullAsync()
-    {
-        _ticket?.Dispose();
-        _ticket = await steps.PullAsync(
-        [
-            new(entities, b.EntityIds.AsMemory(0, b.Entities), b.EntityValues),
-            new(links, b.LinkIds.AsMemory(0, b.Links), b.LinkValues),
-        ]);
-    }
+    public Task PullAsync() => _ticket.PullAsync(Pulls(b));
 
     public double Compute()
     {
@@ -46,25 +41,26 @@ internal sealed class LinkStep(StepClient steps, TableClient entities, TableClie
         return loss;
     }
 
-    public Task PushAsync()
+    public Task PushAsync() => _ticket.PushAsync(Pushes(), sameRows: !o.FreezeEntities && !o.FreezeLinks);
+
+    public (Task Push, Task Pull) PushThenPull(IBatchStep next) =>
+        next is LinkStep n
+            ? _ticket.PushThenPull(Pushes(), sameRows: !o.FreezeEntities && !o.FreezeLinks, n._ticket, Pulls(n.Batch))
+            : (PushAsync(), next.PullAsync());
+
+    private List<TablePull> Pulls(LinkBatch batch) =>
+    [
+        new(entities, batch.EntityIds.AsMemory(0, batch.Entities), batch.EntityValues),
+        new(links, batch.LinkIds.AsMemory(0, batch.Links), batch.LinkValues),
+    ];
+
+    // A frozen table is not pushed; the ticket fits only a push of every table it pulled. The batch holds each entity
+    // and link once (LinkBatch): no repeat scan.
+    private List<TablePush> Pushes()
     {
         int d = b.Dim;
-        var ticket = _ticket;
-        _ticket = null;
-        try
-        {
-            var entityPush = new TablePush(entities, b.EntityIds.AsMemory(0, b.Entities), b.EntityGrad.AsMemory(0, b.Entities * d));
-            var linkPush = new TablePush(links, b.LinkIds.AsMemory(0, b.Links), b.LinkGrad.AsMemory(0, b.Links * d));
-            // A frozen table is not pushed; the ticket fits only a push of every table it pulled.
-            // The batch holds each entity and link once (LinkBatch): no repeat scan.
-            return o.FreezeEntities ? steps.PushAsync([linkPush], null, distinctIds: true)
-                : o.FreezeLinks ? steps.PushAsync([entityPush], null, distinctIds: true)
-                : steps.PushAsync([entityPush, linkPush], ticket, distinctIds: true);
-        }
-        finally
-        {
-            // The push has gathered its gradients and taken the slots: the ticket's arrays can go back.
-            ticket?.Dispose();
-        }
+        var entityPush = new TablePush(entities, b.EntityIds.AsMemory(0, b.Entities), b.EntityGrad.AsMemory(0, b.Entities * d));
+        var linkPush = new TablePush(links, b.LinkIds.AsMemory(0, b.Links), b.LinkGrad.AsMemory(0, b.Links * d));
+        return o.FreezeEntities ? [linkPush] : o.FreezeLinks ? [entityPush] : [entityPush, linkPush];
     }
 }

@@ -106,8 +106,8 @@ public sealed class LinkTrainer
         var (entities, links) = await OpenTablesAsync(train);
         var sampler = new NegativeSampler(train, validation);
         var evaluation = new LinkEvaluation(entities, links, _model, train, validation, sampler, o);
-        // Two steps per worker loop (one pulls the next batch while the other computes), each drawing its own negatives.
-        var steps = new IBatchStep[o.Workers * 2];
+        // Steps in turn per worker loop (the next batches' pulls travel while one computes), each drawing its own negatives.
+        var steps = new IBatchStep[o.Workers * EpochDriver.StepsPerLoop];
         for (int i = 0; i < steps.Length; i++)
         {
             int seed = (int)Mix64.Mix(((ulong)(uint)(o.WorkerIndex * steps.Length + i) << 32) | (uint)o.Seed);

@@ -205,42 +205,37 @@ public sealed partial class RatingTrainer : Trainer
             : Task.WhenAll(t.Users.PeekAsync(users, b.Users.Values), t.Items.PeekAsync(items, b.Items.Values), t.UserBias.PeekAsync(users, b.UserBias), t.ItemBias.PeekAsync(items, b.ItemBias));
     }
 
-    /// <summary>
-    /// Pulls the distinct rows of the loaded batch from every table at once: in one step call through
-    /// <paramref name="steps"/> when given and no hot-row cache is on (returning the call's ticket for the push of the
-    /// same rows), else per table through the row clients of <paramref name="c"/>.
-    /// </summary>
-    private static async Task<StepTicket?> PullTicketAsync(RatingTables t, BatchBuffers b, RatingRows? c, StepClient? steps, WireValues wire = WireValues.Float32)
+    /// <summary>The loaded batch's distinct rows of every table, as one step call pulls them.</summary>
+    private static List<TablePull> Pulls(RatingTables t, BatchBuffers b)
     {
-        if (steps is not null && (c is null || c.Caches.Count == 0))
+        var pulls = new List<TablePull>(4)
         {
-            var pulls = new List<TablePull>(4)
-            {
-                new(t.Users, b.Users.Ids.AsMemory(0, b.Users.Count), b.Users.Values),
-                new(t.Items, b.Items.Ids.AsMemory(0, b.Items.Count), b.Items.Values),
-            };
-            if (t.UserBias is not null && t.ItemBias is not null)
-            {
-                pulls.Add(new(t.UserBias, b.Users.Ids.AsMemory(0, b.Users.Count), b.UserBias));
-                pulls.Add(new(t.ItemBias, b.Items.Ids.AsMemory(0, b.Items.Count), b.ItemBias));
-            }
-
-            return await steps.PullAsync(pulls, wire);
+            new(t.Users, b.Users.Ids.AsMemory(0, b.Users.Count), b.Users.Values),
+            new(t.Items, b.Items.Ids.AsMemory(0, b.Items.Count), b.Items.Values),
+        };
+        if (t.UserBias is not null && t.ItemBias is not null)
+        {
+            pulls.Add(new(t.UserBias, b.Users.Ids.AsMemory(0, b.Users.Count), b.UserBias));
+            pulls.Add(new(t.ItemBias, b.Items.Ids.AsMemory(0, b.Items.Count), b.ItemBias));
         }
 
-        var r = c ?? RatingRows.Direct(t);
+        return pulls;
+    }
+
+    /// <summary>Pulls the distinct rows of the loaded batch from every table at once, per table through the row clients of <paramref name="r"/> (hot-row caches).</summary>
+    private static async Task PullRowsAsync(RatingRows r, BatchBuffers b)
+    {
         var users = r.Users.PullAsync(b.Users.Ids.AsMemory(0, b.Users.Count), b.Users.Values);
         var items = r.Items.PullAsync(b.Items.Ids.AsMemory(0, b.Items.Count), b.Items.Values);
         if (r.UserBias is null || r.ItemBias is null)
         {
             await Task.WhenAll(users, items);
-            return null;
+            return;
         }
 
         var ub = r.UserBias.PullAsync(b.Users.Ids.AsMemory(0, b.Users.Count), b.UserBias);
         var ib = r.ItemBias.PullAsync(b.Items.Ids.AsMemory(0, b.Items.Count), b.ItemBias);
         await Task.WhenAll(users, items, ub, ib);
-        return null;
     }
 
     /// <summary>A worker loop's step of a rating model.</summary>
@@ -253,13 +248,14 @@ public sealed partial class RatingTrainer : Trainer
         public int Samples => b.Count;
 
         // The pull's ticket, handed to the push of the same rows (the loop always pushes what it pulled).
-        private StepTicket? _ticket;
+        private readonly PulledTicket _ticket = new(steps, wire);
 
-        public async Task PullAsync()
-        {
-            _ticket?.Dispose();
-            _ticket = await PullTicketAsync(t, b, c, steps, wire);
-        }
+        private BatchBuffers Buffers => b;
+
+        // Without hot-row caches every table goes through step calls, one per silo.
+        private bool StepCalls => c.Caches.Count == 0;
+
+        public Task PullAsync() => StepCalls ? _ticket.PullAsync(Pulls(t, b)) : PullRowsAsync(c, b);
 
         public double Compute()
         {
@@ -292,34 +288,31 @@ public sealed partial class RatingTrainer : Trainer
             return batchError;
         }
 
-        public Task PushAsync()
-        {
-            if (c.Caches.Count == 0)
-            {
-                var pushes = new List<TablePush>(4)
-                {
-                    new(t.Users, b.Users.Ids.AsMemory(0, b.Users.Count), b.Users.Gradients.AsMemory(0, b.Users.Count * b.Dim)),
-                    new(t.Items, b.Items.Ids.AsMemory(0, b.Items.Count), b.Items.Gradients.AsMemory(0, b.Items.Count * b.Dim)),
-                };
-                if (t.UserBias is not null && t.ItemBias is not null)
-                {
-                    pushes.Add(new(t.UserBias, b.Users.Ids.AsMemory(0, b.Users.Count), b.UserBiasGrad.AsMemory(0, b.Users.Count)));
-                    pushes.Add(new(t.ItemBias, b.Items.Ids.AsMemory(0, b.Items.Count), b.ItemBiasGrad.AsMemory(0, b.Items.Count)));
-                }
+        public Task PushAsync() => StepCalls ? _ticket.PushAsync(Pushes()) : PushRowsAsync();
 
-                var ticket = _ticket;
-                _ticket = null;
-                try
-                {
-                    return steps.PushAsync(pushes, ticket, distinctIds: true); // DistinctRows holds each id once
-                }
-                finally
-                {
-                    // The push has gathered its gradients and taken the slots: the ticket's arrays can go back.
-                    ticket?.Dispose();
-                }
+        public (Task Push, Task Pull) PushThenPull(IBatchStep next) =>
+            StepCalls && next is RatingStep n && n.StepCalls
+                ? _ticket.PushThenPull(Pushes(), sameRows: true, n._ticket, Pulls(t, n.Buffers))
+                : (PushAsync(), next.PullAsync());
+
+        private List<TablePush> Pushes()
+        {
+            var pushes = new List<TablePush>(4)
+            {
+                new(t.Users, b.Users.Ids.AsMemory(0, b.Users.Count), b.Users.Gradients.AsMemory(0, b.Users.Count * b.Dim)),
+                new(t.Items, b.Items.Ids.AsMemory(0, b.Items.Count), b.Items.Gradients.AsMemory(0, b.Items.Count * b.Dim)),
+            };
+            if (t.UserBias is not null && t.ItemBias is not null)
+            {
+                pushes.Add(new(t.UserBias, b.Users.Ids.AsMemory(0, b.Users.Count), b.UserBiasGrad.AsMemory(0, b.Users.Count)));
+                pushes.Add(new(t.ItemBias, b.Items.Ids.AsMemory(0, b.Items.Count), b.ItemBiasGrad.AsMemory(0, b.Items.Count)));
             }
 
+            return pushes;
+        }
+
+        private Task PushRowsAsync()
+        {
             var users = c.Users.PushAsync(b.Users.Ids.AsMemory(0, b.Users.Count), b.Users.Gradients.AsMemory(0, b.Users.Count * b.Dim));
             var items = c.Items.PushAsync(b.Items.Ids.AsMemory(0, b.Items.Count), b.Items.Gradients.AsMemory(0, b.Items.Count * b.Dim));
             if (c.UserBias is null || c.ItemBias is null)

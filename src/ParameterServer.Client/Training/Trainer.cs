@@ -30,8 +30,8 @@ public abstract class Trainer
     private protected Task<DriverResult> RunEpochsAsync(IReadOnlyList<TableClient> tables, int trainCount, Func<IBatchStep> newStep, Func<double, Task<ValidationFigures>> validate, TrainingEventPublisher events, CancellationToken ct, IReadOnlyList<HotRowCache>? caches = null) =>
         new EpochDriver(Ps, Options, Options.TablePrefix, tables, caches).RunAsync(
             trainCount,
-            // Two steps per worker loop: with a staleness window, one pulls the next batch while the other computes.
-            [.. Enumerable.Range(0, Options.Workers * 2).Select(_ => newStep())],
+            // Steps in turn per worker loop: with a staleness window, the next batches' pulls travel while one computes.
+            [.. Enumerable.Range(0, Options.Workers * EpochDriver.StepsPerLoop).Select(_ => newStep())],
             validate,
             events,
             e => EpochFinished?.Invoke(e),
