@@ -87,9 +87,20 @@ public interface IShardGrain : IGrainWithStringKey, IShardRows
     [Alias("Peek")]
     Task<PeekResult> Peek(PullRequest request);
 
-    /// <summary>Exact top-k of each query over this shard's rows; euclidean scores are squared distances.</summary>
+    /// <summary>
+    /// Top-k of each query over this shard's rows (exact, or through the shard's index when the request has probes);
+    /// euclidean scores are squared distances.
+    /// </summary>
     [Alias("Search")]
     Task<SearchResult> Search(ShardSearchRequest request);
+
+    /// <summary>
+    /// Builds this shard's index for approximate search now, from its rows as they are (<paramref name="lists"/> 0:
+    /// about √rows lists), and answers when it is ready. Searches with probes otherwise build it in the background.
+    /// </summary>
+    [Alias("BuildIndex")]
+    [ResponseTimeout(AdminTimeout.Value)]
+    Task<IndexInfo> BuildIndex(int lists);
 
     /// <summary>This shard's ids labelled <paramref name="label"/> (exactly, and only ignoring case).</summary>
     [Alias("FindLabel")]

@@ -26,6 +26,9 @@ public static class QueryLimits
     /// <summary>Most query vectors in one request.</summary>
     public const int MaxQueries = 1024;
 
+    /// <summary>Most lists an approximate search may probe per shard.</summary>
+    public const int MaxProbes = 65_536;
+
     /// <summary>Most excluded ids in one request.</summary>
     public const int MaxExclude = 1_000_000;
 
@@ -38,7 +41,10 @@ public static class QueryLimits
 /// <see cref="Exclude"/> never appear. With <see cref="BiasTable"/> (dot metric only), each row's score gets the value
 /// of the same id in that dim-1 table added (an item bias, for recommendations). Rows updated fewer than
 /// <see cref="MinUpdates"/> times are left out, and so are rows seen fewer than <see cref="MinCount"/> times in the
-/// training data of the job that trained the table (its count table, see <see cref="TrainingCounts"/>).
+/// training data of the job that trained the table (its count table, see <see cref="TrainingCounts"/>). With
+/// <see cref="Probes"/> above 0 the search is approximate: each shard scans only the rows of the <see cref="Probes"/>
+/// lists of its inverted-file index nearest to the query (and the rows added since the index was built); a shard
+/// whose index is not built yet starts building it in the background and answers exactly meanwhile.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("ps.SearchRequest")]
 public sealed record SearchRequest(
@@ -49,7 +55,8 @@ public sealed record SearchRequest(
     [property: Id(4)] long[] Exclude,
     [property: Id(5)] string? BiasTable = null,
     [property: Id(6)] long MinUpdates = 0,
-    [property: Id(7)] long MinCount = 0);
+    [property: Id(7)] long MinCount = 0,
+    [property: Id(8)] int Probes = 0);
 
 /// <summary>The part of a search one shard answers; <see cref="Exclude"/> holds only its own ids, ascending.</summary>
 [GenerateSerializer, Immutable, Alias("ps.ShardSearchRequest")]
@@ -61,7 +68,8 @@ public sealed record ShardSearchRequest(
     [property: Id(4)] string? BiasTable = null,
     [property: Id(5)] long MinUpdates = 0,
     [property: Id(6)] string? CountTable = null,
-    [property: Id(7)] long MinCount = 0);
+    [property: Id(7)] long MinCount = 0,
+    [property: Id(8)] int Probes = 0);
 
 /// <summary>
 /// A top-k search from a row of the table, named by <see cref="Key"/> or by <see cref="Label"/> (exactly one; a
@@ -79,7 +87,8 @@ public sealed record RowSearchRequest(
     [property: Id(5)] bool ExcludeSelf = false,
     [property: Id(6)] string? BiasTable = null,
     [property: Id(7)] long MinUpdates = 0,
-    [property: Id(8)] long MinCount = 0);
+    [property: Id(8)] long MinCount = 0,
+    [property: Id(9)] int Probes = 0);
 
 /// <summary>The answer of a <see cref="RowSearchRequest"/>: the row searched from, and its hits.</summary>
 [GenerateSerializer, Immutable, Alias("ps.RowSearchResult")]
@@ -163,6 +172,9 @@ public sealed class SearchResult
     /// <summary>Row labels (null where a row has none).</summary>
     [Id(4)] public string?[] Labels { get; }
 
+    /// <summary>Shards that answered an approximate search from their index (the others scanned every row).</summary>
+    [Id(5)] public int IndexedShards { get; init; }
+
     /// <summary>Number of queries.</summary>
     public int Queries => Offsets.Length - 1;
 
@@ -183,6 +195,14 @@ public sealed class SearchResult
         return hits;
     }
 }
+
+/// <summary>A shard's index for approximate search, as built.</summary>
+/// <param name="Rows">Rows indexed.</param>
+/// <param name="Lists">Lists (centroids of the coarse quantizer).</param>
+/// <param name="Bytes">Memory the index holds (it keeps its own copy of the rows, list by list).</param>
+/// <param name="Seconds">Time the build took.</param>
+[GenerateSerializer, Immutable, Alias("ps.IndexInfo")]
+public sealed record IndexInfo([property: Id(0)] int Rows, [property: Id(1)] int Lists, [property: Id(2)] long Bytes, [property: Id(3)] double Seconds);
 
 /// <summary>One hit: its rank (1 = closest), row id, score and label.</summary>
 public readonly record struct SearchHit(int Rank, long Id, float Score, string? Label);

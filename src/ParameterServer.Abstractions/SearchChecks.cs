@@ -47,10 +47,15 @@ public static class SearchChecks
     }
 
     /// <summary>Everything but the vectors: the metric, k, the exclude list and the bias table's metric.</summary>
-    public static void Options(string table, int k, SimilarityMetric metric, long[]? exclude, string? biasTable)
+    public static void Options(string table, int k, SimilarityMetric metric, long[]? exclude, string? biasTable, int probes = 0)
     {
         SimilarityMetrics.Validate(metric);
         K(table, k);
+        if (probes is < 0 or > QueryLimits.MaxProbes)
+        {
+            throw new ArgumentException($"Search of table '{table}' refused: probes must be 0 (exact) to {QueryLimits.MaxProbes}; got {probes}.");
+        }
+
         if (exclude is null || exclude.Length > QueryLimits.MaxExclude)
         {
             throw new ArgumentException($"Search of table '{table}' refused: the exclude list must hold 0 to {QueryLimits.MaxExclude} ids.");
@@ -66,7 +71,7 @@ public static class SearchChecks
     public static void Request(SearchRequest request, int dim)
     {
         ArgumentNullException.ThrowIfNull(request);
-        Options(request.Table, request.K, request.Metric, request.Exclude, request.BiasTable);
+        Options(request.Table, request.K, request.Metric, request.Exclude, request.BiasTable, request.Probes);
         Queries(request.Table, request.Queries, dim);
     }
 }

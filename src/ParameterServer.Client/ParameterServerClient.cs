@@ -65,6 +65,8 @@ public sealed class ParameterServerClient
     /// <summary>The grain of table <paramref name="name"/> (its definition, metadata, snapshots, checkpoints).</summary>
     internal ITableGrain TableGrain(string name) => Grains.GetGrain<ITableGrain>(name);
 
+    internal IShardGrain ShardGrain(string table, int shard) => Grains.GetGrain<IShardGrain>(ShardKey.Of(table, shard));
+
     /// <summary>The query grain (top-k search, peeks, label lookups).</summary>
     internal IQueryGrain QueryGrain => Grains.GetGrain<IQueryGrain>(0);
 

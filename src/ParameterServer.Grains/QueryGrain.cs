@@ -32,10 +32,10 @@ public sealed class QueryGrain : Grain, IQueryGrain
         ArgumentNullException.ThrowIfNull(request);
         long start = Stopwatch.GetTimestamp();
         var spec = await SpecOf(request.Table);
-        SearchChecks.Options(spec.Name, request.K, request.Metric, [], request.BiasTable);
+        SearchChecks.Options(spec.Name, request.K, request.Metric, [], request.BiasTable, request.Probes);
         var row = await Resolve(spec, new RowRef(request.Key, request.Label));
         var vector = await PeekExisting(spec, [row]);
-        var search = new SearchRequest(spec.Name, vector, request.K, request.Metric, request.ExcludeSelf ? [row.Id] : [], request.BiasTable, request.MinUpdates, request.MinCount);
+        var search = new SearchRequest(spec.Name, vector, request.K, request.Metric, request.ExcludeSelf ? [row.Id] : [], request.BiasTable, request.MinUpdates, request.MinCount, request.Probes);
         var result = await SearchChecked(spec, search, start);
         return new RowSearchResult(row.Id, row.Label, row.LabelMatches, vector, result);
     }
@@ -141,7 +141,7 @@ public sealed class QueryGrain : Grain, IQueryGrain
         var calls = new Task<SearchResult>[spec.Shards];
         for (int s = 0; s < calls.Length; s++)
         {
-            var shardRequest = new ShardSearchRequest(request.Queries, request.K, request.Metric, excludeByShard[s], request.BiasTable, request.MinUpdates, countTable, request.MinCount);
+            var shardRequest = new ShardSearchRequest(request.Queries, request.K, request.Metric, excludeByShard[s], request.BiasTable, request.MinUpdates, countTable, request.MinCount, request.Probes);
             calls[s] = ShardOf(spec, s).Search(shardRequest);
         }
 
@@ -156,7 +156,10 @@ public sealed class QueryGrain : Grain, IQueryGrain
         var metricTag = new KeyValuePair<string, object?>(MetricTag, SimilarityMetrics.NameOf(request.Metric));
         Queries.Add(request.Queries.Rows, Table(spec.Name), metricTag);
         QueryDuration.Record(SecondsSince(start), Table(spec.Name), metricTag);
-        return new SearchResult(request.Metric, merged.Offsets, merged.Ids, MemoryMarshal.AsBytes(merged.Scores.AsSpan()).ToArray(), labels);
+        return new SearchResult(request.Metric, merged.Offsets, merged.Ids, MemoryMarshal.AsBytes(merged.Scores.AsSpan()).ToArray(), labels)
+        {
+            IndexedShards = parts.Sum(p => p.IndexedShards),
+        };
     }
 
     /// <inheritdoc/>

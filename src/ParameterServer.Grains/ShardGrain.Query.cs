@@ -41,7 +41,7 @@ public sealed partial class ShardGrain
     {
         ArgumentNullException.ThrowIfNull(request);
         var store = await Store();
-        SearchChecks.Options(_table, request.K, request.Metric, request.Exclude, request.BiasTable);
+        SearchChecks.Options(_table, request.K, request.Metric, request.Exclude, request.BiasTable, request.Probes);
         SearchChecks.Queries(_table, request.Queries, store.Dim);
         float[]? additive = request.BiasTable is { } biasTable ? await SlotValues(biasTable, store) : null;
         float[]? slotCounts = request.CountTable is { } countTable && request.MinCount > 0 ? await SlotValues(countTable, store) : null;
@@ -67,11 +67,11 @@ public sealed partial class ShardGrain
                 Array.Resize(ref slotCounts, store.Count);
             }
 
-            return SearchLocked(store, request, exclude, additive, slotCounts, start);
+            return SearchLocked(store, request, exclude, additive, slotCounts, start, request.Probes > 0 ? IndexFor(store) : null);
         }
     }
 
-    private SearchResult SearchLocked(ShardStore store, ShardSearchRequest request, long[] exclude, float[]? additive, float[]? slotCounts, long start)
+    private SearchResult SearchLocked(ShardStore store, ShardSearchRequest request, long[] exclude, float[]? additive, float[]? slotCounts, long start, IvfIndex? index)
     {
         var queries = request.Queries;
         int q = queries.Rows;
@@ -82,7 +82,15 @@ public sealed partial class ShardGrain
         try
         {
             var counts = new int[q];
-            ShardSearch.Run(store, queries.Values, request.K, request.Metric, exclude, additive, ids, scores, slots, counts, request.MinUpdates, slotCounts, request.MinCount);
+            if (index is null)
+            {
+                ShardSearch.Run(store, queries.Values, request.K, request.Metric, exclude, additive, ids, scores, slots, counts, request.MinUpdates, slotCounts, request.MinCount);
+            }
+            else
+            {
+                ShardSearch.RunIndexed(store, index, request.Probes, queries.Values, request.K, request.Metric, exclude, additive, ids, scores, slots, counts, request.MinUpdates, slotCounts, request.MinCount);
+            }
+
             var offsets = new int[q + 1];
             for (int i = 0; i < q; i++)
             {
@@ -106,7 +114,7 @@ public sealed partial class ShardGrain
             }
 
             ShardDuration.Record(SecondsSince(start), _tableTag, SearchTag);
-            return new SearchResult(request.Metric, offsets, outIds, outScores, labels);
+            return new SearchResult(request.Metric, offsets, outIds, outScores, labels) { IndexedShards = index is null ? 0 : 1 };
         }
         finally
         {

@@ -10,7 +10,7 @@ namespace ParameterServer.Grains.Tests;
 
 /// <summary>The query grain and shard search on a real two-silo cluster, against the brute-force reference.</summary>
 [Collection(ClusterCollection.Name)]
-public sealed class QueryGrainTests(ClusterFixture fixture)
+public sealed partial class QueryGrainTests(ClusterFixture fixture)
 {
     private QueryClient Query => new(fixture.Client);
 

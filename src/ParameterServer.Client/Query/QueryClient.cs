@@ -19,7 +19,7 @@ public sealed class QueryClient
     private IQueryGrain Grain => _ps.QueryGrain;
 
     /// <summary>Top-k of each query vector in <paramref name="queries"/> (<c>count x dim</c>, row-major) over <paramref name="table"/>.</summary>
-    public Task<SearchResult> SearchAsync(string table, ReadOnlySpan<float> queries, int dim, int k, SimilarityMetric metric, long[]? exclude = null, string? biasTable = null, long minUpdates = 0, long minCount = 0)
+    public Task<SearchResult> SearchAsync(string table, ReadOnlySpan<float> queries, int dim, int k, SimilarityMetric metric, long[]? exclude = null, string? biasTable = null, long minUpdates = 0, long minCount = 0, int probes = 0)
     {
         if (dim <= 0 || queries.Length == 0 || queries.Length % dim != 0)
         {
@@ -27,7 +27,18 @@ public sealed class QueryClient
         }
 
         var block = RowBlock.From(queries, queries.Length / dim, dim);
-        return Timed(Grain.Search(new SearchRequest(table, block, k, metric, exclude ?? [], biasTable, minUpdates, minCount)), table, Stopwatch.GetTimestamp());
+        return Timed(Grain.Search(new SearchRequest(table, block, k, metric, exclude ?? [], biasTable, minUpdates, minCount, probes)), table, Stopwatch.GetTimestamp());
+    }
+
+    /// <summary>
+    /// Builds the index for approximate search (<see cref="SearchRequest.Probes"/>) of every shard of
+    /// <paramref name="table"/> now, from the rows as they are, with <paramref name="lists"/> lists per shard (0: about
+    /// √rows of the shard); one answer per shard. Searches with probes build it in the background otherwise.
+    /// </summary>
+    public async Task<IndexInfo[]> BuildIndexAsync(string table, int lists = 0)
+    {
+        var spec = (await _ps.OpenTableAsync(table)).Spec;
+        return await Task.WhenAll(Enumerable.Range(0, spec.Shards).Select(s => _ps.ShardGrain(table, s).BuildIndex(lists)));
     }
 
     private static async Task<SearchResult> Timed(Task<SearchResult> search, string table, long start)
@@ -70,19 +81,19 @@ public sealed class QueryClient
     /// The <paramref name="k"/> rows closest to <paramref name="target"/>. A row named by key or label is resolved on
     /// the silo, in the same call as the search (one round trip).
     /// </summary>
-    public async Task<Neighbours> NearestAsync(string table, QueryTarget target, int k, SimilarityMetric metric, bool excludeSelf = false, long minUpdates = 0, long minCount = 0)
+    public async Task<Neighbours> NearestAsync(string table, QueryTarget target, int k, SimilarityMetric metric, bool excludeSelf = false, long minUpdates = 0, long minCount = 0, int probes = 0)
     {
         ArgumentNullException.ThrowIfNull(target);
         if (target.Vector is { } vector)
         {
-            var result = await SearchAsync(table, vector, vector.Length, k, metric, minUpdates: minUpdates, minCount: minCount);
-            return new Neighbours(table, metric, null, null, 0, result.Hits(0));
+            var result = await SearchAsync(table, vector, vector.Length, k, metric, minUpdates: minUpdates, minCount: minCount, probes: probes);
+            return new Neighbours(table, metric, null, null, 0, result.Hits(0), result.IndexedShards);
         }
 
         long start = Stopwatch.GetTimestamp();
-        var answer = await Grain.SearchFrom(new RowSearchRequest(table, target.Key, target.Label, k, metric, excludeSelf, MinUpdates: minUpdates, MinCount: minCount));
+        var answer = await Grain.SearchFrom(new RowSearchRequest(table, target.Key, target.Label, k, metric, excludeSelf, MinUpdates: minUpdates, MinCount: minCount, Probes: probes));
         ParameterServerTelemetry.ClientDuration.Record(ParameterServerTelemetry.SecondsSince(start), ParameterServerTelemetry.Table(table), SearchTag);
-        return new Neighbours(table, metric, answer.Id, answer.Label, answer.LabelMatches, answer.Result.Hits(0));
+        return new Neighbours(table, metric, answer.Id, answer.Label, answer.LabelMatches, answer.Result.Hits(0), answer.Result.IndexedShards);
     }
 
     /// <summary>
@@ -133,4 +144,5 @@ public sealed class QueryClient
 /// <param name="QueryLabel">Its label.</param>
 /// <param name="LabelMatches">How many rows carried the label (the lowest id was used).</param>
 /// <param name="Hits">Best first.</param>
-public sealed record Neighbours(string Table, SimilarityMetric Metric, long? QueryId, string? QueryLabel, int LabelMatches, SearchHit[] Hits);
+/// <param name="IndexedShards">Shards that answered an approximate search from their index (0: the answer is exact).</param>
+public sealed record Neighbours(string Table, SimilarityMetric Metric, long? QueryId, string? QueryLabel, int LabelMatches, SearchHit[] Hits, int IndexedShards = 0);

@@ -54,26 +54,13 @@ public static partial class ShardSearch
         ReadOnlySpan<float> slotCounts = default,
         float minCount = 0)
     {
-        ArgumentNullException.ThrowIfNull(store);
-        int dim = store.Dim;
-        Validate(dim, queries.Length, k, metric, additive.Length, store.Count);
-        if (!slotCounts.IsEmpty && slotCounts.Length < store.Count)
-        {
-            throw new ArgumentException($"{slotCounts.Length} row counts for {store.Count} rows: one per row is needed.", nameof(slotCounts));
-        }
-
-        int q = queries.Length / dim;
-        int stride = Stride(store, k);
-        if (counts.Length < q || ids.Length < q * stride || rawScores.Length < q * stride || slots.Length < q * stride)
-        {
-            throw new ArgumentException($"Output spans are too short for {q} queries of up to {stride} hits.");
-        }
-
+        var (q, stride) = Prepare(store, queries, k, metric, additive.Length, slotCounts.Length, ids, rawScores, slots, counts);
         if (stride == 0)
         {
-            counts[..q].Clear();
             return;
         }
+
+        int dim = store.Dim;
 
         var heaps = new TopKHeap[q];
         Span<float> invQueryNorm = q <= 256 ? stackalloc float[q] : new float[q];
@@ -115,6 +102,34 @@ public static partial class ShardSearch
         }
     }
 
+    /// <summary>
+    /// Checks a search's arguments and output spans (throws an <see cref="ArgumentException"/> that says what is
+    /// wrong) and answers its number of queries and hits per query; with no hits to find the counts are cleared.
+    /// </summary>
+    private static (int Queries, int Stride) Prepare(ShardStore store, ReadOnlySpan<float> queries, int k, SimilarityMetric metric, int additiveLength, int slotCountsLength, Span<long> ids, Span<float> rawScores, Span<int> slots, Span<int> counts)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        Validate(store.Dim, queries.Length, k, metric, additiveLength, store.Count);
+        if (slotCountsLength != 0 && slotCountsLength < store.Count)
+        {
+            throw new ArgumentException($"{slotCountsLength} row counts for {store.Count} rows: one per row is needed.", "slotCounts");
+        }
+
+        int q = queries.Length / store.Dim;
+        int stride = Stride(store, k);
+        if (counts.Length < q || ids.Length < q * stride || rawScores.Length < q * stride || slots.Length < q * stride)
+        {
+            throw new ArgumentException($"Output spans are too short for {q} queries of up to {stride} hits.");
+        }
+
+        if (stride == 0)
+        {
+            counts[..q].Clear();
+        }
+
+        return (q, stride);
+    }
+
     /// <summary>Checks the arguments of a search; throws an <see cref="ArgumentException"/> that says what is wrong.</summary>
     public static void Validate(int dim, int queryValues, int k, SimilarityMetric metric, int additiveLength, int rows)
     {
@@ -146,7 +161,8 @@ public static partial class ShardSearch
         return Math.Sqrt(sum);
     }
 
-    private static void Scan(ShardStore store, ReadOnlySpan<float> queries, SimilarityMetric metric, ReadOnlySpan<long> exclude, ReadOnlySpan<float> additive, TopKHeap[] heaps, ReadOnlySpan<float> invQueryNorm, long minSteps, ReadOnlySpan<float> slotCounts, float minCount)
+    /// <summary>Offers every row from slot <paramref name="from"/> on to every query's heap.</summary>
+    private static void Scan(ShardStore store, ReadOnlySpan<float> queries, SimilarityMetric metric, ReadOnlySpan<long> exclude, ReadOnlySpan<float> additive, TopKHeap[] heaps, ReadOnlySpan<float> invQueryNorm, long minSteps, ReadOnlySpan<float> slotCounts, float minCount, int from = 0)
     {
         int dim = store.Dim;
         var rowIds = store.Ids;
@@ -154,9 +170,10 @@ public static partial class ShardSearch
         var steps = store.Steps;
         Span<float> keys = stackalloc float[BlockRows];
         Span<float> pairKeys = stackalloc float[BlockRows];
-        for (int start = 0; start < rowIds.Length; start += BlockRows)
+        for (int start = from - (from % BlockRows); start < rowIds.Length; start += BlockRows)
         {
             int n = Math.Min(BlockRows, rowIds.Length - start);
+            int first = Math.Max(0, from - start); // rows of the first block before `from` are not offered
             var block = store.Rows(start, n);
             var blockKeys = keys[..n];
             for (int qi = 0; qi < heaps.Length; qi++)
@@ -186,7 +203,7 @@ public static partial class ShardSearch
                 }
 
                 float threshold = heap.Threshold;
-                for (int r = 0; r < n; r++)
+                for (int r = first; r < n; r++)
                 {
                     // NaN never passes this compare, so it is never kept.
                     if (blockKeys[r] >= threshold)

@@ -8,8 +8,20 @@ using ParameterServer.Core.Storage;
 
 namespace ParameterServer.Embed.Bench;
 
-/// <summary>Settings of <c>embed bench query</c>.</summary>
-internal sealed record QueryBenchSettings(int Rows, int Dim, int K, int[] Batches, int Calls, int Shards, SimilarityMetric Metric, int Seed, string Table, bool Keep, string? Peer = null, string? PeerPython = null);
+/// <summary>
+/// Settings of <c>embed bench query</c>. <c>Data</c>: rows and queries, <c>normal</c> (rows from N(0, I), queries
+/// uniform in [−1, 1)) or <c>clustered</c> (<see cref="ClusteredRows"/>). <c>Probes</c> above 0: also time approximate
+/// single-query searches that probe this many lists per shard, and their recall. <c>Lists</c>: lists per shard of the
+/// index approximate searches use (0: about √rows of the shard).
+/// </summary>
+internal sealed record QueryBenchSettings(int Rows, int Dim, int K, int[] Batches, int Calls, int Shards, SimilarityMetric Metric, int Seed, string Table, bool Keep, string? Peer = null, string? PeerPython = null, string Data = "normal", int Probes = 0, int Lists = 0)
+{
+    /// <summary>Whether rows and queries come from a Gaussian mixture.</summary>
+    public bool Clustered => Data == "clustered";
+}
+
+/// <summary>What the approximate searches measured: the index's build, single-query latency and throughput, and recall@k against the exact search of the same queries.</summary>
+internal sealed record ApproxBenchRun(int Probes, int Lists, double BuildSeconds, long IndexBytes, QueryBenchRun Run, double Recall, int RecallQueries);
 
 /// <summary>Latency and throughput of one batch size.</summary>
 internal sealed record QueryBenchRun(int Batch, int Calls, double P50Ms, double P99Ms, double MeanMs, double QueriesPerSecond);
@@ -24,7 +36,8 @@ internal sealed record QueryBenchReport(
     double BandwidthOneThread,
     double BandwidthAllThreads,
     QueryBenchRun[] Runs,
-    PeerReport? Peer = null)
+    PeerReport? Peer = null,
+    ApproxBenchRun? Approx = null)
 {
     /// <summary>Milliseconds to stream the table's values once at the one-thread bandwidth.</summary>
     public double StreamMs => TableValueBytes / BandwidthOneThread * 1000.0;
@@ -60,9 +73,9 @@ internal static class QueryBench
         var table = await ps.CreateTableAsync(spec);
         try
         {
-            // The fill's pulls answer every row's values: kept when the peer needs the same rows.
+            // The fill's rows: kept when the peer needs the same rows.
             float[]? rows = python is null ? null : new float[(long)s.Rows * s.Dim];
-            double fill = await FillAsync(table, s.Rows, rows, progress, ct);
+            double fill = await FillAsync(table, s, rows, progress, ct);
             progress("probing memory bandwidth ...");
             long bytes = (long)s.Rows * s.Dim * sizeof(float);
             var buffer = new float[(long)s.Rows * s.Dim];
@@ -85,6 +98,12 @@ internal static class QueryBench
                 }
             }
 
+            ApproxBenchRun? approx = null;
+            if (s.Probes > 0)
+            {
+                approx = await TimeApproxAsync(new QueryClient(ps), s, QueryStream(s, 1), progress, ct);
+            }
+
             PeerReport? peerReport = null;
             if (python is not null && rows is not null)
             {
@@ -92,7 +111,7 @@ internal static class QueryBench
                 peerReport = await FaissPeer.RunAsync(python, rows, s.Dim, s.K, s.Metric, Environment.ProcessorCount, streams, ct);
             }
 
-            return new QueryBenchReport(s, cluster, Environment.ProcessorCount, fill, bytes, bw1, bwAll, [.. runs], peerReport);
+            return new QueryBenchReport(s, cluster, Environment.ProcessorCount, fill, bytes, bw1, bwAll, [.. runs], peerReport, approx);
         }
         finally
         {
@@ -104,28 +123,41 @@ internal static class QueryBench
     }
 
     /// <summary>
-    /// Creates rows 0..rows−1 by pulling them, a chunk per call; their values go to <paramref name="keep"/> (row-major)
-    /// when given, else to a scratch chunk. Returns the seconds it took.
+    /// Creates rows 0..rows−1, a chunk per call: by pulling them (normal data: the shards draw them from the table's
+    /// seed) or by writing draws of the mixture (clustered data). Their values go to <paramref name="keep"/>
+    /// (row-major) when given, else to a scratch chunk. Returns the seconds it took.
     /// </summary>
-    private static async Task<double> FillAsync(TableClient table, int rows, float[]? keep, Action<string> progress, CancellationToken ct)
+    private static async Task<double> FillAsync(TableClient table, QueryBenchSettings s, float[]? keep, Action<string> progress, CancellationToken ct)
     {
         var sw = Stopwatch.StartNew();
         const int Chunk = 32_768;
         var ids = new long[Chunk];
         var scratch = keep is null ? new float[Chunk * table.Dim] : null;
-        for (int start = 0; start < rows; start += Chunk)
+        var mixture = s.Clustered ? new ClusteredRows(s.Rows, s.Dim, s.Seed) : null;
+        var rng = new Random(s.Seed + 1);
+        for (int start = 0; start < s.Rows; start += Chunk)
         {
             ct.ThrowIfCancellationRequested();
-            int n = Math.Min(Chunk, rows - start);
+            int n = Math.Min(Chunk, s.Rows - start);
             for (int i = 0; i < n; i++)
             {
                 ids[i] = start + i;
             }
 
-            await table.PullAsync(ids.AsMemory(0, n), keep is null ? scratch.AsMemory(0, n * table.Dim) : keep.AsMemory(start * table.Dim, n * table.Dim));
-            if ((start / Chunk) % 8 == 7 || start + n == rows)
+            var values = keep is null ? scratch.AsMemory(0, n * table.Dim) : keep.AsMemory(start * table.Dim, n * table.Dim);
+            if (mixture is null)
             {
-                progress($"filled {start + n:N0} / {rows:N0} rows ({sw.Elapsed.TotalSeconds:F1} s)");
+                await table.PullAsync(ids.AsMemory(0, n), values);
+            }
+            else
+            {
+                mixture.Draw(values.Span, rng);
+                await table.WriteAsync(ids.AsMemory(0, n), values);
+            }
+
+            if ((start / Chunk) % 8 == 7 || start + n == s.Rows)
+            {
+                progress($"filled {start + n:N0} / {s.Rows:N0} rows ({sw.Elapsed.TotalSeconds:F1} s)");
             }
         }
 
@@ -159,13 +191,21 @@ internal static class QueryBench
     }
 
     /// <summary>
-    /// The queries of one batch size, call after call: 3 warm-up calls, then the timed ones (uniform in [−1, 1),
-    /// seeded by the seed and the batch size), so a peer can be timed on exactly the same sequence.
+    /// The queries of one batch size, call after call: 3 warm-up calls, then the timed ones (uniform in [−1, 1), or
+    /// fresh draws of the mixture for clustered data; seeded by the seed and the batch size), so a peer can be timed
+    /// on exactly the same sequence.
     /// </summary>
     private static float[] QueryStream(QueryBenchSettings s, int batch)
     {
         var rng = new Random(s.Seed + batch);
         var stream = new float[(3 + s.Calls) * batch * s.Dim];
+        if (s.Clustered)
+        {
+            // The mixture is the one the rows came from (same seed); the draws are new points of it.
+            new ClusteredRows(s.Rows, s.Dim, s.Seed).Draw(stream, rng);
+            return stream;
+        }
+
         for (int i = 0; i < stream.Length; i++)
         {
             stream[i] = (float)((rng.NextDouble() * 2) - 1);
@@ -175,16 +215,45 @@ internal static class QueryBench
     }
 
     /// <summary>
+    /// Builds every shard's index, times <see cref="QueryBenchSettings.Calls"/> approximate single-query searches of
+    /// <paramref name="stream"/> (the exact batch-1 run's queries), and measures recall@k: the share of the exact
+    /// search's top-k ids (asked again, untimed, for up to 200 of the same queries) that the approximate search found.
+    /// </summary>
+    private static async Task<ApproxBenchRun> TimeApproxAsync(QueryClient client, QueryBenchSettings s, float[] stream, Action<string> progress, CancellationToken ct)
+    {
+        progress("building the index of every shard ...");
+        var build = Stopwatch.StartNew();
+        var shards = await client.BuildIndexAsync(s.Table, s.Lists);
+        double buildSeconds = build.Elapsed.TotalSeconds;
+        progress($"indexed {shards.Sum(x => x.Rows):N0} rows in {shards.Sum(x => x.Lists):N0} lists over {shards.Length} shards in {buildSeconds:F1} s; timing {s.Calls} approximate searches probing {s.Probes} lists per shard ...");
+        var (run, _) = await TimeAsync(client, s, 1, stream, ct, s.Probes);
+        int recallQueries = Math.Min(s.Calls, 200);
+        long found = 0, wanted = 0;
+        for (int c = 0; c < recallQueries; c++)
+        {
+            ct.ThrowIfCancellationRequested();
+            int at = (3 + c) * s.Dim;
+            var exact = await client.SearchAsync(s.Table, stream.AsSpan(at, s.Dim), s.Dim, s.K, s.Metric);
+            var approximate = await client.SearchAsync(s.Table, stream.AsSpan(at, s.Dim), s.Dim, s.K, s.Metric, probes: s.Probes);
+            var truth = exact.Ids.ToHashSet();
+            wanted += truth.Count;
+            found += approximate.Ids.Count(truth.Contains);
+        }
+
+        return new ApproxBenchRun(s.Probes, shards.Sum(x => x.Lists), buildSeconds, shards.Sum(x => x.Bytes), run, wanted == 0 ? 1 : (double)found / wanted, recallQueries);
+    }
+
+    /// <summary>
     /// Times <see cref="QueryBenchSettings.Calls"/> searches of <paramref name="batch"/> queries from
     /// <paramref name="stream"/> after 3 warm-up calls; also returns the first timed call's result, which a peer's
     /// top-k is compared with.
     /// </summary>
-    private static async Task<(QueryBenchRun Run, SearchResult First)> TimeAsync(QueryClient client, QueryBenchSettings s, int batch, float[] stream, CancellationToken ct)
+    private static async Task<(QueryBenchRun Run, SearchResult First)> TimeAsync(QueryClient client, QueryBenchSettings s, int batch, float[] stream, CancellationToken ct, int probes = 0)
     {
         int size = batch * s.Dim;
         for (int w = 0; w < 3; w++)
         {
-            await client.SearchAsync(s.Table, stream.AsSpan(w * size, size), s.Dim, s.K, s.Metric);
+            await client.SearchAsync(s.Table, stream.AsSpan(w * size, size), s.Dim, s.K, s.Metric, probes: probes);
         }
 
         var ms = new double[s.Calls];
@@ -194,7 +263,7 @@ internal static class QueryBench
         {
             ct.ThrowIfCancellationRequested();
             var sw = Stopwatch.StartNew();
-            var result = await client.SearchAsync(s.Table, stream.AsSpan((3 + c) * size, size), s.Dim, s.K, s.Metric);
+            var result = await client.SearchAsync(s.Table, stream.AsSpan((3 + c) * size, size), s.Dim, s.K, s.Metric, probes: probes);
             ms[c] = sw.Elapsed.TotalMilliseconds;
             if (result.Queries != batch || result.Offsets[1] != Math.Min(s.K, s.Rows))
             {

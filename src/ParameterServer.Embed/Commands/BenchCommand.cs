@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using ParameterServer.Abstractions;
 using ParameterServer.Core.Search;
 using ParameterServer.Embed.Bench;
 using ParameterServer.Embed.Options;
@@ -31,10 +32,15 @@ internal static class BenchCommand
         var json = new Option<bool>("--json") { Description = "Print one JSON line instead of text." };
         var peer = new Option<string>("--peer") { Description = "Also time a peer on the same rows and queries in this run and print the ratios: faiss (FAISS's exact IndexFlatIP, or IndexFlatL2 for euclidean, on every core; needs Python 3 with faiss and numpy, Debian's python3-faiss)." };
         var peerPython = new Option<string>("--peer-python") { Description = "Python interpreter of the peer (default: python3, then /usr/bin/python3, the first that imports faiss)." };
+        var data = new Option<string>("--data") { Description = "Rows and queries: normal (rows from N(0, I), queries uniform in [-1, 1): no structure, the hardest case for an index) or clustered (a Gaussian mixture, one cluster per 1,000 rows, queries drawn from it, as trained embeddings group).", DefaultValueFactory = _ => "normal" };
+        data.AcceptOnlyFromAmong("normal", "clustered");
+        var approx = new Option<bool>("--approx") { Description = "Also build every shard's index and time approximate single-query searches (needs batch 1 among --batch): latency, queries/s over the exact ones, and recall@k against exact search." };
+        var probes = QueryCommand.Probes();
+        var lists = new Option<int>("--lists") { Description = "With --approx: lists per shard of the index (0: about the square root of the shard's rows).", DefaultValueFactory = _ => 0 };
         var cluster = CommonOptions.Cluster();
-        var command = new Command("query", "Fill a table with random rows, probe the memory bandwidth, and time exact top-k searches: p50/p99 latency and queries/s, with the time to stream the table once as the yardstick.")
+        var command = new Command("query", "Fill a table with random rows, probe the memory bandwidth, and time exact top-k searches: p50/p99 latency and queries/s, with the time to stream the table once as the yardstick; with --approx, approximate ones and their recall too.")
         {
-            rows, dim, k, batch, calls, shards, metric, seed, table, keep, json, peer, peerPython, cluster,
+            rows, dim, k, batch, calls, shards, metric, seed, table, keep, json, peer, peerPython, data, approx, probes, lists, cluster,
         };
         var telemetry = CommonOptions.Telemetry();
         telemetry.AddTo(command);
@@ -44,7 +50,18 @@ internal static class BenchCommand
             int[] batches = [.. p.GetValue(batch)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 .Select(b => int.TryParse(b, CultureInfo.InvariantCulture, out int v) ? v : throw new ArgumentException($"--batch: '{b}' is not a whole number."))];
             var settings = new QueryBenchSettings(p.GetValue(rows), p.GetValue(dim), QueryCommand.CheckK(p.GetValue(k)), batches, p.GetValue(calls), p.GetValue(shards),
-                SimilarityMetrics.Parse(p.GetValue(metric)!), p.GetValue(seed), p.GetValue(table)!, p.GetValue(keep), p.GetValue(peer), p.GetValue(peerPython));
+                SimilarityMetrics.Parse(p.GetValue(metric)!), p.GetValue(seed), p.GetValue(table)!, p.GetValue(keep), p.GetValue(peer), p.GetValue(peerPython),
+                p.GetValue(data)!, p.GetValue(approx) ? QueryCommand.CheckProbes(p.GetValue(probes)) : 0, p.GetValue(lists));
+            if (settings.Probes > 0 && !batches.Contains(1))
+            {
+                throw new ArgumentException("--approx compares single-query searches: --batch must include 1.");
+            }
+
+            if (settings.Lists is < 0 or > QueryLimits.MaxProbes)
+            {
+                throw new ArgumentException($"--lists must be 0 (about the square root of a shard's rows) to {QueryLimits.MaxProbes}; got {settings.Lists}.");
+            }
+
             settings = QueryBench.ResolvePeer(settings);
             bool asJson = p.GetValue(json);
             await using var connection = await ClusterConnection.StartAsync(p.GetValue(cluster), ct);
@@ -58,6 +75,7 @@ internal static class BenchCommand
                     k = settings.K,
                     shards = settings.Shards,
                     metric = SimilarityMetrics.NameOf(settings.Metric),
+                    data = settings.Data,
                     cluster = report.Cluster,
                     cores = report.Cores,
                     fill_seconds = report.FillSeconds,
@@ -67,6 +85,19 @@ internal static class BenchCommand
                     stream_ms = report.StreamMs,
                     stream_all_cores_ms = report.StreamAllCoresMs,
                     runs = report.Runs.Select(r => new { batch = r.Batch, calls = r.Calls, p50_ms = r.P50Ms, p99_ms = r.P99Ms, mean_ms = r.MeanMs, queries_per_second = r.QueriesPerSecond, p50_over_stream = r.P50Ms / report.StreamMs, p50_over_stream_all_cores = r.P50Ms / report.StreamAllCoresMs }),
+                    approx = report.Approx is not { } a ? null : new
+                    {
+                        probes = a.Probes,
+                        lists = a.Lists,
+                        build_seconds = a.BuildSeconds,
+                        index_bytes = a.IndexBytes,
+                        p50_ms = a.Run.P50Ms,
+                        p99_ms = a.Run.P99Ms,
+                        queries_per_second = a.Run.QueriesPerSecond,
+                        over_exact_queries_per_second = a.Run.QueriesPerSecond / report.Runs.First(r => r.Batch == 1).QueriesPerSecond,
+                        recall = a.Recall,
+                        recall_queries = a.RecallQueries,
+                    },
                     peer = report.Peer is not { } peerReport ? null : new
                     {
                         name = peerReport.Name,
@@ -86,12 +117,19 @@ internal static class BenchCommand
             }
 
             var c = CultureInfo.InvariantCulture;
-            Console.WriteLine(string.Create(c, $"bench query: {settings.Rows:N0} rows x {settings.Dim}, {settings.Shards} shards, k {settings.K}, {SimilarityMetrics.NameOf(settings.Metric)}; cluster {report.Cluster}; {report.Cores} cores; filled in {report.FillSeconds:F1} s"));
+            Console.WriteLine(string.Create(c, $"bench query: {settings.Rows:N0} rows x {settings.Dim} ({settings.Data}), {settings.Shards} shards, k {settings.K}, {SimilarityMetrics.NameOf(settings.Metric)}; cluster {report.Cluster}; {report.Cores} cores; filled in {report.FillSeconds:F1} s"));
             Console.WriteLine(string.Create(c, $"memory bandwidth: {report.BandwidthOneThread / 1e9:F2} GB/s one thread, {report.BandwidthAllThreads / 1e9:F2} GB/s {report.Cores} threads; streaming the table's {report.TableValueBytes / 1e6:F0} MB once takes {report.StreamMs:F2} ms at one thread, {report.StreamAllCoresMs:F2} ms on {report.Cores} cores (the floor p50 is compared with)"));
             Console.WriteLine($"{"batch",5} {"calls",6} {"p50 ms",9} {"p99 ms",9} {"mean ms",9} {"queries/s",11} {"p50/floor",11}");
             foreach (var r in report.Runs)
             {
                 Console.WriteLine(string.Create(c, $"{r.Batch,5} {r.Calls,6} {r.P50Ms,9:F2} {r.P99Ms,9:F2} {r.MeanMs,9:F2} {r.QueriesPerSecond,11:F1} {r.P50Ms / report.StreamAllCoresMs,11:F2}"));
+            }
+
+            if (report.Approx is { } ar)
+            {
+                var exact = report.Runs.First(r => r.Batch == 1);
+                Console.WriteLine(string.Create(c, $"approximate (index of {ar.Lists:N0} lists in all, {ar.IndexBytes / 1e6:F0} MB, built in {ar.BuildSeconds:F1} s; {ar.Probes} probes per shard):"));
+                Console.WriteLine(string.Create(c, $"{1,5} {ar.Run.Calls,6} {ar.Run.P50Ms,9:F2} {ar.Run.P99Ms,9:F2} {ar.Run.MeanMs,9:F2} {ar.Run.QueriesPerSecond,11:F1}   {ar.Run.QueriesPerSecond / exact.QueriesPerSecond:F1}x the exact queries/s, recall@{settings.K} {ar.Recall:F3} over {ar.RecallQueries} queries"));
             }
 
             if (report.Peer is { } pr)

@@ -25,10 +25,12 @@ internal static class QueryCommand
         var minUpdates = MinUpdates();
         var minRatings = MinRatings();
         var json = Json();
+        var approx = new Option<bool>("--approx") { Description = "Approximate search through each shard's inverted-file index (built in the background on first use; shards answer exactly until theirs is ready). Not with --positive." };
+        var probes = Probes();
         var cluster = CommonOptions.Cluster();
-        var command = new Command("query", "Exact top-k nearest rows of a table, over every shard, by cosine, dot or euclidean distance. Prints rank, id, score and label.")
+        var command = new Command("query", "Top-k nearest rows of a table, over every shard, by cosine, dot or euclidean distance: exact, or approximate with --approx. Prints rank, id, score and label.")
         {
-            table, key, label, vector, positive, negative, k, metric, excludeSelf, minUpdates, minRatings, json, cluster,
+            table, key, label, vector, positive, negative, k, metric, excludeSelf, minUpdates, minRatings, json, approx, probes, cluster,
         };
         command.SetAction(async (p, ct) =>
         {
@@ -41,8 +43,14 @@ internal static class QueryCommand
 
             int top = CheckK(p.GetValue(k));
             var m = SimilarityMetrics.Parse(p.GetValue(metric)!);
+            int lists = p.GetValue(approx) ? CheckProbes(p.GetValue(probes)) : 0;
             if (plus.Length + minus.Length > 0)
             {
+                if (lists > 0)
+                {
+                    throw new ArgumentException("--approx searches from a row or a vector; an analogy (--positive) is always exact.");
+                }
+
                 if (plus.Length == 0)
                 {
                     throw new ArgumentException("--negative needs at least one --positive row to subtract from.");
@@ -80,7 +88,7 @@ internal static class QueryCommand
                 : QueryTarget.ByVector(QueryTarget.ParseVector(p.GetValue(vector)!));
             await using var connection = await ClusterConnection.StartAsync(p.GetValue(cluster), ct);
             long minCount = await ResolveMinRatings(connection.Client, p.GetValue(table)!, p.GetValue(minRatings));
-            var answer = await WithEmbeddedHint(connection, () => new QueryClient(connection.Client).NearestAsync(p.GetValue(table)!, target, top, m, p.GetValue(excludeSelf), CheckMinUpdates(p.GetValue(minUpdates)), minCount));
+            var answer = await WithEmbeddedHint(connection, () => new QueryClient(connection.Client).NearestAsync(p.GetValue(table)!, target, top, m, p.GetValue(excludeSelf), CheckMinUpdates(p.GetValue(minUpdates)), minCount, lists));
             if (p.GetValue(json))
             {
                 Console.WriteLine(JsonSerializer.Serialize(new
@@ -89,6 +97,8 @@ internal static class QueryCommand
                     metric = SimilarityMetrics.NameOf(answer.Metric),
                     query_id = answer.QueryId,
                     query_label = answer.QueryLabel,
+                    probes = lists,
+                    indexed_shards = answer.IndexedShards,
                     hits = answer.Hits.Select(h => new { rank = h.Rank, id = h.Id, score = h.Score, label = h.Label }),
                 }));
                 return 0;
@@ -102,6 +112,13 @@ internal static class QueryCommand
             }
 
             PrintHits(answer.Hits, null);
+            if (lists > 0)
+            {
+                Console.WriteLine(answer.IndexedShards == 0
+                    ? "note: approximate search asked, but no shard's index was ready: this answer is exact (the indexes are being built; ask again shortly)."
+                    : $"approximate: {answer.IndexedShards} shard(s) answered from their index, probing {lists} lists each; any other shard scanned every row.");
+            }
+
             if (MinRatingsNote(p.GetValue(minRatings), minCount) is { } note)
             {
                 Console.WriteLine(note);
@@ -164,6 +181,14 @@ internal static class QueryCommand
     public static long CheckMinUpdates(long n) => n >= 0 ? n : throw new ArgumentException($"--min-updates must be 0 or more; got {n}.");
 
     public static Option<bool> Json() => new("--json") { Description = "Print one JSON object instead of a table." };
+
+    public static Option<int> Probes() => new("--nprobe")
+    {
+        Description = $"With --approx: lists of each shard's index to scan per query (1 to {QueryLimits.MaxProbes}); more finds more of the exact top-k and costs more.",
+        DefaultValueFactory = _ => 16,
+    };
+
+    public static int CheckProbes(int probes) => probes is > 0 and <= QueryLimits.MaxProbes ? probes : throw new ArgumentException($"--nprobe must be between 1 and {QueryLimits.MaxProbes}; got {probes}.");
 
     public static int CheckK(int k) => k is > 0 and <= QueryLimits.MaxK ? k : throw new ArgumentException($"-k must be between 1 and {QueryLimits.MaxK}; got {k}.");
 
