@@ -19,6 +19,23 @@ public sealed class ConsoleErrorTests
     }
 
     [Fact]
+    public async Task Approximate_search_options_out_of_place_are_one_line_before_any_silo_starts()
+    {
+        var (code, stdout, stderr) = await ConsoleRun.RunAsync("query", "--table", "t", "--key", "1", "--approx", "--nprobe", "0");
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout);
+        Assert.Contains("error: --nprobe must be between 1 and 65536; got 0.", stderr, StringComparison.Ordinal);
+
+        (code, _, stderr) = await ConsoleRun.RunAsync("query", "--table", "t", "--positive", "a", "--approx");
+        Assert.Equal(2, code);
+        Assert.Contains("error: --approx searches from a row or a vector; an analogy (--positive) is always exact.", stderr, StringComparison.Ordinal);
+
+        (code, _, stderr) = await ConsoleRun.RunAsync("bench", "query", "--rows", "100", "--approx", "--batch", "64");
+        Assert.Equal(2, code);
+        Assert.Contains("error: --approx compares single-query searches: --batch must include 1.", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task An_unknown_option_names_itself_and_where_help_is()
     {
         var (code, stdout, stderr) = await ConsoleRun.RunAsync("tables", "list", "--clusterr", "x");
