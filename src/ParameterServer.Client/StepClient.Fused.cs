@@ -47,6 +47,13 @@ public sealed partial class StepClient
         var (parts, owners, remote) = (push.Parts, push.Owners, pull.Remote);
         var pushGroups = GroupBySilo(parts.Length, i => owners[i], i => parts[i].Shard);
         var pullGroups = GroupBySilo(pull.Parts.Length, i => pulls[remote[i].Table].Table, i => remote[i].Call.Shard);
+        if (pushGroups.Count == 1 && pullGroups.Count == 1 && string.Equals(pushGroups[0].Silo?.Silo, pullGroups[0].Silo?.Silo, StringComparison.Ordinal))
+        {
+            // One silo holds every part (the common case): the parts go as they are, without regrouping.
+            var call = PushPullGroupAsync(pullGroups[0].Silo, parts, owners, pulls, remote, pull.Parts, wire);
+            return (WithRefusal(push, AcknowledgeAfter(push, [RefusalOf(call)])), FinishPullAsync(pull, RowsOf(call)));
+        }
+
         var pushCalls = new List<Task>(pushGroups.Count);
         var pullCalls = new List<(List<int> Members, Task<ShardRows[]> Rows)>(pullGroups.Count);
         bool[] paired = new bool[pushGroups.Count];

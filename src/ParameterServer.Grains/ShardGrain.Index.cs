@@ -18,6 +18,9 @@ public sealed partial class ShardGrain
     private volatile IvfIndex? _ivf;
     // The build in progress (or the last one); only the grain's turns read and write it.
     private Task<IvfIndex>? _indexing;
+    // When the last build ended and how long it took (Stopwatch ticks): a stale index is rebuilt no sooner than ten
+    // builds' time after the last, so searches during training spend at most about a tenth of a core on rebuilds.
+    private long _indexEnded, _indexTook;
 
     /// <inheritdoc/>
     public async Task<IndexInfo> BuildIndex(int lists)
@@ -46,12 +49,14 @@ public sealed partial class ShardGrain
     private IvfIndex? IndexFor(ShardStore store)
     {
         var index = _ivf;
-        if (index is null || index.IsStale(store.Count, store.Generation, store.TotalSteps))
+        bool usable = index is not null && index.Generation == store.Generation && index.Rows <= store.Count;
+        bool rested = Stopwatch.GetTimestamp() - Volatile.Read(ref _indexEnded) >= 10 * Volatile.Read(ref _indexTook);
+        if (!usable || (rested && index!.IsStale(store.Count, store.Generation, store.TotalSteps)))
         {
             StartIndexing(store, lists: 0, again: false);
         }
 
-        return index is not null && index.Generation == store.Generation && index.Rows <= store.Count ? index : null;
+        return usable ? index : null;
     }
 
     /// <summary>Starts a build from the rows as they are (or answers the one running, unless <paramref name="again"/> and it started before). Called holding the store's lock.</summary>
@@ -89,6 +94,8 @@ public sealed partial class ShardGrain
             }
 
             _ivf = index;
+            Volatile.Write(ref _indexTook, Stopwatch.GetTimestamp() - start);
+            Volatile.Write(ref _indexEnded, Stopwatch.GetTimestamp());
             _logger.LogInformation("Indexed shard {Shard} of table {Table}: {Rows} rows in {Lists} lists in {Seconds:F2} s", shard, table, rows, index.Lists, Stopwatch.GetElapsedTime(start).TotalSeconds);
             return index;
         });
