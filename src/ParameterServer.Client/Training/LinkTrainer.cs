@@ -107,7 +107,7 @@ public sealed class LinkTrainer
         var sampler = new NegativeSampler(train, validation);
         var evaluation = new LinkEvaluation(entities, links, _model, train, validation, sampler, o);
         // Steps in turn per worker loop (the next batches' pulls travel while one computes), each drawing its own negatives.
-        var steps = new IBatchStep[o.Workers * EpochDriver.StepsPerLoop];
+        var steps = new IBatchStep[o.Workers * EpochDriver.StepsPerLoop(_ps.Steps)];
         for (int i = 0; i < steps.Length; i++)
         {
             int seed = (int)Mix64.Mix(((ulong)(uint)(o.WorkerIndex * steps.Length + i) << 32) | (uint)o.Seed);

@@ -30,7 +30,7 @@ public sealed partial class RatingTrainer
             () =>
             {
                 // Each step draws its own negatives from its own seeded stream (steps run on different threads).
-                int seed = (int)Mix64.Mix(((ulong)(uint)((o.WorkerIndex * o.Workers * EpochDriver.StepsPerLoop) + next++) << 32) | (uint)o.Seed);
+                int seed = (int)Mix64.Mix(((ulong)(uint)((o.WorkerIndex * o.Workers * EpochDriver.StepsPerLoop(Ps.Steps)) + next++) << 32) | (uint)o.Seed);
                 return new BprStep(Ps.Steps, tables, train, sampler, new BprBatch(o.BatchSize, o.Dim), new Random(seed), o.Wire);
             },
             async loss =>

@@ -31,7 +31,7 @@ public abstract class Trainer
         new EpochDriver(Ps, Options, Options.TablePrefix, tables, caches).RunAsync(
             trainCount,
             // Steps in turn per worker loop: with a staleness window, the next batches' pulls travel while one computes.
-            [.. Enumerable.Range(0, Options.Workers * EpochDriver.StepsPerLoop).Select(_ => newStep())],
+            [.. Enumerable.Range(0, Options.Workers * EpochDriver.StepsPerLoop(Ps.Steps)).Select(_ => newStep())],
             validate,
             events,
             e => EpochFinished?.Invoke(e),
