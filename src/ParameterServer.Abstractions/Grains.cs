@@ -1,3 +1,5 @@
+using ParameterServer.Core.Search;
+
 namespace ParameterServer.Abstractions;
 
 /// <summary>
@@ -95,12 +97,14 @@ public interface IShardGrain : IGrainWithStringKey, IShardRows
     Task<SearchResult> Search(ShardSearchRequest request);
 
     /// <summary>
-    /// Builds this shard's index for approximate search now, from its rows as they are (<paramref name="lists"/> 0:
-    /// about √rows lists), and answers when it is ready. Searches with probes otherwise build it in the background.
+    /// Builds this shard's index for approximate searches by <paramref name="metric"/> now (cosine searches use one
+    /// that files rows by direction, dot and euclidean one that files them by position), from its rows as they are
+    /// (<paramref name="lists"/> 0: about √rows lists), and answers when it is ready. Searches with probes otherwise
+    /// build it in the background.
     /// </summary>
     [Alias("BuildIndex")]
     [ResponseTimeout(AdminTimeout.Value)]
-    Task<IndexInfo> BuildIndex(int lists);
+    Task<IndexInfo> BuildIndex(int lists, SimilarityMetric metric);
 
     /// <summary>This shard's ids labelled <paramref name="label"/> (exactly, and only ignoring case).</summary>
     [Alias("FindLabel")]

@@ -67,7 +67,7 @@ public sealed partial class ShardGrain
                 Array.Resize(ref slotCounts, store.Count);
             }
 
-            return SearchLocked(store, request, exclude, additive, slotCounts, start, request.Probes > 0 ? IndexFor(store) : null);
+            return SearchLocked(store, request, exclude, additive, slotCounts, start, request.Probes > 0 ? IndexFor(store, request.Metric) : null);
         }
     }
 

@@ -20,7 +20,7 @@ public sealed partial class QueryGrainTests
 
         // No index yet: the shards start building theirs and answer exactly meanwhile (or from one already built).
         var first = await Query.SearchAsync(table.Spec.Name, queries, dim, 10, SimilarityMetric.Dot, exclude, probes: 1);
-        var built = await Query.BuildIndexAsync(table.Spec.Name);
+        var built = await Query.BuildIndexAsync(table.Spec.Name, SimilarityMetric.Dot);
         Assert.Equal(shards, built.Length);
         Assert.Equal(rows, built.Sum(b => b.Rows));
         Assert.All(built, b => Assert.Equal(IvfIndex.DefaultLists(b.Rows), b.Lists));

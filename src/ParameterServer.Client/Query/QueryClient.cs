@@ -31,14 +31,15 @@ public sealed class QueryClient
     }
 
     /// <summary>
-    /// Builds the index for approximate search (<see cref="SearchRequest.Probes"/>) of every shard of
-    /// <paramref name="table"/> now, from the rows as they are, with <paramref name="lists"/> lists per shard (0: about
-    /// √rows of the shard); one answer per shard. Searches with probes build it in the background otherwise.
+    /// Builds the index for approximate searches (<see cref="SearchRequest.Probes"/>) by <paramref name="metric"/> of
+    /// every shard of <paramref name="table"/> now, from the rows as they are, with <paramref name="lists"/> lists per
+    /// shard (0: about √rows of the shard); one answer per shard. Searches with probes build it in the background
+    /// otherwise.
     /// </summary>
-    public async Task<IndexInfo[]> BuildIndexAsync(string table, int lists = 0)
+    public async Task<IndexInfo[]> BuildIndexAsync(string table, SimilarityMetric metric, int lists = 0)
     {
         var spec = (await _ps.OpenTableAsync(table)).Spec;
-        return await Task.WhenAll(Enumerable.Range(0, spec.Shards).Select(s => _ps.ShardGrain(table, s).BuildIndex(lists)));
+        return await Task.WhenAll(Enumerable.Range(0, spec.Shards).Select(s => _ps.ShardGrain(table, s).BuildIndex(lists, metric)));
     }
 
     private static async Task<SearchResult> Timed(Task<SearchResult> search, string table, long start)

@@ -6,8 +6,9 @@ namespace ParameterServer.Core.Search;
 /// <summary>
 /// An inverted-file index over a snapshot of one shard's rows, for approximate top-k: a coarse quantizer of
 /// <see cref="Lists"/> centroids trained by k-means (Lloyd's iterations on a seeded sample of the rows), and every row
-/// filed under its nearest centroid (squared euclidean distance), each list's vectors copied together so that a probe
-/// streams them. A search (<see cref="ShardSearch.RunIndexed"/>) scores the centroids, scans the rows of the best
+/// filed under its nearest centroid (squared euclidean distance; of the rows' directions, scaled to unit length, in
+/// an <see cref="Angular"/> index, which cosine searches use: rows of very different lengths that point the same way
+/// then share a list), each list's vectors copied together, as they are, so that a probe streams them. A search (<see cref="ShardSearch.RunIndexed"/>) scores the centroids, scans the rows of the best
 /// <c>probes</c> lists and of the rows added since the snapshot, and scores its winners again against the live rows.
 /// Immutable once built, so searches read it without a lock; the shard builds a new one when its rows have changed
 /// enough (<see cref="IsStale"/>).
@@ -27,9 +28,10 @@ public sealed class IvfIndex
     private readonly float[] _vectors;
     private readonly float[] _norms;
 
-    private IvfIndex(int dim, int rows, int generation, long steps, float[] centroids, int[] offsets, int[] slots, float[] vectors)
+    private IvfIndex(int dim, int rows, int generation, long steps, bool angular, float[] centroids, int[] offsets, int[] slots, float[] vectors)
     {
         Dim = dim;
+        Angular = angular;
         Rows = rows;
         Generation = generation;
         Steps = steps;
@@ -53,6 +55,9 @@ public sealed class IvfIndex
 
     /// <summary>Values per row.</summary>
     public int Dim { get; }
+
+    /// <summary>Whether rows were filed by direction (for cosine searches) rather than by position (dot, euclidean).</summary>
+    public bool Angular { get; }
 
     /// <summary>Rows indexed: the store's slots <c>0..Rows-1</c> when the snapshot was taken.</summary>
     public int Rows { get; }
@@ -105,8 +110,9 @@ public sealed class IvfIndex
     /// slot by slot, a snapshot the index keeps as its own), with <paramref name="lists"/> lists (0:
     /// <see cref="DefaultLists"/>). The training sample and the first centroids are drawn with <paramref name="seed"/>,
     /// so the same rows give the same index. A list left empty by an iteration takes a random row of the largest list.
+    /// With <paramref name="angular"/> the lists are formed from the rows scaled to unit length (a zero row stays zero).
     /// </summary>
-    public static IvfIndex Build(float[] values, int rows, int dim, int generation, long steps, int lists = 0, int seed = 1, CancellationToken ct = default)
+    public static IvfIndex Build(float[] values, int rows, int dim, int generation, long steps, int lists = 0, int seed = 1, bool angular = false, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(values);
         ArgumentOutOfRangeException.ThrowIfNegative(rows);
@@ -118,7 +124,8 @@ public sealed class IvfIndex
 
         lists = Math.Min(lists <= 0 ? DefaultLists(rows) : lists, Math.Max(rows, 1));
         var rng = new Random(seed);
-        var centroids = Train(values, rows, dim, lists, rng, ct);
+        float[] points = angular ? UnitRows(values, rows, dim) : values;
+        var centroids = Train(points, rows, dim, lists, rng, ct);
 
         // File every row under its nearest centroid, then copy the rows list by list.
         var assignment = new int[rows];
@@ -132,7 +139,7 @@ public sealed class IvfIndex
                 ct.ThrowIfCancellationRequested();
             }
 
-            int c = Nearest(values.AsSpan(r * dim, dim), centroids, centroidSquares, scratch);
+            int c = Nearest(points.AsSpan(r * dim, dim), centroids, centroidSquares, scratch);
             assignment[r] = c;
             counts[c]++;
         }
@@ -153,7 +160,24 @@ public sealed class IvfIndex
             values.AsSpan(r * dim, dim).CopyTo(vectors.AsSpan(at * dim, dim));
         }
 
-        return new IvfIndex(dim, rows, generation, steps, centroids, offsets, slots, vectors);
+        return new IvfIndex(dim, rows, generation, steps, angular, centroids, offsets, slots, vectors);
+    }
+
+    /// <summary>A copy of the first <paramref name="rows"/> rows scaled to unit length (zero rows stay zero).</summary>
+    private static float[] UnitRows(float[] values, int rows, int dim)
+    {
+        var unit = new float[(long)rows * dim];
+        for (int r = 0; r < rows; r++)
+        {
+            var row = values.AsSpan(r * dim, dim);
+            float norm = TensorPrimitives.Norm(row);
+            if (norm > 0f)
+            {
+                TensorPrimitives.Divide(row, norm, unit.AsSpan(r * dim, dim));
+            }
+        }
+
+        return unit;
     }
 
     /// <summary>k-means (Lloyd) on a seeded sample of at most <see cref="SamplePerList"/> rows per list.</summary>

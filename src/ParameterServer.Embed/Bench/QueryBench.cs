@@ -223,7 +223,7 @@ internal static class QueryBench
     {
         progress("building the index of every shard ...");
         var build = Stopwatch.StartNew();
-        var shards = await client.BuildIndexAsync(s.Table, s.Lists);
+        var shards = await client.BuildIndexAsync(s.Table, s.Metric, s.Lists);
         double buildSeconds = build.Elapsed.TotalSeconds;
         progress($"indexed {shards.Sum(x => x.Rows):N0} rows in {shards.Sum(x => x.Lists):N0} lists over {shards.Length} shards in {buildSeconds:F1} s; timing {s.Calls} approximate searches probing {s.Probes} lists per shard ...");
         var (run, _) = await TimeAsync(client, s, 1, stream, ct, s.Probes);
