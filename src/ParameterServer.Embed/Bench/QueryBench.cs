@@ -134,7 +134,6 @@ internal static class QueryBench
         var ids = new long[Chunk];
         var scratch = keep is null ? new float[Chunk * table.Dim] : null;
         var mixture = s.Clustered ? new ClusteredRows(s.Rows, s.Dim, s.Seed) : null;
-        var rng = new Random(s.Seed + 1);
         for (int start = 0; start < s.Rows; start += Chunk)
         {
             ct.ThrowIfCancellationRequested();
@@ -151,7 +150,7 @@ internal static class QueryBench
             }
             else
             {
-                mixture.Draw(values.Span, rng);
+                mixture.Draw(values.Span, first: start);
                 await table.WriteAsync(ids.AsMemory(0, n), values);
             }
 
@@ -192,20 +191,20 @@ internal static class QueryBench
 
     /// <summary>
     /// The queries of one batch size, call after call: 3 warm-up calls, then the timed ones (uniform in [−1, 1), or
-    /// fresh draws of the mixture for clustered data; seeded by the seed and the batch size), so a peer can be timed
+    /// draws of the mixture that no row is for clustered data; seeded by the seed and the batch size), so a peer can be timed
     /// on exactly the same sequence.
     /// </summary>
     private static float[] QueryStream(QueryBenchSettings s, int batch)
     {
-        var rng = new Random(s.Seed + batch);
         var stream = new float[(3 + s.Calls) * batch * s.Dim];
         if (s.Clustered)
         {
-            // The mixture is the one the rows came from (same seed); the draws are new points of it.
-            new ClusteredRows(s.Rows, s.Dim, s.Seed).Draw(stream, rng);
+            // The mixture is the one the rows came from (same seed); each batch size draws its own new points of it.
+            new ClusteredRows(s.Rows, s.Dim, s.Seed).Draw(stream, first: ClusteredRows.QueryDraws + ((long)batch << 32));
             return stream;
         }
 
+        var rng = new Random(s.Seed + batch);
         for (int i = 0; i < stream.Length; i++)
         {
             stream[i] = (float)((rng.NextDouble() * 2) - 1);

@@ -43,10 +43,10 @@ internal static class QueryCommand
 
             int top = CheckK(p.GetValue(k));
             var m = SimilarityMetrics.Parse(p.GetValue(metric)!);
-            int lists = p.GetValue(approx) ? CheckProbes(p.GetValue(probes)) : 0;
+            int nprobe = p.GetValue(approx) ? CheckProbes(p.GetValue(probes)) : 0;
             if (plus.Length + minus.Length > 0)
             {
-                if (lists > 0)
+                if (nprobe > 0)
                 {
                     throw new ArgumentException("--approx searches from a row or a vector; an analogy (--positive) is always exact.");
                 }
@@ -88,7 +88,7 @@ internal static class QueryCommand
                 : QueryTarget.ByVector(QueryTarget.ParseVector(p.GetValue(vector)!));
             await using var connection = await ClusterConnection.StartAsync(p.GetValue(cluster), ct);
             long minCount = await ResolveMinRatings(connection.Client, p.GetValue(table)!, p.GetValue(minRatings));
-            var answer = await WithEmbeddedHint(connection, () => new QueryClient(connection.Client).NearestAsync(p.GetValue(table)!, target, top, m, p.GetValue(excludeSelf), CheckMinUpdates(p.GetValue(minUpdates)), minCount, lists));
+            var answer = await WithEmbeddedHint(connection, () => new QueryClient(connection.Client).NearestAsync(p.GetValue(table)!, target, top, m, p.GetValue(excludeSelf), CheckMinUpdates(p.GetValue(minUpdates)), minCount, nprobe));
             if (p.GetValue(json))
             {
                 Console.WriteLine(JsonSerializer.Serialize(new
@@ -97,7 +97,7 @@ internal static class QueryCommand
                     metric = SimilarityMetrics.NameOf(answer.Metric),
                     query_id = answer.QueryId,
                     query_label = answer.QueryLabel,
-                    probes = lists,
+                    probes = nprobe,
                     indexed_shards = answer.IndexedShards,
                     hits = answer.Hits.Select(h => new { rank = h.Rank, id = h.Id, score = h.Score, label = h.Label }),
                 }));
@@ -112,11 +112,11 @@ internal static class QueryCommand
             }
 
             PrintHits(answer.Hits, null);
-            if (lists > 0)
+            if (nprobe > 0)
             {
                 Console.WriteLine(answer.IndexedShards == 0
                     ? "note: approximate search asked, but no shard's index was ready: this answer is exact (the indexes are being built; ask again shortly)."
-                    : $"approximate: {answer.IndexedShards} shard(s) answered from their index, probing {lists} lists each; any other shard scanned every row.");
+                    : $"approximate: {answer.IndexedShards} shard(s) answered from their index, probing {nprobe} lists each; any other shard scanned every row.");
             }
 
             if (MinRatingsNote(p.GetValue(minRatings), minCount) is { } note)
