@@ -38,7 +38,7 @@ public sealed class EndToEndTrainingTests(ClusterFixture fixture)
         Assert.True(double.IsNaN(report.ValidationRmse));
         Assert.All(report.Epochs, e => Assert.NotNull(e.ValidationNdcg));
         var ranking = Assert.IsType<RankingReport>(report.Ranking);
-        Assert.Equal(report.ValidationNdcg!.Value, ranking.Model.Ndcg, 9);
+        Assert.Equal(report.ValidationNdcg!.Value, ranking.Model.Ndcg, 1e-9);
         Assert.True(ranking.Model.Ndcg > 1.2 * ranking.MostPopular.Ndcg, $"bpr NDCG@10 {ranking.Model.Ndcg} vs most popular {ranking.MostPopular.Ndcg}");
         var foldIn = await Assert.ThrowsAsync<ArgumentException>(() => UserFoldIn.FoldInAsync(fixture.Client, "e2e-bpr", 1, [1], [5f]));
         Assert.Contains("bpr", foldIn.Message, StringComparison.Ordinal);
@@ -72,7 +72,7 @@ public sealed class EndToEndTrainingTests(ClusterFixture fixture)
         // The tables hold the best epoch: evaluating them again gives the reported RMSE.
         var tables = await RatingTables.OpenAsync(fixture.Client, "e2e-synthetic");
         double again = await RatingTrainer.EvaluateAsync(tables, valid);
-        Assert.Equal(report.ValidationRmse, again, 6);
+        Assert.Equal(report.ValidationRmse, again, 1e-6);
 
         // Ranking figures come from the kept rows: evaluating again gives the same; planted factors beat popularity.
         var ranking = Assert.IsType<RankingReport>(report.Ranking);
@@ -118,9 +118,9 @@ public sealed class EndToEndTrainingTests(ClusterFixture fixture)
         Assert.Equal(expected.Select(x => x.Id), rec.Hits.Select(h => h.Id));
         for (int i = 0; i < 10; i++)
         {
-            Assert.Equal(expected[i].Score, rec.Hits[i].Score, 4);
+            Assert.Equal(expected[i].Score, rec.Hits[i].Score, 1e-4);
             float predicted = Math.Clamp(tables.Model.Predict(u, v.AsSpan((int)(expected[i].Id - 1) * u.Length, u.Length), bu[0], bi[expected[i].Id - 1]), tables.Model.Min, tables.Model.Max);
-            Assert.Equal(predicted, rec.Predicted[i], 4);
+            Assert.Equal(predicted, rec.Predicted[i], 1e-4);
         }
 
         await Assert.ThrowsAsync<KeyNotFoundException>(() => Recommender.RecommendAsync(fixture.Client, "e2e-synthetic", 999_999, 10, seen));

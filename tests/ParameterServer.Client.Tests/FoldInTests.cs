@@ -110,7 +110,7 @@ public sealed class FoldInTests(ClusterFixture fixture)
 
         // The default L2 weight matches the weight decay: decay × the expected steps (of B an epoch) holding one of n ratings.
         long b = ((train.Count / 2) + 511) / 512 + ((train.Count - (train.Count / 2)) + 511) / 512;
-        Assert.Equal(0.05 * b * (1 - Math.Pow(1 - (1.0 / b), cut)), result.Lambda, 4);
+        Assert.Equal(0.05 * b * (1 - Math.Pow(1 - (1.0 / b), cut)), result.Lambda, 1e-4);
 
         // Items are frozen: not a value changed.
         Assert.Equal(itemsBefore, await PeekAsync(tables.Items.Spec.Name, items));
@@ -127,10 +127,10 @@ public sealed class FoldInTests(ClusterFixture fixture)
         var (storedBias, _) = await query.RowAsync(tables.UserBias!.Spec.Name, user);
         for (int j = 0; j < 8; j++)
         {
-            Assert.Equal(w[j], stored[j], 5);
+            Assert.Equal(w[j], stored[j], 1e-5);
         }
 
-        Assert.Equal(w[8], storedBias[0], 5);
+        Assert.Equal(w[8], storedBias[0], 1e-5);
 
         // The test: on the other 20 %, the folded-in user beats the global mean by far, and nears the noise (0.5).
         var held = data.Select(mine[cut..]);
@@ -204,10 +204,10 @@ public sealed class FoldInTests(ClusterFixture fixture)
         var stored = await PeekAsync(tables.Users.Spec.Name, [77]);
         for (int j = 0; j < dim; j++)
         {
-            Assert.Equal(u[j], stored[j], 3);
+            Assert.Equal(u[j], stored[j], 1e-3);
         }
 
-        Assert.Equal(bu, (await PeekAsync(tables.UserBias!.Spec.Name, [77]))[0], 3);
+        Assert.Equal(bu, (await PeekAsync(tables.UserBias!.Spec.Name, [77]))[0], 1e-3);
         Assert.True(result.TrainRmse < 1e-3, $"train RMSE {result.TrainRmse}");
         Assert.InRange(result.Iterations, 2, 50);
     }

@@ -67,7 +67,7 @@ public sealed class HotRowCacheTests(ClusterFixture fixture)
         {
             for (int d = 0; d < dim; d++)
             {
-                Assert.Equal(expected[(all[k] * dim) + d], values[(k * dim) + d], 3);
+                Assert.Equal(expected[(all[k] * dim) + d], values[(k * dim) + d], 1e-3);
             }
         }
 

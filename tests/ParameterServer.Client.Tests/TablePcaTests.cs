@@ -57,18 +57,18 @@ public sealed class TablePcaTests(ClusterFixture fixture)
         for (int i = 0; i < 2; i++)
         {
             Assert.True(DenseReference.AbsCosine(vectors[i], map.Basis.Components[i]) > 1 - 1e-9, $"component {i + 1}");
-            Assert.Equal(values[i] / trace, map.Basis.Explained(i), 9);
+            Assert.Equal(values[i] / trace, map.Basis.Explained(i), 1e-9);
         }
 
         for (int j = 0; j < Dim; j++)
         {
-            Assert.Equal(mean[j], map.Mean[j], 6);
+            Assert.Equal(mean[j], map.Mean[j], 1e-6);
         }
 
         // Projections: centred, with the component's variance along each axis, uncorrelated.
         double mx = map.X.Average(x => (double)x), my = map.Y.Average(y => (double)y);
-        Assert.Equal(0, mx, 4);
-        Assert.Equal(0, my, 4);
+        Assert.Equal(0, mx, 1e-4);
+        Assert.Equal(0, my, 1e-4);
         Assert.Equal(values[0], map.X.Sum(x => (x - mx) * (x - mx)) / (map.X.Length - 1), 3);
         Assert.Equal(values[1], map.Y.Sum(y => (y - my) * (y - my)) / (map.Y.Length - 1), 3);
 
@@ -80,7 +80,7 @@ public sealed class TablePcaTests(ClusterFixture fixture)
         {
             int at = Array.IndexOf(all, map.Labelled.Ids[r]);
             double px = Enumerable.Range(0, Dim).Sum(j => (current[(at * Dim) + j] - mean[j]) * map.Basis.Components[0][j]);
-            Assert.Equal(px, map.LabelledX[r], 4);
+            Assert.Equal(px, map.LabelledX[r], 1e-4);
         }
     }
 

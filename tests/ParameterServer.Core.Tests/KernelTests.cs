@@ -85,9 +85,9 @@ public class KernelTests
         float[] w = [0.5f, -0.25f, 1f];
         float[] m = new float[3], v = new float[3];
         AdamStep.Apply(w, m, v, [2f, -3f, 0.1f], 1, 0.01f, 0f, 0.9f, 0.999f, 1e-8f);
-        Assert.Equal(0.49, w[0], 5);
-        Assert.Equal(-0.24, w[1], 5);
-        Assert.Equal(0.99, w[2], 5);
+        Assert.Equal(0.49, w[0], 1e-5);
+        Assert.Equal(-0.24, w[1], 1e-5);
+        Assert.Equal(0.99, w[2], 1e-5);
     }
 
     [Theory]

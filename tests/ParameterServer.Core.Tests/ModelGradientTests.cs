@@ -136,8 +136,8 @@ public class ModelGradientTests
         var model = Model(RatingModelKind.DotBias);
         Assert.InRange(model.Predict([100f], [100f], 0, 0), 0.5f, 5f);
         Assert.InRange(model.Predict([100f], [-100f], 0, 0), 0.5f, 5f);
-        Assert.Equal(2.75f, model.Predict([0f], [0f], 0, 0), 5);
-        Assert.Equal(3.5f + 0.25f - 0.5f + 6f, Model(RatingModelKind.Mf).Predict([2f, 1f], [2f, 2f], 0.25f, -0.5f), 5);
+        Assert.Equal(2.75f, model.Predict([0f], [0f], 0, 0), 1e-5);
+        Assert.Equal(3.5f + 0.25f - 0.5f + 6f, Model(RatingModelKind.Mf).Predict([2f, 1f], [2f, 2f], 0.25f, -0.5f), 1e-5);
     }
 
     [Theory]

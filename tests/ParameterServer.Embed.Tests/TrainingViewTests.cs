@@ -135,7 +135,7 @@ public sealed class TrainingViewTests
 
         var reading = meter.Read();
         Assert.Equal(640_000, reading.Samples);
-        Assert.Equal(2.0, reading.Loss, 9);
+        Assert.Equal(2.0, reading.Loss, 1e-9);
         meter.Reset();
         Assert.Equal(0, meter.Read().Samples);
         Assert.True(double.IsNaN(meter.Read().Loss));

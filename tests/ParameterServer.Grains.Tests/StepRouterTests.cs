@@ -128,7 +128,7 @@ public sealed partial class StepRouterTests(ClusterFixture fixture)
         var initial = Initial(viaStep, ids);
         for (int j = 0; j < a.Length; j++)
         {
-            Assert.Equal(initial[j] - (0.1f * gradients[j]), a[j], 5);
+            Assert.Equal(initial[j] - (0.1f * gradients[j]), a[j], 1e-5);
         }
 
         for (int s = 0; s < 8; s++)
