@@ -9,6 +9,7 @@ COPY Directory.Build.props Directory.Build.targets Directory.Packages.props .edi
 COPY src/ParameterServer.Abstractions/ParameterServer.Abstractions.csproj src/ParameterServer.Abstractions/
 COPY src/ParameterServer.Core/ParameterServer.Core.csproj src/ParameterServer.Core/
 COPY src/ParameterServer.Grains/ParameterServer.Grains.csproj src/ParameterServer.Grains/
+COPY src/ParameterServer.Storage/ParameterServer.Storage.csproj src/ParameterServer.Storage/
 COPY src/ParameterServer.Client/ParameterServer.Client.csproj src/ParameterServer.Client/
 COPY src/ParameterServer.Embed/ParameterServer.Embed.csproj src/ParameterServer.Embed/
 RUN dotnet restore src/ParameterServer.Embed/ParameterServer.Embed.csproj

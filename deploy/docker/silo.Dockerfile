@@ -10,6 +10,7 @@ COPY Directory.Build.props Directory.Build.targets Directory.Packages.props .edi
 COPY src/ParameterServer.Abstractions/ParameterServer.Abstractions.csproj src/ParameterServer.Abstractions/
 COPY src/ParameterServer.Core/ParameterServer.Core.csproj src/ParameterServer.Core/
 COPY src/ParameterServer.Grains/ParameterServer.Grains.csproj src/ParameterServer.Grains/
+COPY src/ParameterServer.Storage/ParameterServer.Storage.csproj src/ParameterServer.Storage/
 COPY src/ParameterServer.Silo/ParameterServer.Silo.csproj src/ParameterServer.Silo/
 RUN dotnet restore src/ParameterServer.Silo/ParameterServer.Silo.csproj
 COPY src/ src/

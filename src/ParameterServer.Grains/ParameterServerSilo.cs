@@ -38,7 +38,14 @@ public static class ParameterServerSilo
             var id = SiloStepService.Template(n);
             builder.Services.AddSingleton<Orleans.Services.IGrainService>(sp => ActivatorUtilities.CreateInstance<SiloStepService>(sp, id));
         }
-        builder.Services.AddSingleton(new CheckpointStoreHolder(checkpoints.Enabled ? new DirectoryCheckpointStore(checkpoints.Directory!, checkpoints.Keep) : null));
+        var store = checkpoints.CreateStore();
+        builder.Services.AddSingleton(new CheckpointStoreHolder(store));
+        if (store is ObjectCheckpointStore objects)
+        {
+            // A wrong endpoint, credential or bucket fails the start in one line, not the first checkpoint minutes later.
+            builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(new ObjectStoreStartCheck(objects, checkpoints.Where));
+        }
+
         if (memoryMetadata)
         {
             builder.AddMemoryGrainStorage(MetadataStorage);

@@ -28,7 +28,7 @@ public sealed partial class ShardGrain
         await _writing;
         if (_checkpoints.Store is null)
         {
-            throw new InvalidOperationException($"Checkpoints are off on this silo: set Checkpoints:Directory to write table '{_table}'.");
+            throw new InvalidOperationException($"Checkpoints are off on this silo: set Checkpoints:Directory, Checkpoints:Blob:Container or Checkpoints:S3:Bucket to write table '{_table}'.");
         }
 
         var (checkpoint, steps) = Capture(store);
@@ -113,7 +113,7 @@ public sealed partial class ShardGrain
         if (everyShardHadOne)
         {
             throw new InvalidOperationException(
-                $"Table '{_table}' shard {_index} cannot start: it has no checkpoint in {checkpoints.Describe(_table, _index)} although every shard of the table wrote one (the files were deleted, or this is not the table's volume). Restore them, or drop the table to start over.");
+                $"Table '{_table}' shard {_index} cannot start: it has no checkpoint in {checkpoints.Describe(_table, _index)} although every shard of the table wrote one (they were deleted, or this is not the table's volume or bucket). Restore them, or drop the table to start over.");
         }
 
         try

@@ -32,7 +32,7 @@ public sealed class TableCatalogGrain : Grain, ITableCatalogGrain
         if (_checkpoints.Store is { } store)
         {
             int before = _state.State.Tables.Count;
-            foreach (string table in store.ListTableRecords())
+            foreach (string table in await store.ListTableRecordsAsync(cancellationToken))
             {
                 _state.State.Tables.Add(table);
             }

@@ -48,6 +48,17 @@ public static class SiloHost
         o.Checkpoints.Directory = checkpoints.GetValue<string?>("Directory");
         o.Checkpoints.Interval = checkpoints.GetValue("Interval", o.Checkpoints.Interval);
         o.Checkpoints.Keep = checkpoints.GetValue("Keep", o.Checkpoints.Keep);
+        var blob = checkpoints.GetSection("Blob");
+        o.Checkpoints.Blob.ConnectionString = blob.GetValue<string?>("ConnectionString");
+        o.Checkpoints.Blob.Container = blob.GetValue<string?>("Container");
+        o.Checkpoints.Blob.Prefix = blob.GetValue("Prefix", o.Checkpoints.Blob.Prefix)!;
+        var s3 = checkpoints.GetSection("S3");
+        o.Checkpoints.S3.Bucket = s3.GetValue<string?>("Bucket");
+        o.Checkpoints.S3.Prefix = s3.GetValue("Prefix", o.Checkpoints.S3.Prefix)!;
+        o.Checkpoints.S3.Region = s3.GetValue("Region", o.Checkpoints.S3.Region)!;
+        o.Checkpoints.S3.ServiceUrl = s3.GetValue<string?>("ServiceUrl");
+        o.Checkpoints.S3.AccessKey = s3.GetValue<string?>("AccessKey");
+        o.Checkpoints.S3.SecretKey = s3.GetValue<string?>("SecretKey");
         var balancing = configuration.GetSection("Balancing");
         o.Balancing.Enabled = balancing.GetValue("Enabled", o.Balancing.Enabled);
         o.Balancing.Interval = balancing.GetValue("Interval", o.Balancing.Interval);
@@ -235,7 +246,7 @@ public static class SiloHost
         app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogInformation(
             "Silo started: silo port {SiloPort}, gateway port {GatewayPort}, cluster {ClusterId} ({Clustering}), http://{Address}:{HttpPort} (/metrics, /healthz, /ready{Dashboard}); checkpoints {Checkpoints}",
             o.SiloPort, o.GatewayPort, o.ClusterId, o.UsesRedis ? "Redis" : "Development", o.HttpAddress, o.HttpPort, o.Dashboard ? ", /dashboard" : "",
-            o.Checkpoints.Enabled ? $"in {Path.GetFullPath(o.Checkpoints.Directory!)} every {o.Checkpoints.Interval.TotalSeconds:0.#} s" : "off"));
+            o.Checkpoints.Enabled ? $"in {o.Checkpoints.Where} every {o.Checkpoints.Interval.TotalSeconds:0.#} s" : "off"));
         return app;
     }
 

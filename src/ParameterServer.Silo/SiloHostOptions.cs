@@ -85,7 +85,7 @@ public sealed class SiloHostOptions
     /// </summary>
     public TimeSpan? DeadSiloLease { get; set; }
 
-    /// <summary>Checkpoints: directory (none = off), interval and how many to keep.</summary>
+    /// <summary>Checkpoints: a directory, an Azure Blob container or an S3 bucket (none = off), interval and how many to keep.</summary>
     public Grains.CheckpointOptions Checkpoints { get; set; } = new();
 
     /// <summary>Shard balancing: on, every 5 s, and up to 60 s for a stopping silo to move its shards away.</summary>
@@ -141,6 +141,7 @@ public sealed class SiloHostOptions
         copy.DashboardPassword = DashboardPassword is null ? null : "***";
         copy.ClusteringConnectionString = ClusteringConnectionString is null ? null
             : ParameterServer.Abstractions.ErrorText.MaskSecrets(ClusteringConnectionString);
+        copy.Checkpoints = Checkpoints.Redacted();
         return copy;
     }
 

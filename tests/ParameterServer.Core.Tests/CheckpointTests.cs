@@ -68,34 +68,6 @@ public sealed class CheckpointTests : IDisposable
     private static ShardCheckpoint Checkpoint(ShardStore store, string table = Table, int shard = 0) =>
         new(table, shard, store.Dim, store.Optimizer.StateSlots, store.TakeSnapshot(), DateTimeOffset.UtcNow);
 
-    private static void AssertSameRows(ShardStore.Snapshot expected, ShardStore.Snapshot actual)
-    {
-        Assert.Equal(expected.Ids, actual.Ids);
-        Assert.Equal(expected.Values, actual.Values);
-        Assert.Equal(expected.State, actual.State);
-        Assert.Equal(expected.Steps, actual.Steps);
-        Assert.Equal(expected.TotalSteps, actual.TotalSteps);
-        if (expected.Labels is null)
-        {
-            Assert.Null(actual.Labels);
-        }
-        else
-        {
-            Assert.NotNull(actual.Labels);
-            Assert.Equal(expected.Labels, actual.Labels);
-        }
-    }
-
-    private static void AssertSameCheckpoint(ShardCheckpoint expected, ShardCheckpoint actual)
-    {
-        Assert.Equal(expected.Table, actual.Table);
-        Assert.Equal(expected.Shard, actual.Shard);
-        Assert.Equal(expected.Dim, actual.Dim);
-        Assert.Equal(expected.StateSlots, actual.StateSlots);
-        Assert.Equal(expected.Created.ToUnixTimeMilliseconds(), actual.Created.ToUnixTimeMilliseconds());
-        AssertSameRows(expected.Rows, actual.Rows);
-    }
-
     private static byte[] Serialize(ShardCheckpoint c)
     {
         var buffer = new MemoryStream();
@@ -158,7 +130,7 @@ public sealed class CheckpointTests : IDisposable
         Assert.NotNull(loaded);
         Assert.Equal(path, loaded.Path);
         Assert.Empty(loaded.Skipped);
-        AssertSameCheckpoint(original, loaded.Checkpoint);
+        CheckpointAssert.Same(original, loaded.Checkpoint);
         Assert.Equal(store.TotalSteps, loaded.Checkpoint.Rows.TotalSteps);
         Assert.Equal(OddLabels, labelled.Select(id => loaded.Checkpoint.Rows.Labels![store.Find(id)]));
         Assert.Null(loaded.Checkpoint.Rows.Labels![store.Find(-7)]);
@@ -195,7 +167,7 @@ public sealed class CheckpointTests : IDisposable
         }
 
         Assert.Equal(store.TotalSteps, restored.TotalSteps);
-        AssertSameRows(store.TakeSnapshot(), restored.TakeSnapshot());
+        CheckpointAssert.SameRows(store.TakeSnapshot(), restored.TakeSnapshot());
         Assert.Equal(PullAll(store, ids), PullAll(restored, ids));
     }
 
@@ -226,7 +198,7 @@ public sealed class CheckpointTests : IDisposable
         var loaded = await checkpoints.ReadNewestAsync(Table, 1, 5, 2);
         Assert.NotNull(loaded);
         Assert.Equal(olderPath, loaded.Path);
-        AssertSameCheckpoint(older, loaded.Checkpoint);
+        CheckpointAssert.Same(older, loaded.Checkpoint);
         Assert.NotEqual(store.TotalSteps, loaded.Checkpoint.Rows.TotalSteps);
         var (skippedPath, reason) = Assert.Single(loaded.Skipped);
         Assert.Equal(newest, skippedPath);
@@ -249,7 +221,7 @@ public sealed class CheckpointTests : IDisposable
         var loaded = await checkpoints.ReadNewestAsync(Table, 0, 4, 1);
         Assert.NotNull(loaded);
         Assert.Equal(olderPath, loaded.Path);
-        AssertSameCheckpoint(older, loaded.Checkpoint);
+        CheckpointAssert.Same(older, loaded.Checkpoint);
         var (skippedPath, reason) = Assert.Single(loaded.Skipped);
         Assert.Equal(newest, skippedPath);
         Assert.Contains("checksum mismatch", reason, StringComparison.Ordinal);
@@ -306,7 +278,7 @@ public sealed class CheckpointTests : IDisposable
         var loaded = await checkpoints.ReadNewestAsync(Table, 1, dim, 2);
         Assert.NotNull(loaded);
         Assert.Equal(goodPath, loaded.Path);
-        AssertSameCheckpoint(good, loaded.Checkpoint);
+        CheckpointAssert.Same(good, loaded.Checkpoint);
         Assert.Equal([slotsPath, dimPath, shardPath, tablePath], loaded.Skipped.Select(s => s.Path));
         var reasons = loaded.Skipped.Select(s => s.Reason).ToArray();
         Assert.Contains("state slots", reasons[0], StringComparison.Ordinal);
@@ -358,7 +330,7 @@ public sealed class CheckpointTests : IDisposable
         var loaded = await checkpoints.ReadNewestAsync(Table, 7, 3, 2);
         Assert.NotNull(loaded);
         Assert.Equal(written[^1], loaded.Path);
-        AssertSameCheckpoint(last!, loaded.Checkpoint);
+        CheckpointAssert.Same(last!, loaded.Checkpoint);
     }
 
     [Fact]
@@ -496,7 +468,7 @@ public sealed class CheckpointTests : IDisposable
         var store = Trained(OptimizerKind.Adagrad, 2, seed: 8, pushes: 1);
         store.SetLabel(1, "ü");
         byte[] bytes = Serialize(Checkpoint(store));
-        AssertSameRows(store.TakeSnapshot(), CheckpointFormat.Read(bytes).Rows);
+        CheckpointAssert.SameRows(store.TakeSnapshot(), CheckpointFormat.Read(bytes).Rows);
         for (int length = 0; length < bytes.Length; length++)
         {
             var e = Assert.Throws<InvalidDataException>(() => CheckpointFormat.Read(bytes.AsSpan(0, length)));
@@ -547,7 +519,7 @@ public sealed class CheckpointTests : IDisposable
         await checkpoints.WriteAsync(original);
         var loaded = await checkpoints.ReadNewestAsync(Table, 0, 5, Settings(kind).StateSlots);
         Assert.NotNull(loaded);
-        AssertSameCheckpoint(original, loaded.Checkpoint);
+        CheckpointAssert.Same(original, loaded.Checkpoint);
 
         // A store with rows goes back to empty when restored from it, and then behaves like a fresh one.
         var restored = Trained(kind, 5, seed: 2);
@@ -561,6 +533,6 @@ public sealed class CheckpointTests : IDisposable
         float[] g = Gradients(new Random(3), ids.Length * 5);
         fresh.Push(ids, g);
         restored.Push(ids, g);
-        AssertSameRows(fresh.TakeSnapshot(), restored.TakeSnapshot());
+        CheckpointAssert.SameRows(fresh.TakeSnapshot(), restored.TakeSnapshot());
     }
 }

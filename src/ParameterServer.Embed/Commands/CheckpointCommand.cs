@@ -11,7 +11,7 @@ internal static class CheckpointCommand
     {
         var tables = new Argument<string[]>("tables") { Description = "Tables to checkpoint (default: every table).", Arity = ArgumentArity.ZeroOrMore };
         var cluster = CommonOptions.Cluster();
-        var command = new Command("checkpoint", "Make every shard of the tables write a checkpoint now (silos started with Checkpoints:Directory), e.g. before maintenance.")
+        var command = new Command("checkpoint", "Make every shard of the tables write a checkpoint now (silos started with Checkpoints:Directory, :Blob:Container or :S3:Bucket), e.g. before maintenance.")
         {
             tables, cluster,
         };

@@ -77,40 +77,14 @@ public sealed class DirectoryCheckpointStore : ICheckpointStore
     }
 
     /// <inheritdoc/>
-    public async Task<LoadedCheckpoint?> ReadNewestAsync(string table, int shard, int dim, int stateSlots, CancellationToken cancellationToken = default)
+    public Task<LoadedCheckpoint?> ReadNewestAsync(string table, int shard, int dim, int stateSlots, CancellationToken cancellationToken = default)
     {
         string dir = ShardDirectory(table, shard);
-        if (!Directory.Exists(dir))
-        {
-            return null;
-        }
-
-        var skipped = new List<(string, string)>();
-        foreach (var (path, _) in List(dir))
-        {
-            try
-            {
-                var c = CheckpointFormat.Read(await File.ReadAllBytesAsync(path, cancellationToken));
-                string? mismatch = c.Table != table ? $"it belongs to table '{c.Table}'"
-                    : c.Shard != shard ? $"it belongs to shard {c.Shard}"
-                    : c.Dim != dim ? $"its rows have dim {c.Dim}, the table has dim {dim}"
-                    : c.StateSlots != stateSlots ? $"it holds {c.StateSlots} optimizer state slots per value, the table's optimizer needs {stateSlots}"
-                    : null;
-                if (mismatch is null)
-                {
-                    return new LoadedCheckpoint(c, path, skipped);
-                }
-
-                skipped.Add((path, mismatch));
-            }
-            catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
-            {
-                skipped.Add((path, e.Message));
-            }
-        }
-
-        return skipped.Count == 0 ? null : throw new InvalidDataException(
-            $"No usable checkpoint of table '{table}' shard {shard} in {dir}: " + string.Join("; ", skipped.Select(s => $"{Path.GetFileName(s.Item1)}: {s.Item2}")));
+        return !Directory.Exists(dir) ? Task.FromResult<LoadedCheckpoint?>(null) : CheckpointSelection.NewestUsableAsync(
+            [.. List(dir).Select(f => f.Path)],
+            async (path, ct) => File.Exists(path) ? await File.ReadAllBytesAsync(path, ct) : null,
+            e => e is IOException or UnauthorizedAccessException,
+            path => path, table, shard, dim, stateSlots, dir, cancellationToken);
     }
 
     /// <inheritdoc/>
@@ -167,12 +141,12 @@ public sealed class DirectoryCheckpointStore : ICheckpointStore
     }
 
     /// <inheritdoc/>
-    public IReadOnlyList<string> ListTableRecords() =>
-        [.. Directory.EnumerateDirectories(Root)
+    public Task<IReadOnlyList<string>> ListTableRecordsAsync(CancellationToken cancellationToken = default) =>
+        Task.FromResult<IReadOnlyList<string>>([.. Directory.EnumerateDirectories(Root)
             .Where(d => File.Exists(Path.Combine(d, TableRecordFile)))
             .Select(Path.GetFileName)
             .OfType<string>()
-            .Order(StringComparer.Ordinal)];
+            .Order(StringComparer.Ordinal)]);
 
     /// <inheritdoc/>
     public string Describe(string table, int shard) => ShardDirectory(table, shard);

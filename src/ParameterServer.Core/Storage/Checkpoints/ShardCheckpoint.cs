@@ -16,8 +16,9 @@ public sealed record ShardCheckpoint(string Table, int Shard, int Dim, int State
 public sealed record LoadedCheckpoint(ShardCheckpoint Checkpoint, string Path, IReadOnlyList<(string Path, string Reason)> Skipped);
 
 /// <summary>
-/// Where shards keep their checkpoints. <see cref="DirectoryCheckpointStore"/> is a directory (local, or a shared
-/// volume in Kubernetes); another store (object storage, say) can implement the same three operations.
+/// Where shards keep their checkpoints: <see cref="DirectoryCheckpointStore"/> (a local directory, or a volume every
+/// silo shares) or <see cref="ObjectCheckpointStore"/> (a bucket of object storage: Azure Blob, S3). Every store writes
+/// a checkpoint atomically, keeps the newest few per shard and restores from the newest that passes its checksum.
 /// </summary>
 public interface ICheckpointStore
 {
@@ -43,7 +44,7 @@ public interface ICheckpointStore
     Task<byte[]?> ReadTableRecordAsync(string table, CancellationToken cancellationToken = default);
 
     /// <summary>The names of the tables that have a record.</summary>
-    IReadOnlyList<string> ListTableRecords();
+    Task<IReadOnlyList<string>> ListTableRecordsAsync(CancellationToken cancellationToken = default);
 
     /// <summary>Where a shard's checkpoints live, for messages (a directory, a bucket prefix).</summary>
     string Describe(string table, int shard);
