@@ -4,7 +4,8 @@
 # with one silo killed by SIGKILL in the middle. The killed job must finish, its validation RMSE must be within
 # 0.01 of the undisturbed one, and the report says rows restored, updates lost, retries and the time from the
 # kill to the first successful call of a moved shard. Bounded: every wait has a deadline, every process is
-# stopped by PID at the end. Needs redis-server, jq.
+# stopped by PID at the end. Needs redis-server, jq. CHECKPOINT_STORE=blob or s3 keeps the checkpoints in object
+# storage instead of a directory (Azurite, s3rver: started here, installed by tests/system/install-emulators.sh).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
@@ -21,6 +22,22 @@ source "$root/tests/system/lib.sh"
 need "kill-silo test" redis-server jq curl
 
 start_redis $redis_port
+store="${CHECKPOINT_STORE:-directory}"
+case "$store" in
+  directory) ;;
+  # Credentials travel as environment variables, never on a command line (ps shows those to every user).
+  blob) start_azurite 10411; export Checkpoints__Blob__ConnectionString="$azurite_connection" ;;
+  s3) start_s3rver 4571; export Checkpoints__S3__AccessKey=S3RVER Checkpoints__S3__SecretKey=S3RVER ;;
+  *) echo "CHECKPOINT_STORE=$store: use directory, blob or s3"; exit 2 ;;
+esac
+# checkpoint_args CLUSTER: where the silos of CLUSTER keep their checkpoints (a directory, or a prefix of a bucket).
+checkpoint_args() {
+  case "$store" in
+    directory) echo "--Checkpoints:Directory=$work/checkpoints-$1" ;;
+    blob) echo "--Checkpoints:Blob:Container=checkpoints --Checkpoints:Blob:Prefix=$1/" ;;
+    s3) echo "--Checkpoints:S3:Bucket=checkpoints --Checkpoints:S3:Prefix=$1/ --Checkpoints:S3:ServiceUrl=http://127.0.0.1:4571" ;;
+  esac
+}
 
 dotnet "$embed_dll" generate --out "$work/ratings.csv" --users 2000 --items 1000 --ratings 400000 --seed 11
 
@@ -31,7 +48,7 @@ start_silo() {  # start_silo N: silo N of the cluster named $cluster_id
     --Orleans:ClusterId="$cluster_id" --Orleans:SiloPort=$((11410 + n)) --Orleans:GatewayPort=$((30410 + n)) --Http:Port=$((8410 + n)) \
     --Orleans:Membership:ProbeTimeout=00:00:01 --Orleans:Membership:NumMissedProbesLimit=2 --Orleans:Membership:NumVotesForDeathDeclaration=1 \
     --Orleans:Membership:DeadSiloLease=$dead_silo_lease \
-    --Checkpoints:Directory="$work/checkpoints-$cluster_id" --Checkpoints:Interval=00:00:01 --Http:Dashboard=false \
+    $(checkpoint_args "$cluster_id") --Checkpoints:Interval=00:00:01 --Http:Dashboard=false \
     --Orleans:Messaging:ResponseTimeout=$response_timeout \
     >"$work/silo-$cluster_id-$n.log" 2>&1 &
   silo_pid[$n]=$!
@@ -74,7 +91,8 @@ restored=$(cat "$work"/silo-kill-test-killed-{1,3}.log | grep -o 'restored [0-9]
 recovery_s=$(awk -v k="$kill_time" -v r="$(date -d "$first" +%s.%N)" 'BEGIN { printf "%.2f", r - k }')
 diff=$(awk -v a="$calm" -v b="$killed" 'BEGIN { d = a - b; if (d < 0) d = -d; printf "%.4f", d }')
 echo "validation RMSE: undisturbed $calm, with silo 2 killed $killed (difference $diff)"
-echo "rows restored from checkpoints: $restored; updates lost: $lost; retries: $retries; kill to first successful retry: ${recovery_s} s (dead-silo lease $dead_silo_lease)"
+echo "checkpoints: $store; rows restored from them: $restored; updates lost: $lost; retries: $retries; kill to first successful retry: ${recovery_s} s (dead-silo lease $dead_silo_lease)"
 awk -v d="$diff" 'BEGIN { exit !(d <= 0.01) }' || { echo "RMSE differs by more than 0.01"; exit 1; }
 (( retries > 0 )) || { echo "the job made no retries: the kill did not hit it"; exit 1; }
+(( restored > 0 )) || { echo "no row was restored from the $store checkpoints after the kill"; exit 1; }
 echo "kill-silo system test: 1 passed, 0 failed"

@@ -40,3 +40,26 @@ start_redis() {
   pids+=($!)
   wait_for "redis" 30 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1"
 }
+
+# start_azurite PORT: Azurite's Blob service on 127.0.0.1:PORT with its data in the work directory, stopped on exit.
+# Sets azurite_connection (its well-known development account; the key is public, documented by Microsoft).
+start_azurite() {
+  local bin
+  bin="$(bash tests/system/install-emulators.sh)"
+  "$bin/azurite-blob" --blobHost 127.0.0.1 --blobPort "$1" --location "$work/azurite" --silent --skipApiVersionCheck --loose \
+    >"$work/azurite.log" 2>&1 &
+  pids+=($!)
+  wait_for "azurite" 60 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1"
+  azurite_connection="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:$1/devstoreaccount1;"
+}
+
+# start_s3rver PORT: an S3 API server on 127.0.0.1:PORT (credentials S3RVER/S3RVER), data in the work directory.
+start_s3rver() {
+  local bin
+  bin="$(bash tests/system/install-emulators.sh)"
+  # s3rver signs listing continuation tokens with a cipher that OpenSSL 3 keeps in its legacy provider.
+  NODE_OPTIONS=--openssl-legacy-provider "$bin/s3rver" --address 127.0.0.1 --port "$1" --directory "$work/s3rver" --silent \
+    >"$work/s3rver.log" 2>&1 &
+  pids+=($!)
+  wait_for "s3rver" 60 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1"
+}
