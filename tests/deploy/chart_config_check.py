@@ -6,7 +6,8 @@ $(VAR) references to earlier variables) and handed to `ParameterServer.Silo.dll 
 read every key it is given and accept the values. Then its resolved settings must match the manifest: silo,
 gateway and HTTP ports equal the container's named ports, the probes and Services use those names, it advertises
 the pod IP and listens on every interface, its Redis is the bundled Redis Service (or the external Secret's string),
-checkpoints go to the claim's mount, and a worker Job shares the cluster id and Redis and passes only options the
+checkpoints go to the claim's mount or to a bucket (the bundled object store's Service and credentials, or the
+given ones, always from Secrets), no ReadWriteMany claim unless checkpoints are on a shared volume, and a worker Job shares the cluster id and Redis and passes only options the
 console has. Usage: chart_config_check.py RENDER.yaml SILO_DLL EMBED_DLL
 """
 import base64
@@ -100,6 +101,38 @@ if directory:
     check(volume in claims, f"checkpoints in {directory}, the mount of claim {claims.get(volume)}")
     pvc = find("PersistentVolumeClaim", lambda d: d["metadata"]["name"] == claims.get(volume))
     check(not pvc or "ReadWriteMany" in pvc[0]["spec"]["accessModes"], "the checkpoint claim is ReadWriteMany (one volume for every silo)")
+ck = o["checkpoints"]
+stores = [n for n, on in (("directory", bool(directory)), ("blob", bool(ck["blob"]["container"])), ("s3", bool(ck["s3"]["bucket"]))) if on]
+check(len(stores) <= 1, f"checkpoints go to at most one store ({stores or 'none'})")
+rwx = find("PersistentVolumeClaim", lambda d: "ReadWriteMany" in d["spec"]["accessModes"])
+check(not rwx or stores == ["directory"], f"a ReadWriteMany claim only for checkpoints on a shared volume ({[d['metadata']['name'] for d in rwx] or 'none'})")
+for name in ("Checkpoints__Blob__ConnectionString", "Checkpoints__S3__AccessKey", "Checkpoints__S3__SecretKey"):
+    entry = next((e for e in silo["env"] if e["name"] == name), None)
+    if entry:
+        check("secretKeyRef" in entry.get("valueFrom", {}), f"{name} comes from a Secret, not a literal in the manifest")
+store_service = find("Service", lambda d: d["metadata"]["name"].endswith("-objectstore"))
+if stores == ["s3"] and store_service:
+    service = store_service[0]
+    url = f"http://{service['metadata']['name']}:{service['spec']['ports'][0]['port']}"
+    check(ck["s3"]["serviceUrl"] == url, f"S3 checkpoints go to the bundled object store {url} ({ck['s3']['serviceUrl']})")
+    server = find("Deployment", lambda d: d["metadata"]["name"] == service["metadata"]["name"])[0]
+    server_pod = server["spec"]["template"]
+    check(all(server_pod["metadata"]["labels"].get(k) == v for k, v in service["spec"]["selector"].items()), "the object store Service selects its server")
+    server_env = resolve_env(server_pod["spec"]["containers"][0])
+    check(env["Checkpoints__S3__AccessKey"] == server_env["MINIO_ROOT_USER"] and env["Checkpoints__S3__SecretKey"] == server_env["MINIO_ROOT_PASSWORD"],
+          "the silos sign with the object store's own credentials")
+    claim = server_pod["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"]
+    pvc = find("PersistentVolumeClaim", lambda d: d["metadata"]["name"] == claim)
+    check(pvc and pvc[0]["spec"]["accessModes"] == ["ReadWriteOnce"], f"the object store keeps its data on ReadWriteOnce claim {claim}")
+    for policy in find("NetworkPolicy", lambda d: d["metadata"]["name"] == service["metadata"]["name"]):
+        peers = [p["podSelector"]["matchLabels"] for rule in policy["spec"]["ingress"] for p in rule["from"]]
+        silo_labels = silo_set["spec"]["template"]["metadata"]["labels"]
+        check(bool(peers) and all(peer.get("app.kubernetes.io/component") == "silo" and all(silo_labels.get(k) == v for k, v in peer.items()) for peer in peers),
+              "only the silos reach the object store")
+elif stores == ["s3"]:
+    check(not ck["s3"]["serviceUrl"] or ck["s3"]["serviceUrl"].startswith("http"), f"S3 checkpoints go to {ck['s3']['serviceUrl'] or 'Amazon S3 in ' + ck['s3']['region']}")
+else:
+    check(not store_service, "no object store runs when the checkpoints do not use it")
 check(silo["securityContext"]["readOnlyRootFilesystem"] and "/tmp" in mounts.values(), "read-only root with a writable /tmp")
 grace = pod["terminationGracePeriodSeconds"]
 check(grace > 90, f"terminationGracePeriodSeconds {grace} exceeds the silo's 90 s shutdown")

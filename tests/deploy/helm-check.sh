@@ -105,6 +105,10 @@ refusals=(
   "--set redis.enabled=false|externalRedis"
   "--set worker.enabled=true|worker.data.existingClaim"
   "--set dashboard.auth.username=admin|dashboard.auth.password"
+  "--set checkpoints.store=nfs|checkpoints.store"
+  "--set checkpoints.store=blob|checkpoints.blob.existingSecret"
+  "--set checkpoints.persistence.existingClaim=ckpt|checkpoints.store=volume"
+  "--set checkpoints.s3.bucket=Bad_Bucket|checkpoints.s3.bucket"
 )
 for refusal in "${refusals[@]}"; do
   read -ra settings <<<"${refusal%%|*}"

@@ -111,6 +111,69 @@ securityContext:
 {{- include "parameter-server.componentName" (list . "redis") -}}
 {{- end -}}
 
+{{/* "true" when the chart runs its own S3-compatible server for the checkpoints (store s3, no serviceUrl). */}}
+{{- define "parameter-server.bundledObjectStore" -}}
+{{- $c := .Values.checkpoints -}}
+{{- and $c.enabled (eq $c.store "s3") (not $c.s3.serviceUrl) .Values.objectStore.enabled | toString -}}
+{{- end -}}
+
+{{- define "parameter-server.objectStoreName" -}}
+{{- include "parameter-server.componentName" (list . "objectstore") -}}
+{{- end -}}
+
+{{- define "parameter-server.objectStoreSecretName" -}}
+{{- default (include "parameter-server.objectStoreName" .) .Values.objectStore.existingSecret -}}
+{{- end -}}
+
+{{/* Checkpoint settings of the silos: the store chosen by checkpoints.store, credentials from Secrets only. */}}
+{{- define "parameter-server.checkpointEnv" -}}
+{{- $c := .Values.checkpoints -}}
+{{- if $c.enabled }}
+- name: Checkpoints__Interval
+  value: {{ $c.interval | quote }}
+- name: Checkpoints__Keep
+  value: {{ $c.keep | quote }}
+{{- if eq $c.store "volume" }}
+- name: Checkpoints__Directory
+  value: {{ $c.directory | quote }}
+{{- else if eq $c.store "blob" }}
+- name: Checkpoints__Blob__Container
+  value: {{ $c.blob.container | quote }}
+- name: Checkpoints__Blob__Prefix
+  value: {{ default (printf "%s/" .Release.Name) $c.blob.prefix | quote }}
+- name: Checkpoints__Blob__ConnectionString
+  valueFrom:
+    secretKeyRef:
+      name: {{ $c.blob.existingSecret }}
+      key: {{ $c.blob.connectionStringKey }}
+{{- else }}
+{{- $bundled := eq (include "parameter-server.bundledObjectStore" .) "true" }}
+- name: Checkpoints__S3__Bucket
+  value: {{ $c.s3.bucket | quote }}
+- name: Checkpoints__S3__Prefix
+  value: {{ default (printf "%s/" .Release.Name) $c.s3.prefix | quote }}
+- name: Checkpoints__S3__Region
+  value: {{ $c.s3.region | quote }}
+{{- if or $c.s3.serviceUrl $bundled }}
+- name: Checkpoints__S3__ServiceUrl
+  value: {{ default (printf "http://%s:%d" (include "parameter-server.objectStoreName" .) (int .Values.objectStore.port)) $c.s3.serviceUrl | quote }}
+{{- end }}
+{{- if or $c.s3.existingSecret $bundled }}
+- name: Checkpoints__S3__AccessKey
+  valueFrom:
+    secretKeyRef:
+      name: {{ ternary (include "parameter-server.objectStoreSecretName" .) $c.s3.existingSecret (not $c.s3.existingSecret) }}
+      key: {{ ternary "accessKey" $c.s3.accessKeyKey (not $c.s3.existingSecret) }}
+- name: Checkpoints__S3__SecretKey
+  valueFrom:
+    secretKeyRef:
+      name: {{ ternary (include "parameter-server.objectStoreSecretName" .) $c.s3.existingSecret (not $c.s3.existingSecret) }}
+      key: {{ ternary "secretKey" $c.s3.secretKeyKey (not $c.s3.existingSecret) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
 {{- define "parameter-server.dashboardSecretName" -}}
 {{- default (include "parameter-server.componentName" (list . "dashboard")) .Values.dashboard.auth.existingSecret -}}
 {{- end -}}
@@ -170,6 +233,13 @@ securityContext:
 {{- end -}}
 {{- if and $auth.existingSecret $auth.username -}}
 {{- fail "give dashboard.auth.existingSecret or dashboard.auth.username/password, not both" -}}
+{{- end -}}
+{{- $c := .Values.checkpoints -}}
+{{- if and $c.enabled (eq $c.store "blob") (not $c.blob.existingSecret) -}}
+{{- fail "checkpoints.store=blob needs checkpoints.blob.existingSecret (a Secret with the storage account's connection string)" -}}
+{{- end -}}
+{{- if and $c.enabled (ne $c.store "volume") $c.persistence.existingClaim -}}
+{{- fail (printf "checkpoints.persistence.existingClaim is set but checkpoints.store is %s: set checkpoints.store=volume to use the claim" $c.store) -}}
 {{- end -}}
 {{- if and .Values.worker.enabled (not .Values.worker.data.existingClaim) -}}
 {{- fail "worker.enabled=true needs worker.data.existingClaim (the claim with the input files, mounted at /data)" -}}
