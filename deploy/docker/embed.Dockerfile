@@ -3,7 +3,16 @@
 # Run any command: docker run --rm parameter-server-embed:0.1.0 train --cluster redis --ratings /data/ratings.csv
 # (--cluster redis reads Orleans__Clustering__ConnectionString and Orleans__ClusterId, as the silos do).
 # Runs as uid 10001 and writes only to /tmp (and where --report or --out point), so a read-only root works.
-FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+ARG SDK_IMAGE=mcr.microsoft.com/dotnet/sdk:10.0
+# The app is published self-contained (it brings its own .NET), so the runtime base needs only .NET's native
+# dependencies (glibc, libstdc++, ICU, OpenSSL, CA certificates, tzdata): Microsoft's runtime-deps image, or any
+# Debian or Ubuntu base with those packages (CI builds one with debootstrap, as no registry is reachable there).
+ARG RUNTIME_IMAGE=mcr.microsoft.com/dotnet/runtime-deps:10.0
+# Where the published app comes from: the build stage below, or an image that already holds it in /out (CI
+# publishes on the host and passes one, so it needs no SDK image).
+ARG PUBLISHED=build
+
+FROM ${SDK_IMAGE} AS build
 WORKDIR /src
 COPY Directory.Build.props Directory.Build.targets Directory.Packages.props .editorconfig ./
 COPY src/ParameterServer.Abstractions/ParameterServer.Abstractions.csproj src/ParameterServer.Abstractions/
@@ -12,13 +21,15 @@ COPY src/ParameterServer.Grains/ParameterServer.Grains.csproj src/ParameterServe
 COPY src/ParameterServer.Storage/ParameterServer.Storage.csproj src/ParameterServer.Storage/
 COPY src/ParameterServer.Client/ParameterServer.Client.csproj src/ParameterServer.Client/
 COPY src/ParameterServer.Embed/ParameterServer.Embed.csproj src/ParameterServer.Embed/
-RUN dotnet restore src/ParameterServer.Embed/ParameterServer.Embed.csproj
+RUN dotnet restore src/ParameterServer.Embed/ParameterServer.Embed.csproj -r linux-x64
 COPY src/ src/
-RUN dotnet publish src/ParameterServer.Embed/ParameterServer.Embed.csproj -c Release --no-restore -o /out
+RUN dotnet publish src/ParameterServer.Embed/ParameterServer.Embed.csproj -c Release -r linux-x64 --self-contained --no-restore -o /out
 
-FROM mcr.microsoft.com/dotnet/aspnet:10.0
+FROM ${PUBLISHED} AS published
+
+FROM ${RUNTIME_IMAGE}
 WORKDIR /app
-COPY --from=build /out ./
+COPY --from=published /out ./
 RUN mkdir -p /reports && chown 10001:10001 /reports
 ENV HOME=/tmp \
     TMPDIR=/tmp \
@@ -27,5 +38,5 @@ VOLUME ["/tmp"]
 USER 10001:10001
 # A batch job, not a server: nothing to probe.
 HEALTHCHECK NONE
-ENTRYPOINT ["dotnet", "/app/embed.dll"]
+ENTRYPOINT ["/app/embed"]
 CMD ["--help"]

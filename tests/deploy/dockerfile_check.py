@@ -4,8 +4,10 @@
 The build context is the repository as `docker build` would send it (tracked and untracked files, minus
 .dockerignore); the stage's WORKDIR becomes a fresh directory; COPY copies from that context; RUN runs there with
 /out mapped to a fresh output directory. Then the runtime stage's ENTRYPOINT must name a file of the output.
-Only what these Dockerfiles use is understood (FROM, WORKDIR, COPY SRC... DEST, RUN, ENV); anything else in the
-build stage fails the check rather than being skipped. Usage: dockerfile_check.py REPO_ROOT DOCKERFILE WORK_DIR
+Only what these Dockerfiles use is understood (ARG, FROM, WORKDIR, COPY SRC... DEST, RUN, ENV); anything else in
+the build stage fails the check rather than being skipped. The runtime stage must take the app from the build stage
+(directly, or through the PUBLISHED stage whose default is the build stage) and its ENTRYPOINT must be a published
+executable. Usage: dockerfile_check.py REPO_ROOT DOCKERFILE WORK_DIR
 Prints the output directory's path last.
 """
 import fnmatch
@@ -48,18 +50,31 @@ for rel in context_files():
     shutil.copy2(os.path.join(root, rel), os.path.join(context, rel))
 
 stages = []
+args = {}
 for word, rest in instructions(dockerfile):
+    if word == "ARG" and not stages:
+        name, _, default = rest.partition("=")
+        args[name] = default
+        continue
     if word == "FROM":
         stages.append([])
     stages[-1].append((word, rest))
 build, runtime = stages[0], stages[-1]
+build_name = build[0][1].split()[-1]
+copied_from = {rest.split()[0].removeprefix("--from=") for word, rest in runtime if word == "COPY" and rest.startswith("--from=")}
+aliases = {s[0][1].split()[-1]: s[0][1].split()[0] for s in stages[1:-1]}
+resolved = {aliases.get(c, c) for c in copied_from}
+resolved = {args.get(r[2:-1], r) if r.startswith("${") else r for r in resolved}
+if resolved != {build_name}:
+    sys.exit(f"the runtime stage copies from {sorted(copied_from)}, which by default is {sorted(resolved)}, not the build stage '{build_name}'")
+print(f"ok: the runtime stage takes the app from the build stage ({', '.join(sorted(copied_from))})")
 
 src = os.path.join(work, "src")
 out = os.path.join(work, "out")
 os.makedirs(src)
 workdir = None
 for word, rest in build:
-    if word == "FROM" or word == "ENV":
+    if word in ("FROM", "ENV", "ARG"):
         continue
     if word == "WORKDIR":
         workdir = rest
@@ -84,7 +99,8 @@ for word, rest in build:
         sys.exit(f"{word} in the build stage: not understood by this check")
 
 entry = next((json.loads(rest) for word, rest in runtime if word == "ENTRYPOINT"), None)
-if not entry or entry[0] != "dotnet" or not os.path.isfile(os.path.join(out, os.path.basename(entry[1]))):
-    sys.exit(f"ENTRYPOINT {entry}: {entry and entry[1]} is not in the published output")
+program = entry and os.path.join(out, os.path.basename(entry[0]))
+if not entry or not os.path.isfile(program) or not os.access(program, os.X_OK):
+    sys.exit(f"ENTRYPOINT {entry}: {entry and entry[0]} is not an executable of the published output")
 print(f"ok: ENTRYPOINT {' '.join(entry)} is in the published output")
 print(out)
