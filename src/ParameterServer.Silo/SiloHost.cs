@@ -30,7 +30,7 @@ public static class SiloHost
         o.PrimarySiloPort = orleans.GetValue<int?>("PrimarySiloPort");
         o.HttpAddress = http.GetValue("Address", o.HttpAddress)!;
         o.HttpPort = http.GetValue("Port", o.HttpPort);
-        o.Dashboard = http.GetValue("Dashboard", o.Dashboard);
+        o.Dashboard = http.GetValue<bool?>("Dashboard");
         o.DashboardUser = http.GetValue<string?>("DashboardUser");
         o.DashboardPassword = http.GetValue<string?>("DashboardPassword");
         o.ClusteringProvider = orleans.GetValue("Clustering:ProviderType", o.ClusteringProvider)!;
@@ -181,7 +181,7 @@ public static class SiloHost
 
             // A stopping silo deactivates its shards, and each writes a checkpoint first: give that time.
             silo.Configure<GrainCollectionOptions>(g => g.DeactivationTimeout = TimeSpan.FromSeconds(60));
-            if (o.Dashboard)
+            if (o.DashboardServed)
             {
                 silo.AddDashboard();
             }
@@ -233,7 +233,7 @@ public static class SiloHost
         app.MapGet("/ready", (IServiceProvider services) => SiloReadiness.NotReady(services) is { } why
             ? Results.Text(why + "\n", statusCode: StatusCodes.Status503ServiceUnavailable)
             : Results.Text("ready\n"));
-        if (o.Dashboard)
+        if (o.DashboardServed)
         {
             if (o.DashboardUser is { Length: > 0 } user)
             {
@@ -245,8 +245,15 @@ public static class SiloHost
 
         app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogInformation(
             "Silo started: silo port {SiloPort}, gateway port {GatewayPort}, cluster {ClusterId} ({Clustering}), http://{Address}:{HttpPort} (/metrics, /healthz, /ready{Dashboard}); checkpoints {Checkpoints}",
-            o.SiloPort, o.GatewayPort, o.ClusterId, o.UsesRedis ? "Redis" : "Development", o.HttpAddress, o.HttpPort, o.Dashboard ? ", /dashboard" : "",
+            o.SiloPort, o.GatewayPort, o.ClusterId, o.UsesRedis ? "Redis" : "Development", o.HttpAddress, o.HttpPort, o.DashboardServed ? ", /dashboard" : "",
             o.Checkpoints.Enabled ? $"in {o.Checkpoints.Where} every {o.Checkpoints.Interval.TotalSeconds:0.#} s" : "off"));
+        if (o.DashboardOpen)
+        {
+            app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogWarning(
+                "The dashboard is served on {Address}:{HttpPort} without credentials (Http:Dashboard=true): anyone who reaches the port sees the cluster. Set Http:DashboardUser and Http:DashboardPassword, or bind Http:Address to 127.0.0.1.",
+                o.HttpAddress, o.HttpPort));
+        }
+
         return app;
     }
 

@@ -100,8 +100,20 @@ public sealed class SiloHostOptions
     /// <summary>Port of /metrics, /healthz, /ready and /dashboard. Default 8080.</summary>
     public int HttpPort { get; set; } = 8080;
 
-    /// <summary>Serve the Orleans Dashboard at /dashboard. Default true.</summary>
-    public bool Dashboard { get; set; } = true;
+    /// <summary>
+    /// Serve the Orleans Dashboard at /dashboard. Default (unset): on when HTTP listens on loopback only or the
+    /// dashboard has credentials, off otherwise, so a silo reachable from other machines never shows its cluster to
+    /// anyone who asks. Setting it true without credentials on another address is obeyed, with a warning.
+    /// </summary>
+    public bool? Dashboard { get; set; }
+
+    /// <summary>Whether the dashboard is served (see <see cref="Dashboard"/>).</summary>
+    public bool DashboardServed => Dashboard ?? (HttpOnLoopback || !string.IsNullOrWhiteSpace(DashboardUser));
+
+    /// <summary>Whether the dashboard is served, without credentials, on an address other machines can reach.</summary>
+    public bool DashboardOpen => DashboardServed && !HttpOnLoopback && string.IsNullOrWhiteSpace(DashboardUser);
+
+    private bool HttpOnLoopback => IPAddress.TryParse(HttpAddress, out var a) && IPAddress.IsLoopback(a);
 
     /// <summary>With <see cref="DashboardPassword"/>, /dashboard asks for HTTP basic authentication. Default none.</summary>
     public string? DashboardUser { get; set; }

@@ -73,6 +73,32 @@ public sealed class SiloHostTests
     }
 
     [Theory]
+    [InlineData(new string[0], true)]
+    [InlineData(new[] { "--Http:Address=0.0.0.0" }, false)]
+    [InlineData(new[] { "--Http:Address=0.0.0.0", "--Http:DashboardUser=ops", "--Http:DashboardPassword=s3cret" }, true)]
+    [InlineData(new[] { "--Http:Address=0.0.0.0", "--Http:Dashboard=true" }, true)]
+    [InlineData(new[] { "--Http:Dashboard=false" }, false)]
+    public void The_dashboard_is_served_without_credentials_only_on_loopback_unless_asked(string[] args, bool served)
+    {
+        var o = SiloHost.CheckConfiguration(args).Options;
+        Assert.Equal(served, o.DashboardServed);
+        Assert.Equal(args.Contains("--Http:Dashboard=true"), o.DashboardOpen);
+    }
+
+    [Fact]
+    public async Task A_silo_on_every_interface_without_credentials_serves_no_dashboard()
+    {
+        var (app, http) = await StartAsync("--Http:Address=0.0.0.0");
+        await using (app)
+        using (http)
+        {
+            Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/dashboard/")).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/metrics")).StatusCode);
+            await app.StopAsync();
+        }
+    }
+
+    [Theory]
     [InlineData("--Http:Port=70000", "Http:Port = 70000")]
     [InlineData("--Orleans:GatewayPort=0", "Orleans:GatewayPort = 0")]
     [InlineData("--Http:Address=localhost", "Http:Address = 'localhost'")]
