@@ -56,13 +56,22 @@ def resolve_env(container):
     return env
 
 
+def image_env(dockerfile):
+    """The runtime stage's ENV of a Dockerfile: what a container has before the manifest's env overrides it."""
+    text = open(dockerfile, encoding="utf-8").read().replace("\\\n", " ")
+    last = re.split(r"^FROM ", text, flags=re.M)[-1]
+    return dict(kv for line in last.splitlines() if line.startswith("ENV ") for kv in re.findall(r"(\S+?)=(\S+)", line[4:]))
+
+
 silo_set = find("StatefulSet")[0]
 pod = silo_set["spec"]["template"]["spec"]
 silo = next(c for c in pod["containers"] if c["name"] == "silo")
 env = resolve_env(silo)
-process_env = {"PATH": os.environ["PATH"], "HOME": "/tmp", "DOTNET_NOLOGO": "1", **({"DOTNET_ROOT": os.environ["DOTNET_ROOT"]} if "DOTNET_ROOT" in os.environ else {}), **env}
+# The image's ENV first (the kubelet lets the manifest's env override it, and only that).
+baked = image_env(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "deploy", "docker", "silo.Dockerfile"))
+process_env = {"PATH": os.environ["PATH"], "DOTNET_NOLOGO": "1", **({"DOTNET_ROOT": os.environ["DOTNET_ROOT"]} if "DOTNET_ROOT" in os.environ else {}), **baked, **env}
 run = subprocess.run(["dotnet", silo_dll, "--check-config"], env=process_env, capture_output=True, text=True)
-check(run.returncode == 0, f"the silo reads every key of its rendered environment ({len(env)} variables){'' if run.returncode == 0 else ': ' + run.stderr.strip()}")
+check(run.returncode == 0, f"the silo reads every key of its rendered environment over the image's ENV ({len(env)} + {len(baked)} variables){'' if run.returncode == 0 else ': ' + run.stderr.strip()}")
 if run.returncode != 0:
     sys.exit(1)
 o = json.loads(run.stdout)["options"]
@@ -133,6 +142,9 @@ elif stores == ["s3"]:
     check(not ck["s3"]["serviceUrl"] or ck["s3"]["serviceUrl"].startswith("http"), f"S3 checkpoints go to {ck['s3']['serviceUrl'] or 'Amazon S3 in ' + ck['s3']['region']}")
 else:
     check(not store_service, "no object store runs when the checkpoints do not use it")
+for policy in find("NetworkPolicy", lambda d: d["spec"]["podSelector"]["matchLabels"].get("app.kubernetes.io/component") == "silo"):
+    open_rules = [r for r in policy["spec"]["ingress"] if any(p == {"podSelector": {}} or p == {"namespaceSelector": {}} for p in r.get("from", [{}]))]
+    check(not open_rules, "no port of the silos is open to every pod (HTTP to Prometheus and labelled clients, the gateway to the release and labelled clients)")
 check(silo["securityContext"]["readOnlyRootFilesystem"] and "/tmp" in mounts.values(), "read-only root with a writable /tmp")
 grace = pod["terminationGracePeriodSeconds"]
 check(grace > 90, f"terminationGracePeriodSeconds {grace} exceeds the silo's 90 s shutdown")

@@ -105,6 +105,7 @@ refusals=(
   "--set redis.enabled=false|externalRedis"
   "--set worker.enabled=true|worker.data.existingClaim"
   "--set dashboard.auth.username=admin|dashboard.auth.password"
+  "--set dashboard.enabled=true|dashboard.auth"
   "--set checkpoints.store=nfs|checkpoints.store"
   "--set checkpoints.store=blob|checkpoints.blob.existingSecret"
   "--set checkpoints.persistence.existingClaim=ckpt|checkpoints.store=volume"

@@ -128,15 +128,20 @@ securityContext:
 {{/* Checkpoint settings of the silos: the store chosen by checkpoints.store, credentials from Secrets only. */}}
 {{- define "parameter-server.checkpointEnv" -}}
 {{- $c := .Values.checkpoints -}}
+{{- if and $c.enabled (eq $c.store "volume") }}
+- name: Checkpoints__Directory
+  value: {{ $c.directory | quote }}
+{{- else }}
+# The image sets Checkpoints__Directory=/checkpoints for docker run; a bucket, or no checkpoints, replaces it.
+- name: Checkpoints__Directory
+  value: ""
+{{- end }}
 {{- if $c.enabled }}
 - name: Checkpoints__Interval
   value: {{ $c.interval | quote }}
 - name: Checkpoints__Keep
   value: {{ $c.keep | quote }}
-{{- if eq $c.store "volume" }}
-- name: Checkpoints__Directory
-  value: {{ $c.directory | quote }}
-{{- else if eq $c.store "blob" }}
+{{- if eq $c.store "blob" }}
 - name: Checkpoints__Blob__Container
   value: {{ $c.blob.container | quote }}
 - name: Checkpoints__Blob__Prefix
@@ -146,7 +151,7 @@ securityContext:
     secretKeyRef:
       name: {{ $c.blob.existingSecret }}
       key: {{ $c.blob.connectionStringKey }}
-{{- else }}
+{{- else if eq $c.store "s3" }}
 {{- $bundled := eq (include "parameter-server.bundledObjectStore" .) "true" }}
 - name: Checkpoints__S3__Bucket
   value: {{ $c.s3.bucket | quote }}
@@ -171,6 +176,16 @@ securityContext:
       key: {{ ternary "secretKey" $c.s3.secretKeyKey (not $c.s3.existingSecret) }}
 {{- end }}
 {{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* Clients outside the release that may use the cluster: labelled pods, and networkPolicy.gatewayFrom. */}}
+{{- define "parameter-server.clientPeers" -}}
+- podSelector:
+    matchLabels:
+      parameter-server.io/client: {{ include "parameter-server.fullname" . | quote }}
+{{- with .Values.networkPolicy.gatewayFrom }}
+{{ toYaml . }}
 {{- end }}
 {{- end -}}
 
@@ -230,6 +245,9 @@ securityContext:
 {{- $auth := .Values.dashboard.auth -}}
 {{- if ne (empty $auth.username) (empty $auth.password) -}}
 {{- fail "dashboard.auth.username and dashboard.auth.password go together: give both or neither" -}}
+{{- end -}}
+{{- if and .Values.dashboard.enabled (not (or $auth.existingSecret $auth.username)) -}}
+{{- fail "dashboard.enabled=true needs dashboard.auth.existingSecret or dashboard.auth.username/password: the dashboard shows the whole cluster to whoever reaches the port" -}}
 {{- end -}}
 {{- if and $auth.existingSecret $auth.username -}}
 {{- fail "give dashboard.auth.existingSecret or dashboard.auth.username/password, not both" -}}
