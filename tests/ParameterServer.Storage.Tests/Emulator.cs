@@ -27,8 +27,9 @@ public abstract class Emulator : IDisposable
         Port = FreePort();
         Directory.CreateDirectory(_data);
         var start = new ProcessStartInfo(path) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        // s3rver signs its listing continuation tokens with a cipher that OpenSSL 3 keeps in its legacy provider.
-        start.Environment["NODE_OPTIONS"] = "--openssl-legacy-provider";
+        // s3rver signs its listing continuation tokens with a cipher that OpenSSL 3 keeps in its legacy provider; an
+        // unhandled rejection (a request its client gave up on) must not end the server, as Node 15+ would by default.
+        start.Environment["NODE_OPTIONS"] = "--openssl-legacy-provider --unhandled-rejections=warn";
         foreach (string a in arguments(Port, _data))
         {
             start.ArgumentList.Add(a);

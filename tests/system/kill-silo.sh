@@ -60,7 +60,10 @@ run_job() {
   local name=$1 kill=$2
   cluster_id="kill-test-$name"
   for n in 1 2 3; do start_silo $n; done
-  for n in 1 2 3; do wait_for "silo $n ready" 90 curl -sf "http://127.0.0.1:$((8410 + n))/ready" || { cat "$work/silo-$cluster_id-$n.log"; exit 1; }; done
+  for n in 1 2 3; do
+    wait_for "silo $n ready" 90 curl -sf "http://127.0.0.1:$((8410 + n))/ready" \
+      || { cat "$work/silo-$cluster_id-$n.log"; tail -30 "$work"/azurite.log "$work"/s3rver.log 2>/dev/null; exit 1; }
+  done
   # The worker reaches the silos through Redis membership, like any client of a multi-silo cluster.
   Orleans__ClusterId="$cluster_id" Orleans__Messaging__ResponseTimeout=$response_timeout timeout 600 dotnet "$embed_dll" train --cluster "redis://127.0.0.1:$redis_port" \
     --ratings "$work/ratings.csv" --model mf --dim 16 --epochs 12 --patience 100 --lr 0.005 --weight-decay 0.05 --workers 2 \
