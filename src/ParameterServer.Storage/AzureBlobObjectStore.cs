@@ -29,12 +29,12 @@ public sealed class AzureBlobObjectStore : IObjectStore
     }
 
     /// <inheritdoc/>
-    public async Task<bool> PutAsync(string key, ReadOnlyMemory<byte> data, bool onlyIfAbsent, CancellationToken cancellationToken)
+    public async Task<bool> PutAsync(string key, Stream content, bool onlyIfAbsent, CancellationToken cancellationToken)
     {
         var upload = new BlobUploadOptions { Conditions = onlyIfAbsent ? new BlobRequestConditions { IfNoneMatch = ETag.All } : null };
         try
         {
-            await _container.GetBlobClient(key).UploadAsync(BinaryData.FromBytes(data), upload, cancellationToken);
+            await _container.GetBlobClient(key).UploadAsync(content, upload, cancellationToken);
             return true;
         }
         catch (RequestFailedException e) when (onlyIfAbsent && e.Status is 409 or 412)

@@ -9,7 +9,11 @@ internal static class ObjectProbe
     {
         string key = $"{prefix}.probe-{Environment.MachineName}-{Guid.NewGuid():N}";
         byte[] payload = Guid.NewGuid().ToByteArray();
-        await store.PutAsync(key, payload, onlyIfAbsent: false, cancellationToken);
+        await using (var content = new MemoryStream(payload, writable: false))
+        {
+            await store.PutAsync(key, content, onlyIfAbsent: false, cancellationToken);
+        }
+
         try
         {
             byte[]? back = await store.GetAsync(key, cancellationToken);

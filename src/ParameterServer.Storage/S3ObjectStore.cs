@@ -62,15 +62,15 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
     }
 
     /// <inheritdoc/>
-    public async Task<bool> PutAsync(string key, ReadOnlyMemory<byte> data, bool onlyIfAbsent, CancellationToken cancellationToken)
+    public async Task<bool> PutAsync(string key, Stream content, bool onlyIfAbsent, CancellationToken cancellationToken)
     {
         var request = new PutObjectRequest
         {
             BucketName = _bucket,
             Key = key,
-            InputStream = new ReadOnlyMemoryStream(data),
+            InputStream = content,
             UseChunkEncoding = false,
-            AutoCloseStream = true,
+            AutoCloseStream = false,
         };
         if (onlyIfAbsent)
         {
@@ -163,53 +163,4 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
 
     /// <inheritdoc/>
     public void Dispose() => _s3.Dispose();
-
-    /// <summary>A read-only stream over memory the caller keeps alive (the SDK wants a stream; this copies nothing).</summary>
-    private sealed class ReadOnlyMemoryStream(ReadOnlyMemory<byte> data) : Stream
-    {
-        private int _position;
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => true;
-
-        public override bool CanWrite => false;
-
-        public override long Length => data.Length;
-
-        public override long Position
-        {
-            get => _position;
-            set => _position = (int)Math.Clamp(value, 0, data.Length);
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-        public override int Read(Span<byte> buffer)
-        {
-            int n = Math.Min(buffer.Length, data.Length - _position);
-            data.Span.Slice(_position, n).CopyTo(buffer);
-            _position += n;
-            return n;
-        }
-
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => new(Read(buffer.Span));
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => Task.FromResult(Read(buffer, offset, count));
-
-        public override long Seek(long offset, SeekOrigin origin) => Position = origin switch
-        {
-            SeekOrigin.Begin => offset,
-            SeekOrigin.Current => _position + offset,
-            _ => data.Length + offset,
-        };
-
-        public override void Flush()
-        {
-        }
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    }
 }

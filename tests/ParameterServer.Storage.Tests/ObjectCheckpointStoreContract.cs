@@ -62,7 +62,7 @@ public abstract class ObjectCheckpointStoreContract
             "last byte cut" => bytes[..^1],
             _ => Flip(bytes, bytes.Length / 2),
         };
-        await Objects.PutAsync(newestKey, torn, onlyIfAbsent: false, default);
+        await Put(newestKey, torn, onlyIfAbsent: false);
 
         var loaded = await store.ReadNewestAsync(CheckpointData.Table, 1, 4, older.StateSlots);
         Assert.NotNull(loaded);
@@ -74,7 +74,7 @@ public abstract class ObjectCheckpointStoreContract
 
         // With the older one torn too, nothing is usable: an error naming the table, the shard, the store and both objects.
         string olderKey = (await Objects.ListAsync(store.ShardPrefix(CheckpointData.Table, 1), default)).Single(k => k != newestKey);
-        await Objects.PutAsync(olderKey, bytes[..10], onlyIfAbsent: false, default);
+        await Put(olderKey, bytes[..10], onlyIfAbsent: false);
         var e = await Assert.ThrowsAsync<InvalidDataException>(() => store.ReadNewestAsync(CheckpointData.Table, 1, 4, older.StateSlots));
         Assert.Contains($"'{CheckpointData.Table}' shard 1", e.Message, StringComparison.Ordinal);
         Assert.Contains(store.Describe(CheckpointData.Table, 1), e.Message, StringComparison.Ordinal);
@@ -133,8 +133,8 @@ public abstract class ObjectCheckpointStoreContract
         // Another activation of the shard (a move in progress) published sequence 2 after this writer listed.
         string taken = store.ShardPrefix(CheckpointData.Table, 0) + "000000000002.psck";
         byte[] theirs = [1, 2, 3];
-        Assert.True(await Objects.PutAsync(taken, theirs, onlyIfAbsent: true, default));
-        Assert.False(await Objects.PutAsync(taken, new byte[] { 9 }, onlyIfAbsent: true, default));
+        Assert.True(await Put(taken, theirs, onlyIfAbsent: true));
+        Assert.False(await Put(taken, [9], onlyIfAbsent: true));
         Assert.Equal(theirs, await Objects.GetAsync(taken, default));
     }
 
@@ -144,6 +144,12 @@ public abstract class ObjectCheckpointStoreContract
         var stores = Enumerable.Range(0, 4).Select(_ => new ObjectCheckpointStore(Create(name), "")).ToArray();
         await Task.WhenAll(stores.Select(s => s.EnsureWritableAsync()));
         Assert.Empty(await Create(name).ListAsync("", default));
+    }
+
+    private async Task<bool> Put(string key, byte[] bytes, bool onlyIfAbsent)
+    {
+        await using var content = new MemoryStream(bytes, writable: false);
+        return await Objects.PutAsync(key, content, onlyIfAbsent, default);
     }
 
     private static byte[] Flip(byte[] bytes, int at)

@@ -44,11 +44,12 @@ public sealed class DirectoryCheckpointStore : ICheckpointStore
         string temp = final + ".tmp-" + Guid.NewGuid().ToString("N");
         try
         {
-            await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
+            // Straight to the file: a copy in memory as large as the shard, per shard per interval, is what makes a
+            // silo's memory balloon (the snapshot is copy enough). Callers run this off the grain's turn.
+            await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
             {
-                var buffer = new MemoryStream();
-                CheckpointFormat.Write(checkpoint, buffer);
-                await file.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), cancellationToken);
+                cancellationToken.ThrowIfCancellationRequested();
+                CheckpointFormat.Write(checkpoint, file);
                 file.Flush(flushToDisk: true);
             }
 

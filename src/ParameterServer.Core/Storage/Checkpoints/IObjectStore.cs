@@ -8,10 +8,11 @@ namespace ParameterServer.Core.Storage.Checkpoints;
 public interface IObjectStore
 {
     /// <summary>
-    /// Writes <paramref name="data"/> under <paramref name="key"/>. With <paramref name="onlyIfAbsent"/>, returns false
-    /// and writes nothing when the key exists (stores that cannot tell overwrite and return true).
+    /// Writes <paramref name="content"/> (seekable, read from its start; a store may read it again to retry) under
+    /// <paramref name="key"/>. With <paramref name="onlyIfAbsent"/>, returns false and writes nothing when the key
+    /// exists (stores that cannot tell overwrite and return true). The caller keeps and disposes the stream.
     /// </summary>
-    Task<bool> PutAsync(string key, ReadOnlyMemory<byte> data, bool onlyIfAbsent, CancellationToken cancellationToken);
+    Task<bool> PutAsync(string key, Stream content, bool onlyIfAbsent, CancellationToken cancellationToken);
 
     /// <summary>The object's bytes, or null when there is no such key.</summary>
     Task<byte[]?> GetAsync(string key, CancellationToken cancellationToken);

@@ -56,16 +56,20 @@ public sealed class ObjectCheckpointStore : ICheckpointStore
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
         string shardPrefix = ShardPrefix(checkpoint.Table, checkpoint.Shard);
-        var buffer = new MemoryStream();
-        CheckpointFormat.Write(checkpoint, buffer);
-        var bytes = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
+        // Serialized to a temporary file, not to memory: a shard's checkpoint is as large as its rows, and a second
+        // copy in the heap (beside the snapshot) per shard per interval is what makes a silo's memory balloon.
+        await using var content = new FileStream(
+            Path.Combine(Path.GetTempPath(), $"ps-checkpoint-{Guid.NewGuid():N}.tmp"), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None,
+            1 << 16, FileOptions.DeleteOnClose);
+        CheckpointFormat.Write(checkpoint, content);
         var existing = await ListShardAsync(shardPrefix, cancellationToken);
         long sequence = existing.Count == 0 ? 1 : existing[0].Sequence + 1;
         string key;
         for (int attempt = 0; ; attempt++, sequence++)
         {
             key = shardPrefix + sequence.ToString("D12", CultureInfo.InvariantCulture) + Extension;
-            if (await _objects.PutAsync(key, bytes, onlyIfAbsent: true, cancellationToken))
+            content.Position = 0;
+            if (await _objects.PutAsync(key, content, onlyIfAbsent: true, cancellationToken))
             {
                 break;
             }
@@ -104,8 +108,11 @@ public sealed class ObjectCheckpointStore : ICheckpointStore
     }
 
     /// <inheritdoc/>
-    public Task WriteTableRecordAsync(string table, ReadOnlyMemory<byte> record, CancellationToken cancellationToken = default) =>
-        _objects.PutAsync(TablePrefix(table) + TableRecord, record, onlyIfAbsent: false, cancellationToken);
+    public async Task WriteTableRecordAsync(string table, ReadOnlyMemory<byte> record, CancellationToken cancellationToken = default)
+    {
+        await using var content = new MemoryStream(record.ToArray(), writable: false);
+        await _objects.PutAsync(TablePrefix(table) + TableRecord, content, onlyIfAbsent: false, cancellationToken);
+    }
 
     /// <inheritdoc/>
     public Task<byte[]?> ReadTableRecordAsync(string table, CancellationToken cancellationToken = default) =>
