@@ -15,11 +15,12 @@ passed=0
 python3 tests/deploy/compose_check.py "$root" "$work"
 passed=$((passed + 1))
 
-# check_entrypoint FILE BUILT: the Dockerfile's ENTRYPOINT runs the assembly that BUILT is the build output of.
+# check_entrypoint FILE BUILT: the Dockerfile's ENTRYPOINT runs the (self-contained) executable of the assembly that
+# BUILT is the build output of.
 check_entrypoint() {
   mapfile -t entry <"$1"
-  [[ "${entry[0]}" == dotnet && "${entry[1]}" == "/app/$(basename "$2")" && -f "$2" ]] \
-    || { echo "ENTRYPOINT is '${entry[*]}', expected dotnet /app/$(basename "$2") (built as $2)"; exit 1; }
+  [[ "${entry[0]}" == "/app/$(basename "$2" .dll)" && -f "$2" ]] \
+    || { echo "ENTRYPOINT is '${entry[*]}', expected /app/$(basename "$2" .dll) (built as $2)"; exit 1; }
   echo "ok: ENTRYPOINT ${entry[*]}"
 }
 check_entrypoint "$work/silo.entrypoint" "$silo_dll"
