@@ -36,6 +36,15 @@ public sealed class ConsoleErrorTests
     }
 
     [Fact]
+    public async Task Fresh_with_several_worker_processes_is_refused_before_anything_is_dropped()
+    {
+        var (code, stdout, stderr) = await ConsoleRun.RunAsync("train", "--ratings", "missing.csv", "--fresh", "--worker-count", "2", "--table-prefix", "job");
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout);
+        Assert.Contains("error: --fresh with --worker-count 2: every worker process would drop the tables the others train; drop them once first (embed tables drop --prefix job)", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task An_unknown_option_names_itself_and_where_help_is()
     {
         var (code, stdout, stderr) = await ConsoleRun.RunAsync("tables", "list", "--clusterr", "x");

@@ -54,6 +54,8 @@ public sealed record TrainingOptions : JobOptions
         Check(RankK >= 0 && RankK <= Abstractions.QueryLimits.MaxK, $"--rank-k {RankK} must be in 0..{Abstractions.QueryLimits.MaxK}");
         Check(double.IsFinite(RelevantThreshold), $"--relevant-threshold {RelevantThreshold} must be a finite number");
         Check(RankUsers >= 1, $"--rank-users {RankUsers} must be at least 1");
+        // Each process would drop the tables the others are already training: drop them once, before the job.
+        Check(!Fresh || WorkerCount == 1, $"--fresh with --worker-count {WorkerCount}: every worker process would drop the tables the others train; drop them once first (embed tables drop --prefix {TablePrefix}), then start the workers without --fresh");
         Abstractions.TableSpec.ValidateName(TablePrefix + ".user_bias");
     }
 }
