@@ -22,7 +22,8 @@ import yaml
 render, silo_dll, embed_dll = sys.argv[1:4]
 docs = [d for d in yaml.safe_load_all(open(render, encoding="utf-8")) if d]
 failures = []
-POD = {"metadata.name": "ps-parameter-server-silo-0", "metadata.namespace": "ps-test", "status.podIP": "10.42.0.7"}
+POD = {"metadata.name": "ps-parameter-server-silo-0", "metadata.namespace": "ps-test", "status.podIP": "10.42.0.7",
+       "metadata.annotations['batch.kubernetes.io/job-completion-index']": "1"}
 
 
 def check(condition, message):
@@ -95,6 +96,12 @@ if bundled:
     host, _, port = redis.partition(":")
     service_port = service["spec"]["ports"][0]["port"]
     check(host == service["metadata"]["name"] and int(port.split(",")[0]) == service_port, f"Redis {redis} is the bundled Service {service['metadata']['name']}:{service_port}")
+    server = find("Deployment", lambda d: d["metadata"]["name"] == service["metadata"]["name"])[0]["spec"]["template"]["spec"]["containers"][0]
+    server_env = resolve_env(server)
+    args = [re.sub(r"\$\((\w+)\)", lambda m: server_env.get(m.group(1), m.group(0)), str(a)) for a in server["args"]]
+    password = args[args.index("--requirepass") + 1] if "--requirepass" in args else None
+    check(password is not None and f"password={password}" in env["Orleans__Clustering__ConnectionString"] and server_env.get("REDISCLI_AUTH") == password,
+          "the bundled Redis asks for a password from a Secret, and silos and its probe give that password")
 else:
     entry = next(e for e in silo["env"] if e["name"] == "Orleans__Clustering__ConnectionString")
     ref = entry.get("valueFrom", {}).get("secretKeyRef")
@@ -160,7 +167,11 @@ for job in find("Job"):
     wenv = resolve_env(worker)
     check(wenv.get("Orleans__ClusterId") == env.get("Orleans__ClusterId"), f"worker Job joins cluster {wenv.get('Orleans__ClusterId')}")
     check(wenv.get("Orleans__Clustering__ConnectionString") == env.get("Orleans__Clustering__ConnectionString"), "worker Job uses the silos' Redis")
-    args = [str(a) for a in worker.get("args", [])]
+    args = [re.sub(r"\$\((\w+)\)", lambda m: wenv.get(m.group(1), m.group(0)), str(a)) for a in worker.get("args", [])]
+    if job["spec"].get("completionMode") == "Indexed":
+        count = job["spec"]["completions"]
+        check(job["spec"]["parallelism"] == count and args[args.index("--worker-count") + 1] == str(count) and args[args.index("--worker-index") + 1] == "1",
+              f"indexed worker Job: {count} pods at once, --worker-count {count}, --worker-index from the completion index")
     command = [a for a in args[: next((i for i, a in enumerate(args) if a.startswith("-")), len(args))]]
     help_text = subprocess.run(["dotnet", embed_dll, *command, "--help"], capture_output=True, text=True, check=True).stdout
     unknown = [a for a in args if a.startswith("--") and not re.search(rf"(^|[ ,]){re.escape(a)}([ ,]|$)", help_text, re.M)]

@@ -106,6 +106,7 @@ refusals=(
   "--set worker.enabled=true|worker.data.existingClaim"
   "--set dashboard.auth.username=admin|dashboard.auth.password"
   "--set dashboard.enabled=true|dashboard.auth"
+  "--set worker.fresh=true --set worker.count=2|worker.fresh with worker.count"
   "--set checkpoints.store=nfs|checkpoints.store"
   "--set checkpoints.store=blob|checkpoints.blob.existingSecret"
   "--set checkpoints.persistence.existingClaim=ckpt|checkpoints.store=volume"
@@ -122,6 +123,17 @@ for refusal in "${refusals[@]}"; do
     not_ok "${settings[*]} failed without naming $expect"; cat "$work/refused.log"
   fi
 done
+
+# The training Job is named by its spec: an upgrade that changes only the silos keeps it (no new run); a new spec or
+# runId names a new one.
+job_name() { "$helm" template ps "$chart" -f "$chart/ci/worker-job-values.yaml" "$@" --show-only templates/worker-job.yaml | sed -n 's/^  name: //p'; }
+base_name=$(job_name)
+if [[ -n $base_name && $(job_name --set silo.replicas=5 --set checkpoints.keep=7) == "$base_name" \
+      && $(job_name --set worker.runId=again) != "$base_name" && $(job_name --set worker.fresh=true) != "$base_name" ]]; then
+  ok "worker Job named by its training spec ($base_name): silo-only changes keep it, runId and fresh change it"
+else
+  not_ok "worker Job name does not follow its training spec ($base_name)"
+fi
 
 # The validator itself must refuse bad documents, each with the error its "# expect:" comment names.
 bad="$checks/bad-manifests.yaml"

@@ -111,6 +111,10 @@ securityContext:
 {{- include "parameter-server.componentName" (list . "redis") -}}
 {{- end -}}
 
+{{- define "parameter-server.redisSecretName" -}}
+{{- default (include "parameter-server.redisName" .) .Values.redis.auth.existingSecret -}}
+{{- end -}}
+
 {{/* "true" when the chart runs its own S3-compatible server for the checkpoints (store s3, no serviceUrl). */}}
 {{- define "parameter-server.bundledObjectStore" -}}
 {{- $c := .Values.checkpoints -}}
@@ -189,6 +193,16 @@ securityContext:
 {{- end }}
 {{- end -}}
 
+{{/* What a training run is: the console's command and options, image, input, processes, fresh or resume, run id. */}}
+{{- define "parameter-server.workerSpec" -}}
+{{- $w := .Values.worker -}}
+{{- dict "args" $w.args "image" (include "parameter-server.image" (list . $w.image)) "data" $w.data "count" $w.count "fresh" $w.fresh "runId" $w.runId | toJson -}}
+{{- end -}}
+
+{{- define "parameter-server.workerJobName" -}}
+{{- printf "%s-%s" (include "parameter-server.componentName" (list . "worker")) (include "parameter-server.workerSpec" . | sha256sum | trunc 10) -}}
+{{- end -}}
+
 {{- define "parameter-server.dashboardSecretName" -}}
 {{- default (include "parameter-server.componentName" (list . "dashboard")) .Values.dashboard.auth.existingSecret -}}
 {{- end -}}
@@ -211,9 +225,15 @@ securityContext:
   value: {{ include "parameter-server.clusterId" . | quote }}
 - name: Orleans__Clustering__ProviderType
   value: Redis
-- name: Orleans__Clustering__ConnectionString
 {{- if .Values.redis.enabled }}
-  value: {{ printf "%s:%d" (include "parameter-server.redisName" .) (int .Values.redis.port) | quote }}
+# The bundled Redis' password, from its Secret; the connection string below expands it (never a literal here).
+- name: REDIS_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "parameter-server.redisSecretName" . }}
+      key: {{ .Values.redis.auth.existingSecretKey }}
+- name: Orleans__Clustering__ConnectionString
+  value: {{ printf "%s:%d,password=$(REDIS_PASSWORD)" (include "parameter-server.redisName" .) (int .Values.redis.port) | quote }}
 {{- else }}
   valueFrom:
     secretKeyRef:
@@ -258,6 +278,9 @@ securityContext:
 {{- end -}}
 {{- if and $c.enabled (ne $c.store "volume") $c.persistence.existingClaim -}}
 {{- fail (printf "checkpoints.persistence.existingClaim is set but checkpoints.store is %s: set checkpoints.store=volume to use the claim" $c.store) -}}
+{{- end -}}
+{{- if and .Values.worker.fresh (gt (int .Values.worker.count) 1) -}}
+{{- fail "worker.fresh with worker.count > 1: every worker process would drop the tables the others train; drop them once first (embed tables drop --prefix ...), then run the workers with fresh=false" -}}
 {{- end -}}
 {{- if and .Values.worker.enabled (not .Values.worker.data.existingClaim) -}}
 {{- fail "worker.enabled=true needs worker.data.existingClaim (the claim with the input files, mounted at /data)" -}}
