@@ -152,6 +152,10 @@ else:
 for policy in find("NetworkPolicy", lambda d: d["spec"]["podSelector"]["matchLabels"].get("app.kubernetes.io/component") == "silo"):
     open_rules = [r for r in policy["spec"]["ingress"] if any(p == {"podSelector": {}} or p == {"namespaceSelector": {}} for p in r.get("from", [{}]))]
     check(not open_rules, "no port of the silos is open to every pod (HTTP to Prometheus and labelled clients, the gateway to the release and labelled clients)")
+check(not o["dashboardServed"] or bool(o["dashboardUser"]), f"no dashboard without credentials (served: {o['dashboardServed']}, user set: {bool(o['dashboardUser'])})")
+images = [c["image"] for d in docs if d["kind"] in ("Deployment", "StatefulSet", "Job") for c in d["spec"]["template"]["spec"]["containers"]]
+floating = [i for i in images if not re.search(r":(v?\d+\.\d+\.\d+[^:/]*|RELEASE\.[0-9TZ-]+)$", i)]
+check(not floating, f"every image has a pinned version tag ({', '.join(images)}){': floating ' + str(floating) if floating else ''}")
 check(silo["securityContext"]["readOnlyRootFilesystem"] and "/tmp" in mounts.values(), "read-only root with a writable /tmp")
 grace = pod["terminationGracePeriodSeconds"]
 check(grace > 90, f"terminationGracePeriodSeconds {grace} exceeds the silo's 90 s shutdown")

@@ -124,6 +124,16 @@ for refusal in "${refusals[@]}"; do
   fi
 done
 
+# The sizing check: NOTES warn when the expected rows cannot fit the silos' memory limit, and only then.
+notes() { "$helm" template ps "$notes_chart" "$@" --show-only templates/zz-notes-check.yaml; }
+if notes --set sizing.rows=10000000 --set sizing.optimizer=adam | grep -q 'WARNING: 10000000 rows (dim 64, adam) over 3 silo(s) need about' \
+    && ! notes --set sizing.rows=1000000 | grep -q WARNING \
+    && ! notes --set sizing.rows=10000000 --set sizing.optimizer=adam --set silo.replicas=24 | grep -q WARNING; then
+  ok "sizing: NOTES warn for 10M Adam rows on 3 silos of 2Gi, not for 1M Adagrad rows or 10M on 24 silos"
+else
+  not_ok "sizing warning in NOTES"
+fi
+
 # The training Job is named by its spec: an upgrade that changes only the silos keeps it (no new run); a new spec or
 # runId names a new one.
 job_name() { "$helm" template ps "$chart" -f "$chart/ci/worker-job-values.yaml" "$@" --show-only templates/worker-job.yaml | sed -n 's/^  name: //p'; }

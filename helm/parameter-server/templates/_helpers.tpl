@@ -203,6 +203,35 @@ securityContext:
 {{- printf "%s-%s" (include "parameter-server.componentName" (list . "worker")) (include "parameter-server.workerSpec" . | sha256sum | trunc 10) -}}
 {{- end -}}
 
+{{/* A Kubernetes quantity ("2Gi", "512M", "1000000") in bytes. */}}
+{{- define "parameter-server.bytes" -}}
+{{- $q := toString . -}}
+{{- $n := regexFind "^[0-9.]+" $q -}}
+{{- $unit := trimPrefix $n $q -}}
+{{- $scale := get (dict "Ki" 1024.0 "Mi" 1048576.0 "Gi" 1073741824.0 "Ti" 1099511627776.0 "k" 1000.0 "M" 1000000.0 "G" 1000000000.0 "T" 1000000000000.0 "" 1.0) $unit -}}
+{{- mulf (float64 $n) (float64 $scale) | int64 -}}
+{{- end -}}
+
+{{/*
+The sizing check: sizing.rows spread over the silos, each row costing 4.5 x its table bytes (dim x 4 x (1 + optimizer
+slots) + 28 for id, step count and index) at the silo's peak with checkpoints being written, plus 200 MiB of runtime,
+against silo.resources.limits.memory. Empty when it fits or nothing is set; else the warning. See tests/bench/sizing.sh.
+*/}}
+{{- define "parameter-server.sizingWarning" -}}
+{{- $z := .Values.sizing -}}
+{{- $limit := dig "limits" "memory" "" .Values.silo.resources -}}
+{{- if and (gt (int64 $z.rows) 0) $limit -}}
+{{- $slots := get (dict "sgd" 0 "adagrad" 1 "adam" 2) $z.optimizer -}}
+{{- $perRow := mulf 4.5 (add (mul $z.dim 4 (add 1 $slots)) 28) -}}
+{{- $rowsPerSilo := ceil (divf (float64 $z.rows) (float64 .Values.silo.replicas)) -}}
+{{- $need := addf (mulf $rowsPerSilo $perRow) 209715200.0 -}}
+{{- $have := float64 (include "parameter-server.bytes" $limit) -}}
+{{- if gt $need $have -}}
+WARNING: {{ $z.rows }} rows (dim {{ $z.dim }}, {{ $z.optimizer }}) over {{ .Values.silo.replicas }} silo(s) need about {{ printf "%.1f" (divf $need 1073741824.0) }} GiB per silo ({{ printf "%.0f" $perRow }} bytes per row at the peak of a checkpoint, and 200 MiB of runtime), more than silo.resources.limits.memory {{ $limit }}: raise it or silo.replicas (a silo over its limit is OOM-killed and its shards restart from checkpoints).
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "parameter-server.dashboardSecretName" -}}
 {{- default (include "parameter-server.componentName" (list . "dashboard")) .Values.dashboard.auth.existingSecret -}}
 {{- end -}}
@@ -235,6 +264,7 @@ securityContext:
 - name: Orleans__Clustering__ConnectionString
   value: {{ printf "%s:%d,password=$(REDIS_PASSWORD)" (include "parameter-server.redisName" .) (int .Values.redis.port) | quote }}
 {{- else }}
+- name: Orleans__Clustering__ConnectionString
   valueFrom:
     secretKeyRef:
       {{- if .Values.externalRedis.existingSecret }}
