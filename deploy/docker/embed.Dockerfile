@@ -3,11 +3,12 @@
 # Run any command: docker run --rm parameter-server-embed:0.1.0 train --cluster redis --ratings /data/ratings.csv
 # (--cluster redis reads Orleans__Clustering__ConnectionString and Orleans__ClusterId, as the silos do).
 # Runs as uid 10001 and writes only to /tmp (and where --report or --out point), so a read-only root works.
-ARG SDK_IMAGE=mcr.microsoft.com/dotnet/sdk:10.0
+# Full versions, never a floating tag (a rebuild gets the same toolchain); override both, e.g. with @sha256 digests.
+ARG SDK_IMAGE=mcr.microsoft.com/dotnet/sdk:10.0.401
 # The app is published self-contained (it brings its own .NET), so the runtime base needs only .NET's native
 # dependencies (glibc, libstdc++, ICU, OpenSSL, CA certificates, tzdata): Microsoft's runtime-deps image, or any
 # Debian or Ubuntu base with those packages (CI builds one with debootstrap, as no registry is reachable there).
-ARG RUNTIME_IMAGE=mcr.microsoft.com/dotnet/runtime-deps:10.0
+ARG RUNTIME_IMAGE=mcr.microsoft.com/dotnet/runtime-deps:10.0.12
 # Where the published app comes from: the build stage below, or an image that already holds it in /out (CI
 # publishes on the host and passes one, so it needs no SDK image).
 ARG PUBLISHED=build

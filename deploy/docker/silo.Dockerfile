@@ -3,11 +3,12 @@
 # Configured by environment variables (Orleans__*, Http__*, Checkpoints__*, Otlp__*; see SiloHostOptions and
 # `dotnet ParameterServer.Silo.dll --check-config`). Runs as uid 10001 and writes only to /tmp and the checkpoint
 # directory, so it runs with a read-only root filesystem.
-ARG SDK_IMAGE=mcr.microsoft.com/dotnet/sdk:10.0
+# Full versions, never a floating tag (a rebuild gets the same toolchain); override both, e.g. with @sha256 digests.
+ARG SDK_IMAGE=mcr.microsoft.com/dotnet/sdk:10.0.401
 # The app is published self-contained (it brings its own .NET), so the runtime base needs only .NET's native
 # dependencies (glibc, libstdc++, ICU, OpenSSL, CA certificates, tzdata): Microsoft's runtime-deps image, or any
 # Debian or Ubuntu base with those packages (CI builds one with debootstrap, as no registry is reachable there).
-ARG RUNTIME_IMAGE=mcr.microsoft.com/dotnet/runtime-deps:10.0
+ARG RUNTIME_IMAGE=mcr.microsoft.com/dotnet/runtime-deps:10.0.12
 # Where the published app comes from: the build stage below, or an image that already holds it in /out (CI
 # publishes on the host and passes one, so it needs no SDK image).
 ARG PUBLISHED=build
