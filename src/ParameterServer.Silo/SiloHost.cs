@@ -5,6 +5,7 @@ using OpenTelemetry.Trace;
 using Orleans.Configuration;
 using Orleans.Dashboard;
 using ParameterServer.Abstractions.Telemetry;
+using ParameterServer.Api;
 using ParameterServer.Grains;
 
 namespace ParameterServer.Silo;
@@ -64,13 +65,19 @@ public static class SiloHost
         o.Balancing.Interval = balancing.GetValue("Interval", o.Balancing.Interval);
         o.Balancing.DrainTimeout = balancing.GetValue("DrainTimeout", o.Balancing.DrainTimeout);
         o.ShutdownTimeout = configuration.GetSection("Shutdown").GetValue("Timeout", o.ShutdownTimeout);
+        var grpc = configuration.GetSection("Grpc");
+        o.Api.Port = grpc.GetValue("Port", o.Api.Port);
+        o.Api.Address = grpc.GetValue("Address", o.Api.Address)!;
+        o.Api.Token = grpc.GetValue<string?>("Token");
+        o.Api.MaxIds = grpc.GetValue("MaxIds", o.Api.MaxIds);
+        o.Api.MaxMessageBytes = grpc.GetValue("MaxMessageBytes", o.Api.MaxMessageBytes);
         o.OtlpEndpoint = configuration.GetValue<string?>("Otlp:Endpoint") ?? configuration.GetValue<string?>("OTEL_EXPORTER_OTLP_ENDPOINT");
         o.Validate();
         return o;
     }
 
     /// <summary>The sections whose keys are the silo's: a key under them that the silo does not read is a mistake.</summary>
-    public static readonly string[] Sections = ["Orleans", "Http", "Checkpoints", "Balancing", "Shutdown", "Otlp"];
+    public static readonly string[] Sections = ["Orleans", "Http", "Checkpoints", "Balancing", "Shutdown", "Otlp", "Grpc"];
 
     /// <summary>
     /// What <c>--check-config</c> prints: the configuration keys the silo reads (found by running
@@ -128,12 +135,30 @@ public static class SiloHost
             builder.Logging.AddConsole(c => c.FormatterName = TerseConsoleFormatter.Name)
                 .AddConsoleFormatter<TerseConsoleFormatter, Microsoft.Extensions.Logging.Console.ConsoleFormatterOptions>();
         }
-        builder.WebHost.UseUrls($"http://{FormatHost(o.HttpAddress)}:{o.HttpPort}");
+        if (o.Api.Enabled)
+        {
+            // Two listeners: HTTP/1.1 and 2 for metrics, health and the dashboard; HTTP/2 only (gRPC) for the API.
+            builder.WebHost.ConfigureKestrel(k =>
+            {
+                k.Listen(IPAddress.Parse(o.HttpAddress), o.HttpPort);
+                k.Listen(IPAddress.Parse(o.Api.Address), o.Api.Port, l => l.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2);
+            });
+            builder.Services.AddParameterServerApi(o.Api);
+        }
+        else
+        {
+            builder.WebHost.UseUrls($"http://{FormatHost(o.HttpAddress)}:{o.HttpPort}");
+        }
+
         var advertised = o.ResolveAdvertisedAddress();
         var listen = !o.UsesRedis ? IPAddress.Loopback : o.ListenOnAnyHostAddress ? IPAddress.Any : advertised;
         PortCheck.EnsureFree("Orleans:SiloPort", listen, o.SiloPort);
         PortCheck.EnsureFree("Orleans:GatewayPort", listen, o.GatewayPort);
         PortCheck.EnsureFree("Http:Port", IPAddress.Parse(o.HttpAddress), o.HttpPort);
+        if (o.Api.Enabled)
+        {
+            PortCheck.EnsureFree("Grpc:Port", IPAddress.Parse(o.Api.Address), o.Api.Port);
+        }
         builder.UseOrleans(silo =>
         {
             if (o.UsesRedis)
@@ -229,6 +254,11 @@ public static class SiloHost
             return next(context);
         });
         app.MapPrometheusScrapingEndpoint("/metrics");
+        if (o.Api.Enabled)
+        {
+            app.MapParameterServerApi(o.Api);
+        }
+
         app.MapGet("/healthz", () => Results.Text("ok\n"));
         app.MapGet("/ready", (IServiceProvider services) => SiloReadiness.NotReady(services) is { } why
             ? Results.Text(why + "\n", statusCode: StatusCodes.Status503ServiceUnavailable)
@@ -244,8 +274,9 @@ public static class SiloHost
         }
 
         app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogInformation(
-            "Silo started: silo port {SiloPort}, gateway port {GatewayPort}, cluster {ClusterId} ({Clustering}), http://{Address}:{HttpPort} (/metrics, /healthz, /ready{Dashboard}); checkpoints {Checkpoints}",
+            "Silo started: silo port {SiloPort}, gateway port {GatewayPort}, cluster {ClusterId} ({Clustering}), http://{Address}:{HttpPort} (/metrics, /healthz, /ready{Dashboard}){Api}; checkpoints {Checkpoints}",
             o.SiloPort, o.GatewayPort, o.ClusterId, o.UsesRedis ? "Redis" : "Development", o.HttpAddress, o.HttpPort, o.DashboardServed ? ", /dashboard" : "",
+            o.Api.Enabled ? $", gRPC API on {o.Api.Address}:{o.Api.Port} ({(o.Api.Token is null ? "no authentication" : "bearer token")})" : "",
             o.Checkpoints.Enabled ? $"in {o.Checkpoints.Where} every {o.Checkpoints.Interval.TotalSeconds:0.#} s" : "off"));
         if (o.DashboardOpen)
         {

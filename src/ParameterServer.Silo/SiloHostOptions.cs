@@ -85,6 +85,9 @@ public sealed class SiloHostOptions
     /// </summary>
     public TimeSpan? DeadSiloLease { get; set; }
 
+    /// <summary>The gRPC API (section <c>Grpc</c>): off unless its port is set.</summary>
+    public ParameterServer.Api.ApiOptions Api { get; set; } = new();
+
     /// <summary>Checkpoints: a directory, an Azure Blob container or an S3 bucket (none = off), interval and how many to keep.</summary>
     public Grains.CheckpointOptions Checkpoints { get; set; } = new();
 
@@ -154,6 +157,14 @@ public sealed class SiloHostOptions
         copy.ClusteringConnectionString = ClusteringConnectionString is null ? null
             : ParameterServer.Abstractions.ErrorText.MaskSecrets(ClusteringConnectionString);
         copy.Checkpoints = Checkpoints.Redacted();
+        copy.Api = new ParameterServer.Api.ApiOptions
+        {
+            Port = Api.Port,
+            Address = Api.Address,
+            Token = Api.Token is null ? null : "***",
+            MaxIds = Api.MaxIds,
+            MaxMessageBytes = Api.MaxMessageBytes,
+        };
         return copy;
     }
 
@@ -220,6 +231,11 @@ public sealed class SiloHostOptions
 
         Checkpoints.Validate();
         Balancing.Validate();
+        Api.Validate();
+        if (Api.Enabled && Api.Port == HttpPort)
+        {
+            throw new ArgumentException($"Grpc:Port = {Api.Port} is the HTTP port too: the API needs a port of its own.");
+        }
         if (!IPAddress.TryParse(HttpAddress, out _))
         {
             throw new ArgumentException($"Http:Address = '{HttpAddress}' is not an IP address (use 0.0.0.0 to listen on every interface).");

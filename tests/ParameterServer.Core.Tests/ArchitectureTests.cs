@@ -7,7 +7,8 @@ namespace ParameterServer.Core.Tests;
 /// The layering, read from the repository's project files and sources: Core (kernels, storage, models) knows nothing
 /// of Orleans; Abstractions sits on Core; Grains (the server) and Client (the worker side) each sit on Abstractions and
 /// never on each other; Storage (object stores for checkpoints, with their cloud SDKs) sits on Core and is used by
-/// Grains only; the silo hosts Grains; the console uses Client and, for its embedded silo, Grains. A new
+/// Grains only; Api (the gRPC service) sits on Client; the silo hosts Grains and Api; the console uses Client and, for
+/// its embedded silo, Grains. A new
 /// reference that breaks this fails here, naming the file.
 /// </summary>
 public sealed partial class ArchitectureTests
@@ -19,7 +20,8 @@ public sealed partial class ArchitectureTests
         ["ParameterServer.Storage"] = ["ParameterServer.Core"],
         ["ParameterServer.Grains"] = ["ParameterServer.Abstractions", "ParameterServer.Storage"],
         ["ParameterServer.Client"] = ["ParameterServer.Abstractions"],
-        ["ParameterServer.Silo"] = ["ParameterServer.Grains"],
+        ["ParameterServer.Api"] = ["ParameterServer.Client"],
+        ["ParameterServer.Silo"] = ["ParameterServer.Grains", "ParameterServer.Api"],
         ["ParameterServer.Embed"] = ["ParameterServer.Client", "ParameterServer.Grains"],
     };
 
@@ -31,6 +33,7 @@ public sealed partial class ArchitectureTests
         ["ParameterServer.Abstractions"] = ["ParameterServer.Grains", "ParameterServer.Client"],
         ["ParameterServer.Grains"] = ["ParameterServer.Client"],
         ["ParameterServer.Client"] = ["ParameterServer.Grains", "ParameterServer.Storage"],
+        ["ParameterServer.Api"] = ["ParameterServer.Grains", "ParameterServer.Storage"],
     };
 
     private static string Src()

@@ -105,6 +105,15 @@ public static class ParameterServerTelemetry
     /// <summary>Epochs finished (worker).</summary>
     public static readonly Counter<long> Epochs = Meter.CreateCounter<long>("ps.training.epochs", "{epoch}", "Training epochs finished.");
 
+    /// <summary>gRPC calls answered by the silo's API, by method and status code (silo).</summary>
+    public static readonly Counter<long> ApiRequests = Meter.CreateCounter<long>("ps.api.requests", "{request}", "gRPC API calls answered, by method and status code.");
+
+    /// <summary>Latency of the gRPC API's calls (silo).</summary>
+    public static readonly Histogram<double> ApiDuration = Meter.CreateHistogram("ps.api.duration", "s", "Time to answer one gRPC API call.", advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
+
+    /// <summary>Payload bytes of the gRPC API's calls, by method and direction (silo).</summary>
+    public static readonly Counter<long> ApiPayload = Meter.CreateCounter<long>("ps.api.payload", "By", "Bytes of gRPC API messages (serialized protobuf), by method and direction (request, response).");
+
     /// <summary>
     /// Whether an instrument is worth exporting: everything outside <c>Microsoft.Orleans</c>, and Orleans' observable
     /// instruments (read only when scraped, so free on the hot path). Orleans' synchronous instruments are recorded per
