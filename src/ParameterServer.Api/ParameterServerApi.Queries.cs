@@ -38,7 +38,7 @@ public sealed partial class ParameterServerApi
                     throw new ArgumentException($"Search of table '{request.Table}': give a vector, a key or a label.");
             }
 
-            var found = await new QueryClient(ps).NearestAsync(request.Table, target, k, metric, request.ExcludeSelf, request.MinUpdates);
+            var found = await new QueryClient(ps).NearestAsync(request.Table, target, k, metric, request.ExcludeSelf, request.MinUpdates, request.MinCount);
             var response = new SearchResponse { QueryId = found.QueryId ?? 0 };
             response.Hits.Add(found.Hits.Select(Hit));
             return response;
@@ -53,7 +53,7 @@ public sealed partial class ParameterServerApi
                 throw new TooManyIdsException($"Recommend for user {request.User}: {request.Seen.Count:N0} seen items; at most {QueryLimits.MaxExclude:N0}.");
             }
 
-            var rec = await Recommender.RecommendAsync(ps, request.TablePrefix, request.User, request.K == 0 ? 10 : request.K, [.. request.Seen], request.MinUpdates);
+            var rec = await Recommender.RecommendAsync(ps, request.TablePrefix, request.User, request.K == 0 ? 10 : request.K, [.. request.Seen], request.MinUpdates, request.MinCount);
             var response = new RecommendResponse();
             response.Hits.Add(rec.Hits.Select(Hit));
             response.Predicted.Add(rec.Predicted);

@@ -50,7 +50,12 @@ extract_names() {
 }
 
 shopt -s nullglob
-dashboards=("$dash_dir"/*.json)
+# DASHBOARDS: a glob of the files to check (default every one); SKIP_DASHBOARDS: space-separated file names left out
+# (the gRPC API's dashboard is checked by python-client.sh, whose silo serves the API).
+dashboards=()
+for dash in "$dash_dir"/${DASHBOARDS:-*.json}; do
+  [[ " ${SKIP_DASHBOARDS:-} " == *" $(basename "$dash") "* ]] || dashboards+=("$dash")
+done
 if [[ ${#dashboards[@]} -eq 0 ]]; then
   echo "error: no dashboards in $dash_dir" >&2
   exit 1
