@@ -152,6 +152,11 @@ else:
 for policy in find("NetworkPolicy", lambda d: d["spec"]["podSelector"]["matchLabels"].get("app.kubernetes.io/component") == "silo"):
     open_rules = [r for r in policy["spec"]["ingress"] if any(p == {"podSelector": {}} or p == {"namespaceSelector": {}} for p in r.get("from", [{}]))]
     check(not open_rules, "no port of the silos is open to every pod (HTTP to Prometheus and labelled clients, the gateway to the release and labelled clients)")
+api = o["api"]
+if api["port"]:
+    check(api["port"] == ports.get("grpc") and api["address"] == "0.0.0.0", f"gRPC API on 0.0.0.0:{api['port']}, the container port named grpc ({ports.get('grpc')})")
+    entry = next(e for e in silo["env"] if e["name"] == "Grpc__Token")
+    check("secretKeyRef" in entry.get("valueFrom", {}) and api["token"] == "***", "the gRPC API requires a bearer token, from a Secret")
 check(not o["dashboardServed"] or bool(o["dashboardUser"]), f"no dashboard without credentials (served: {o['dashboardServed']}, user set: {bool(o['dashboardUser'])})")
 images = [c["image"] for d in docs if d["kind"] in ("Deployment", "StatefulSet", "Job") for c in d["spec"]["template"]["spec"]["containers"]]
 floating = [i for i in images if not re.search(r":(v?\d+\.\d+\.\d+[^:/]*|RELEASE\.[0-9TZ-]+)$", i)]

@@ -232,6 +232,10 @@ WARNING: {{ $z.rows }} rows (dim {{ $z.dim }}, {{ $z.optimizer }}) over {{ .Valu
 {{- end -}}
 {{- end -}}
 
+{{- define "parameter-server.grpcSecretName" -}}
+{{- default (include "parameter-server.componentName" (list . "grpc")) .Values.grpc.auth.existingSecret -}}
+{{- end -}}
+
 {{- define "parameter-server.dashboardSecretName" -}}
 {{- default (include "parameter-server.componentName" (list . "dashboard")) .Values.dashboard.auth.existingSecret -}}
 {{- end -}}
