@@ -25,25 +25,13 @@ public sealed partial class ParameterServerApi
                 }
             }
 
-            var response = new LookupResponse { Dim = dim };
-            if (ReferenceEquals(distinct, ids))
-            {
-                response.Values = WireArrays.Pack(values);
-                response.Found = Google.Protobuf.ByteString.CopyFrom([.. found.Select(f => (byte)(f ? 1 : 0))]);
-                return response;
-            }
-
-            var all = new float[ids.Length * dim];
             var flags = new byte[ids.Length];
             for (int i = 0; i < ids.Length; i++)
             {
-                values.AsSpan(slot[i] * dim, dim).CopyTo(all.AsSpan(i * dim, dim));
                 flags[i] = (byte)(found[slot[i]] ? 1 : 0);
             }
 
-            response.Values = WireArrays.Pack(all);
-            response.Found = Google.Protobuf.ByteString.CopyFrom(flags);
-            return response;
+            return new LookupResponse { Dim = dim, Values = WireArrays.Pack(WireArrays.Expand(values, slot, dim)), Found = Google.Protobuf.ByteString.CopyFrom(flags) };
         });
 
     /// <inheritdoc/>
@@ -56,18 +44,7 @@ public sealed partial class ParameterServerApi
             var (distinct, slot) = WireArrays.Distinct(ids);
             var values = new float[distinct.Length * dim];
             await table.PullAsync(distinct, values);
-            if (ReferenceEquals(distinct, ids))
-            {
-                return new PullResponse { Dim = dim, Values = WireArrays.Pack(values) };
-            }
-
-            var all = new float[ids.Length * dim];
-            for (int i = 0; i < ids.Length; i++)
-            {
-                values.AsSpan(slot[i] * dim, dim).CopyTo(all.AsSpan(i * dim, dim));
-            }
-
-            return new PullResponse { Dim = dim, Values = WireArrays.Pack(all) };
+            return new PullResponse { Dim = dim, Values = WireArrays.Pack(WireArrays.Expand(values, slot, dim)) };
         });
 
     /// <inheritdoc/>

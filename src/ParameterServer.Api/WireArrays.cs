@@ -83,4 +83,24 @@ internal static class WireArrays
 
         return (distinct, slot);
     }
+
+    /// <summary>
+    /// The rows of the request's ids from the rows of its distinct ids (<see cref="Distinct"/>): <paramref name="rows"/>
+    /// itself when no id repeats.
+    /// </summary>
+    public static float[] Expand(float[] rows, int[] slot, int dim)
+    {
+        if (rows.Length == slot.Length * dim)
+        {
+            return rows;
+        }
+
+        var all = new float[slot.Length * dim];
+        for (int i = 0; i < slot.Length; i++)
+        {
+            rows.AsSpan(slot[i] * dim, dim).CopyTo(all.AsSpan(i * dim, dim));
+        }
+
+        return all;
+    }
 }
