@@ -21,6 +21,8 @@ COPY src/ParameterServer.Abstractions/ParameterServer.Abstractions.csproj src/Pa
 COPY src/ParameterServer.Core/ParameterServer.Core.csproj src/ParameterServer.Core/
 COPY src/ParameterServer.Grains/ParameterServer.Grains.csproj src/ParameterServer.Grains/
 COPY src/ParameterServer.Storage/ParameterServer.Storage.csproj src/ParameterServer.Storage/
+COPY src/ParameterServer.Client/ParameterServer.Client.csproj src/ParameterServer.Client/
+COPY src/ParameterServer.Api/ParameterServer.Api.csproj src/ParameterServer.Api/
 COPY src/ParameterServer.Silo/ParameterServer.Silo.csproj src/ParameterServer.Silo/
 RUN dotnet restore src/ParameterServer.Silo/ParameterServer.Silo.csproj -r linux-x64
 COPY src/ src/
