@@ -15,8 +15,11 @@ public abstract class Emulator : IDisposable
     private readonly Process? _process;
     private readonly string _data = Path.Combine(Path.GetTempPath(), $"ps-emulator-{Guid.NewGuid():N}");
 
-    /// <summary>Starts <paramref name="program"/> with the arguments <paramref name="arguments"/> builds from (port, data directory).</summary>
-    protected Emulator(string program, Func<int, string, string[]> arguments)
+    /// <summary>
+    /// Starts <paramref name="program"/> with the arguments <paramref name="arguments"/> builds from (port, data
+    /// directory) and waits until it prints a line holding <paramref name="readyText"/> (it listens then).
+    /// </summary>
+    protected Emulator(string program, string readyText, Func<int, string, string[]> arguments)
     {
         Program = program;
         if (Find(program) is not { } path)
@@ -35,20 +38,23 @@ public abstract class Emulator : IDisposable
             start.ArgumentList.Add(a);
         }
 
-        _process = Process.Start(start) ?? throw new InvalidOperationException($"{program} did not start.");
-        _process.OutputDataReceived += (_, _) => { };
+        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _process = new Process { StartInfo = start, EnableRaisingEvents = true };
+        _process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data?.Contains(readyText, StringComparison.Ordinal) == true)
+            {
+                ready.TrySetResult();
+            }
+        };
         _process.ErrorDataReceived += (_, _) => { };
+        _process.Exited += (_, _) => ready.TrySetException(new InvalidOperationException($"{program} exited before it listened on 127.0.0.1:{Port}."));
+        _process.Start();
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (!Listening(Port))
+        if (!ready.Task.Wait(TimeSpan.FromSeconds(60)))
         {
-            if (_process.HasExited || DateTime.UtcNow > deadline)
-            {
-                throw new InvalidOperationException($"{program} did not listen on 127.0.0.1:{Port} within 60 s (exit code {(_process.HasExited ? _process.ExitCode : "none")}).");
-            }
-
-            Thread.Sleep(50); // polling a port with a deadline: the process gives no other signal
+            throw new InvalidOperationException($"{program} did not say it listens on 127.0.0.1:{Port} within 60 s.");
         }
     }
 
@@ -120,20 +126,6 @@ public abstract class Emulator : IDisposable
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
-
-    private static bool Listening(int port)
-    {
-        try
-        {
-            using var client = new TcpClient();
-            client.Connect(IPAddress.Loopback, port);
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
-    }
 }
 
 /// <summary>One emulator per test class, started on first use (so a skipped class starts nothing).</summary>
@@ -164,7 +156,7 @@ public sealed class EmulatorServer<T> : IDisposable
 }
 
 /// <summary>Azurite's Blob service.</summary>
-public sealed class Azurite() : Emulator("azurite-blob", (port, data) =>
+public sealed class Azurite() : Emulator("azurite-blob", "successfully listens on", (port, data) =>
     ["--blobHost", "127.0.0.1", "--blobPort", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--location", data, "--silent", "--skipApiVersionCheck", "--loose"])
 {
     /// <summary>Azurite's well-known development account key (public, documented by Microsoft).</summary>
@@ -176,7 +168,7 @@ public sealed class Azurite() : Emulator("azurite-blob", (port, data) =>
 }
 
 /// <summary>s3rver, an S3 API server (credentials S3RVER/S3RVER).</summary>
-public sealed class S3rver() : Emulator("s3rver", (port, data) =>
+public sealed class S3rver() : Emulator("s3rver", "listening on", (port, data) =>
     ["--address", "127.0.0.1", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--directory", data, "--silent"])
 {
     /// <summary>The endpoint.</summary>
