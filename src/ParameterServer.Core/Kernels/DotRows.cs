@@ -41,6 +41,35 @@ public static class DotRows
         ref float q = ref MemoryMarshal.GetReference(query1);
         ref float m = ref MemoryMarshal.GetReference(rows);
         int r = 0;
+        if (Vector512.IsHardwareAccelerated && dim % Vector512<float>.Count == 0)
+        {
+            for (; r <= n - 4; r += 4)
+            {
+                nuint b0 = (nuint)(r * dim), b1 = b0 + (nuint)dim, b2 = b1 + (nuint)dim, b3 = b2 + (nuint)dim;
+                Vector512<float> a0 = Vector512<float>.Zero, a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
+                for (nuint j = 0; j < (nuint)dim; j += (nuint)Vector512<float>.Count)
+                {
+                    var pv = Vector512.LoadUnsafe(ref p, j);
+                    var qv = Vector512.LoadUnsafe(ref q, j);
+                    var r0 = Vector512.LoadUnsafe(ref m, b0 + j);
+                    var r1 = Vector512.LoadUnsafe(ref m, b1 + j);
+                    var r2 = Vector512.LoadUnsafe(ref m, b2 + j);
+                    var r3 = Vector512.LoadUnsafe(ref m, b3 + j);
+                    a0 = Vector512.FusedMultiplyAdd(r0, pv, a0);
+                    a1 = Vector512.FusedMultiplyAdd(r1, pv, a1);
+                    a2 = Vector512.FusedMultiplyAdd(r2, pv, a2);
+                    a3 = Vector512.FusedMultiplyAdd(r3, pv, a3);
+                    c0 = Vector512.FusedMultiplyAdd(r0, qv, c0);
+                    c1 = Vector512.FusedMultiplyAdd(r1, qv, c1);
+                    c2 = Vector512.FusedMultiplyAdd(r2, qv, c2);
+                    c3 = Vector512.FusedMultiplyAdd(r3, qv, c3);
+                }
+
+                RowReduction.StoreSums(a0, a1, a2, a3, destination0, r);
+                RowReduction.StoreSums(c0, c1, c2, c3, destination1, r);
+            }
+        }
+
         for (; r <= n - 4; r += 4)
         {
             nuint b0 = (nuint)(r * dim), b1 = b0 + (nuint)dim, b2 = b1 + (nuint)dim, b3 = b2 + (nuint)dim;
@@ -79,6 +108,8 @@ public static class DotRows
     private readonly struct Term : IRowTerm
     {
         public static Vector256<float> Add(Vector256<float> row, Vector256<float> query, Vector256<float> sum) => Vector256.FusedMultiplyAdd(row, query, sum);
+
+        public static Vector512<float> Add(Vector512<float> row, Vector512<float> query, Vector512<float> sum) => Vector512.FusedMultiplyAdd(row, query, sum);
 
         public static float Score(ReadOnlySpan<float> row, ReadOnlySpan<float> query) => TensorPrimitives.Dot(row, query);
     }

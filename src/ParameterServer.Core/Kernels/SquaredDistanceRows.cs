@@ -22,6 +22,12 @@ public static class SquaredDistanceRows
             return Vector256.FusedMultiplyAdd(d, d, sum);
         }
 
+        public static Vector512<float> Add(Vector512<float> row, Vector512<float> query, Vector512<float> sum)
+        {
+            var d = row - query;
+            return Vector512.FusedMultiplyAdd(d, d, sum);
+        }
+
         public static float Score(ReadOnlySpan<float> row, ReadOnlySpan<float> query)
         {
             float sum = 0f;

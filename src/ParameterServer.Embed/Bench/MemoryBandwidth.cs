@@ -16,27 +16,33 @@ internal static class MemoryBandwidth
         double best = double.MaxValue;
         for (int r = 0; r < repeats; r++)
         {
-            var sw = Stopwatch.StartNew();
-            if (threads <= 1)
-            {
-                Sink(Sum(buffer));
-            }
-            else
-            {
-                int chunk = (buffer.Length / threads) & ~7;
-                var sums = new float[threads];
-                Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
-                {
-                    int from = t * chunk, to = t == threads - 1 ? buffer.Length : from + chunk;
-                    sums[t] = Sum(buffer.AsSpan(from, to - from));
-                });
-                Sink(sums.Sum());
-            }
-
-            best = Math.Min(best, sw.Elapsed.TotalSeconds);
+            best = Math.Min(best, StreamOnce(buffer, threads));
         }
 
         return buffer.LongLength * sizeof(float) / best;
+    }
+
+    /// <summary>Seconds <paramref name="threads"/> threads take to read <paramref name="buffer"/> once, each its own contiguous part.</summary>
+    public static double StreamOnce(float[] buffer, int threads)
+    {
+        var sw = Stopwatch.StartNew();
+        if (threads <= 1)
+        {
+            Sink(Sum(buffer));
+        }
+        else
+        {
+            int chunk = (buffer.Length / threads) & ~7;
+            var sums = new float[threads];
+            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+            {
+                int from = t * chunk, to = t == threads - 1 ? buffer.Length : from + chunk;
+                sums[t] = Sum(buffer.AsSpan(from, to - from));
+            });
+            Sink(sums.Sum());
+        }
+
+        return sw.Elapsed.TotalSeconds;
     }
 
     private static float _sink;

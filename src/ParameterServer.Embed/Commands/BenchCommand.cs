@@ -84,7 +84,7 @@ internal static class BenchCommand
                     bandwidth_all_threads_bytes_per_second = report.BandwidthAllThreads,
                     stream_ms = report.StreamMs,
                     stream_all_cores_ms = report.StreamAllCoresMs,
-                    runs = report.Runs.Select(r => new { batch = r.Batch, calls = r.Calls, p50_ms = r.P50Ms, p99_ms = r.P99Ms, mean_ms = r.MeanMs, queries_per_second = r.QueriesPerSecond, p50_over_stream = r.P50Ms / report.StreamMs, p50_over_stream_all_cores = r.P50Ms / report.StreamAllCoresMs }),
+                    runs = report.Runs.Select(r => new { batch = r.Batch, calls = r.Calls, p50_ms = r.P50Ms, p99_ms = r.P99Ms, mean_ms = r.MeanMs, queries_per_second = r.QueriesPerSecond, p50_over_stream = r.P50Ms / report.StreamMs, p50_over_stream_all_cores = r.P50Ms / report.StreamAllCoresMs, stream_all_cores_p50_ms = r.StreamP50Ms > 0 ? r.StreamP50Ms : (double?)null, p50_over_stream_p50 = r.StreamP50Ms > 0 ? r.P50Ms / r.StreamP50Ms : (double?)null }),
                     approx = report.Approx is not { } a ? null : new
                     {
                         probes = a.Probes,
@@ -119,10 +119,16 @@ internal static class BenchCommand
             var c = CultureInfo.InvariantCulture;
             Console.WriteLine(string.Create(c, $"bench query: {settings.Rows:N0} rows x {settings.Dim} ({settings.Data}), {settings.Shards} shards, k {settings.K}, {SimilarityMetrics.NameOf(settings.Metric)}; cluster {report.Cluster}; {report.Cores} cores; filled in {report.FillSeconds:F1} s"));
             Console.WriteLine(string.Create(c, $"memory bandwidth: {report.BandwidthOneThread / 1e9:F2} GB/s one thread, {report.BandwidthAllThreads / 1e9:F2} GB/s {report.Cores} threads; streaming the table's {report.TableValueBytes / 1e6:F0} MB once takes {report.StreamMs:F2} ms at one thread, {report.StreamAllCoresMs:F2} ms on {report.Cores} cores (the floor p50 is compared with)"));
-            Console.WriteLine($"{"batch",5} {"calls",6} {"p50 ms",9} {"p99 ms",9} {"mean ms",9} {"queries/s",11} {"p50/floor",11}");
+            Console.WriteLine($"{"batch",5} {"calls",6} {"p50 ms",9} {"p99 ms",9} {"mean ms",9} {"queries/s",11} {"p50/floor",11} {"stream p50",11} {"p50/stream",11}");
             foreach (var r in report.Runs)
             {
-                Console.WriteLine(string.Create(c, $"{r.Batch,5} {r.Calls,6} {r.P50Ms,9:F2} {r.P99Ms,9:F2} {r.MeanMs,9:F2} {r.QueriesPerSecond,11:F1} {r.P50Ms / report.StreamAllCoresMs,11:F2}"));
+                string inline = r.StreamP50Ms > 0 ? string.Create(c, $"{r.StreamP50Ms,11:F2} {r.P50Ms / r.StreamP50Ms,11:F2}") : $"{"-",11} {"-",11}";
+                Console.WriteLine(string.Create(c, $"{r.Batch,5} {r.Calls,6} {r.P50Ms,9:F2} {r.P99Ms,9:F2} {r.MeanMs,9:F2} {r.QueriesPerSecond,11:F1} {r.P50Ms / report.StreamAllCoresMs,11:F2} {inline}"));
+            }
+
+            if (report.Runs.Any(r => r.StreamP50Ms > 0))
+            {
+                Console.WriteLine("(p50/floor: over the best all-core stream before the runs; stream p50: the median of the all-core streams timed right before each single-query search, p50/stream over it)");
             }
 
             if (report.Approx is { } ar)
