@@ -35,6 +35,21 @@ public sealed class RowsTests(ApiSilo silo)
     }
 
     [Fact]
+    public async Task ListTables_describes_every_table_with_its_rows()
+    {
+        string a = await Create(), b = await Create(V1.Optimizer.Sgd);
+        await silo.Client.PullAsync(new V1.PullRequest { Table = a, Ids = ApiSilo.Ids(1, 2, 3) });
+        await silo.Client.PullAsync(new V1.PullRequest { Table = b, Ids = ApiSilo.Ids(4) });
+
+        var tables = (await silo.Client.ListTablesAsync(new V1.ListTablesRequest())).Tables.ToDictionary(t => t.Name);
+        Assert.Equal(3, tables[a].Rows);
+        Assert.Equal(V1.Optimizer.Adagrad, tables[a].Optimizer);
+        Assert.Equal(1, tables[b].Rows);
+        Assert.Equal(V1.Optimizer.Sgd, tables[b].Optimizer);
+        Assert.All(new[] { tables[a], tables[b] }, t => Assert.Equal((Dim, 3), (t.Dim, t.Shards)));
+    }
+
+    [Fact]
     public async Task Lookup_creates_nothing_pull_creates_and_push_applies_the_optimizer_as_the_reference_does()
     {
         string table = await Create();

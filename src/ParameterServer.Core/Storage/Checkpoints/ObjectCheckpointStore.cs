@@ -80,7 +80,10 @@ public sealed class ObjectCheckpointStore : ICheckpointStore
             }
         }
 
-        foreach (var (old, _) in (await ListShardAsync(shardPrefix, cancellationToken)).Skip(Keep))
+        // Pruned from the list taken before the write (newest first; the new checkpoint is newer than all of them), not
+        // from a second listing: one LIST request per checkpoint instead of two. A checkpoint another writer added
+        // meanwhile is not in it and stays, one more than Keep until the next write prunes it.
+        foreach (var (old, _) in existing.Skip(Keep - 1))
         {
             await _objects.DeleteAsync(old, cancellationToken);
         }
