@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -202,15 +203,46 @@ public static partial class ShardSearch
                         break;
                 }
 
-                float threshold = heap.Threshold;
-                for (int r = first; r < n; r++)
+                OfferBlock(heap, blockKeys, first, start, rowIds, exclude, steps, minSteps, slotCounts, minCount);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Offers the rows of a block whose keys reach the heap's threshold, in row order (rows before
+    /// <paramref name="first"/> are not offered). Eight keys are compared at once and only the lanes that pass are
+    /// looked at: once the heap is full, nearly every block has none, and the scan stays a stream of loads and
+    /// multiply-adds instead of a compare and branch per row. NaN never passes the compare, so it is never kept.
+    /// </summary>
+    private static void OfferBlock(TopKHeap heap, ReadOnlySpan<float> keys, int first, int start, ReadOnlySpan<long> rowIds, ReadOnlySpan<long> exclude, ReadOnlySpan<int> steps, long minSteps, ReadOnlySpan<float> slotCounts, float minCount)
+    {
+        float threshold = heap.Threshold;
+        int r = first;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            ref float k = ref MemoryMarshal.GetReference(keys);
+            for (; r <= keys.Length - Vector256<float>.Count; r += Vector256<float>.Count)
+            {
+                uint passing = Vector256.GreaterThanOrEqual(Vector256.LoadUnsafe(ref k, (nuint)r), Vector256.Create(threshold)).ExtractMostSignificantBits();
+                while (passing != 0)
                 {
-                    // NaN never passes this compare, so it is never kept.
-                    if (blockKeys[r] >= threshold)
+                    int row = r + BitOperations.TrailingZeroCount(passing);
+                    passing &= passing - 1;
+
+                    // The threshold rises as rows enter, so a lane that passed the block's compare is checked again.
+                    if (keys[row] >= threshold)
                     {
-                        threshold = Offer(heap, blockKeys[r], start + r, rowIds, exclude, steps, minSteps, slotCounts, minCount);
+                        threshold = Offer(heap, keys[row], start + row, rowIds, exclude, steps, minSteps, slotCounts, minCount);
                     }
                 }
+            }
+        }
+
+        for (; r < keys.Length; r++)
+        {
+            if (keys[r] >= threshold)
+            {
+                threshold = Offer(heap, keys[r], start + r, rowIds, exclude, steps, minSteps, slotCounts, minCount);
             }
         }
     }
