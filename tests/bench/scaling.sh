@@ -11,7 +11,10 @@
 # the worker's step calls per step; messages per sample (two per step call of the worker, a request and its answer,
 # plus two per grain request the silos' dispatchers counted: silo-to-silo shard calls, table set-up and validation;
 # the step calls go to system targets, which that count leaves out); and bytes per sample on the loopback
-# interface (every message of every process, headers included). Not part of CI: it measures the machine. A build
+# interface (every message of every process, headers included); with EPOCHS=2 or more, steady_sum: the CPU seconds per
+# million samples of all processes over the epochs after the first, without what each process pays once (a fresh
+# silo compiles its step path on the first call, about a CPU second, so a short job on many silos pays it many
+# times). Not part of CI: it measures the machine. A build
 # whose bench JSON lacks `samples` is counted as 99.5 % of the ratings (its training split) times epochs.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -39,7 +42,7 @@ requests() {
   echo "$total"
 }
 
-printf '%-6s %-8s %12s %10s %10s %10s %10s %10s %10s %10s\n' silos workers samples/s worker_cpu silos_cpu max_silo sum_cpu calls/step msgs/smp bytes/smp
+printf '%-6s %-8s %12s %10s %10s %10s %10s %10s %10s %10s %12s\n' silos workers samples/s worker_cpu silos_cpu max_silo sum_cpu calls/step msgs/smp bytes/smp steady_sum
 for ((round = 1; round <= rounds; round++)); do
   for silos in "${silo_counts[@]}"; do
     (( shards % silos == 0 )) || echo "note: $shards shards over $silos silos cannot be even"
@@ -64,10 +67,12 @@ for ((round = 1; round <= rounds; round++)); do
       jq -r --arg s "$silos" --arg w "$w" --argjson req $((after - before)) '
         ([.processes[] | select(.role == "silo") | .cpu_seconds_per_million_samples]) as $silo
         | ([.processes[] | select(.role == "worker") | .cpu_seconds_per_million_samples] | add) as $worker
+        | ([.processes[] | .steady_cpu_seconds_per_million_samples]) as $steady
         | [$s, $w, (.samples_per_second | floor), $worker, ($silo | add), ($silo | max), ($worker + ($silo | add)),
-           .calls_per_step, (2 * .calls_per_step / .batch_size + 2 * $req / (.samples // (.ratings * 0.995 * .epochs))), (.loopback_bytes_per_sample // 0)]
+           .calls_per_step, (2 * .calls_per_step / .batch_size + 2 * $req / (.samples // (.ratings * 0.995 * .epochs))), (.loopback_bytes_per_sample // 0),
+           (if ($steady | length) > 0 and all($steady[]; . != null) then ($steady | add | tostring) else "-" end)]
         | @tsv' "$work/bench.json" \
-        | awk -F'\t' '{ printf "%-6s %-8s %12s %10.3f %10.3f %10.3f %10.3f %10.2f %10.4f %10.0f\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 }'
+        | awk -F'\t' '{ printf "%-6s %-8s %12s %10.3f %10.3f %10.3f %10.3f %10.2f %10.4f %10.0f %12s\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, ($11 == "-" ? "-" : sprintf("%.3f", $11)) }'
     done
     # Newest first: the silos, then this row's Redis.
     for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill "${pids[i]}" 2>/dev/null || true; wait "${pids[i]}" 2>/dev/null || true; done

@@ -21,8 +21,13 @@ internal sealed record TableMemory(string Table, long Rows, long Bytes, int Floo
     public double BytesPerRow => Rows == 0 ? 0 : (double)Bytes / Rows;
 }
 
-/// <summary>CPU seconds one process spent per million samples trained.</summary>
-internal sealed record ProcessCost(string Role, int Pid, double CpuSecondsPerMillionSamples);
+/// <summary>
+/// CPU seconds one process spent per million samples trained: over the whole job, and over the epochs after the
+/// first (<c>SteadyCpuSecondsPerMillionSamples</c>, null with one epoch). The first epoch carries what a process pays
+/// once, not per sample: compiling the step path on its first call (about a CPU second per fresh silo), creating
+/// and first touching the rows. A scaling model wants the steady figure; a short job pays both.
+/// </summary>
+internal sealed record ProcessCost(string Role, int Pid, double CpuSecondsPerMillionSamples, double? SteadyCpuSecondsPerMillionSamples = null);
 
 /// <summary>What the in-memory reference measured: samples/s of one thread and of every core, and validation RMSE.</summary>
 internal sealed record ReferenceFigures(double OneThread, double AllCores, int Threads, double OneThreadRmse, double AllCoresRmse);
@@ -153,7 +158,11 @@ internal static class TrainBench
         long allocatedBefore = GC.GetTotalAllocatedBytes(precise: false);
         var silosBefore = embedded ? [] : ProcessCpu.Silos();
         long loopbackBefore = embedded ? -1 : ProcessCpu.LoopbackBytes();
-        var job = await new RatingTrainer(ps, options).TrainAsync(train, valid, ct);
+        // CPU at the end of every epoch (after its validation), for the steady figure of the epochs after the first.
+        var atEpochEnd = new List<(ProcessSample Self, Dictionary<int, ProcessSample> Silos)>();
+        var trainer = new RatingTrainer(ps, options);
+        trainer.EpochFinished += _ => atEpochEnd.Add((ProcessCpu.Self(), embedded ? [] : ProcessCpu.Silos()));
+        var job = await trainer.TrainAsync(train, valid, ct);
         var selfAfter = ProcessCpu.Self();
         long allocatedAfter = GC.GetTotalAllocatedBytes(precise: false);
         var silosAfter = embedded ? [] : ProcessCpu.Silos();
@@ -161,12 +170,25 @@ internal static class TrainBench
         double trainSeconds = job.Epochs.Sum(e => e.Seconds);
         double samples = (double)train.Count * job.Epochs.Count;
         progress($"parameter server: {job.SamplesPerSecond:N0} samples/s, validation RMSE {job.ValidationRmse:F4}");
-        var processes = new List<ProcessCost> { Cost(embedded ? "worker+silo" : "worker", selfBefore, selfAfter, samples) };
+        bool steady = atEpochEnd.Count >= 2;
+        double steadySamples = (double)train.Count * (atEpochEnd.Count - 1);
+        double? SteadyOf(ProcessSample? first, ProcessSample? last) =>
+            steady && first is { } f && last is { } l ? (l.CpuSeconds - f.CpuSeconds) / steadySamples * 1e6 : null;
+        var processes = new List<ProcessCost>
+        {
+            Cost(embedded ? "worker+silo" : "worker", selfBefore, selfAfter, samples) with
+            {
+                SteadyCpuSecondsPerMillionSamples = steady ? SteadyOf(atEpochEnd[0].Self, atEpochEnd[^1].Self) : null,
+            },
+        };
         foreach (var (pid, after) in silosAfter.OrderBy(p => p.Key))
         {
             if (silosBefore.TryGetValue(pid, out var before))
             {
-                processes.Add(Cost("silo", before, after, samples));
+                processes.Add(Cost("silo", before, after, samples) with
+                {
+                    SteadyCpuSecondsPerMillionSamples = steady && atEpochEnd[0].Silos.TryGetValue(pid, out var f) && atEpochEnd[^1].Silos.TryGetValue(pid, out var l) ? SteadyOf(f, l) : null,
+                });
             }
         }
 

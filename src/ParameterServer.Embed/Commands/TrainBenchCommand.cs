@@ -34,7 +34,7 @@ internal static class TrainBenchCommand
         var json = new Option<bool>("--json") { Description = "Print one JSON line instead of text." };
         var wire = CommonOptions.Wire();
         var cluster = CommonOptions.Cluster();
-        var command = new Command("train", "Generate a MovieLens-like data set, train mf on it through the parameter server, and time the fastest in-memory trainer of the same model and optimizer (fused kernel, prefetch; one thread and Hogwild on every core) before and after as the reference: samples/s and their ratios to both (cost_ratio_one_thread, cost_ratio_all_cores), CPU seconds per million samples of the worker and of each silo process on this machine, bytes the worker allocated per sample, calls per step, payload bytes per sample each way, p50/p99 step time, staleness, and bytes per resident row against the floor.")
+        var command = new Command("train", "Generate a MovieLens-like data set, train mf on it through the parameter server, and time the fastest in-memory trainer of the same model and optimizer (fused kernel, prefetch; one thread and Hogwild on every core) before and after as the reference: samples/s and their ratios to both (cost_ratio_one_thread, cost_ratio_all_cores), CPU seconds per million samples of the worker and of each silo process on this machine (over the job, and with --epochs 2 or more also over the epochs after the first, without what each process pays once), bytes the worker allocated per sample, calls per step, payload bytes per sample each way, p50/p99 step time, staleness, and bytes per resident row against the floor.")
         {
             users, items, ratings, dim, latent, popularity, optimizer, lr, workers, staleness, batch, epochs, shards, seed, prefix, noPrefetch, cacheRows, cacheStaleness, referenceThreads, wire, json, cluster,
         };
@@ -89,6 +89,7 @@ internal static class TrainBenchCommand
                         role = proc.Role,
                         pid = proc.Pid,
                         cpu_seconds_per_million_samples = proc.CpuSecondsPerMillionSamples,
+                        steady_cpu_seconds_per_million_samples = proc.SteadyCpuSecondsPerMillionSamples,
                     }),
                     allocated_bytes_per_sample = r.AllocatedBytesPerSample,
                     calls_per_step = r.CallsPerStep,
@@ -117,7 +118,8 @@ internal static class TrainBenchCommand
             Console.WriteLine(string.Create(c, $"cost ratio           {r.CostRatioOneThread,12:F3} of one thread, {r.CostRatioAllCores:F3} of every core; a sample costs {r.CpuCostRatio:F1}x the CPU of one thread"));
             foreach (var proc in r.Processes)
             {
-                Console.WriteLine(string.Create(c, $"{proc.Role} (pid {proc.Pid}): {proc.CpuSecondsPerMillionSamples:F2} CPU seconds per million samples"));
+                string steady = proc.SteadyCpuSecondsPerMillionSamples is { } st ? string.Create(c, $", {st:F2} in the epochs after the first") : "";
+                Console.WriteLine(string.Create(c, $"{proc.Role} (pid {proc.Pid}): {proc.CpuSecondsPerMillionSamples:F2} CPU seconds per million samples{steady}"));
             }
 
             Console.WriteLine(string.Create(c, $"this process allocated {r.AllocatedBytesPerSample:F0} bytes per sample on the managed heap"));
