@@ -47,31 +47,34 @@ public sealed partial class ParameterServerApi(ParameterServerClient ps, ApiOpti
     public override Task<V1.Table> CreateTable(CreateTableRequest request, ServerCallContext context) =>
         ApiCalls.Run("CreateTable", request, async () =>
         {
-            var spec = new TableSpec
+            // A field left at zero takes the table's own default, as the console's table create does.
+            var d = new TableSpec { Name = request.Table, Dim = request.Dim };
+            var optimizer = request.Optimizer switch
             {
-                Name = request.Table,
-                Dim = request.Dim,
-                Shards = request.Shards == 0 ? 8 : request.Shards,
-                Optimizer = request.Optimizer switch
-                {
-                    V1.Optimizer.Sgd => OptimizerKind.Sgd,
-                    V1.Optimizer.Adagrad => OptimizerKind.Adagrad,
-                    V1.Optimizer.Adam or V1.Optimizer.Unspecified => OptimizerKind.Adam,
-                    _ => throw new ArgumentException($"Table '{request.Table}': optimizer {(int)request.Optimizer} is not one of SGD, ADAGRAD, ADAM."),
-                },
-                LearningRate = request.LearningRate == 0 ? 0.001f : request.LearningRate,
+                V1.Optimizer.Sgd => OptimizerKind.Sgd,
+                V1.Optimizer.Adagrad => OptimizerKind.Adagrad,
+                V1.Optimizer.Adam => OptimizerKind.Adam,
+                V1.Optimizer.Unspecified => d.Optimizer,
+                _ => throw new ArgumentException($"Table '{request.Table}': optimizer {(int)request.Optimizer} is not one of SGD, ADAGRAD, ADAM."),
+            };
+            var spec = d with
+            {
+                Shards = request.Shards == 0 ? d.Shards : request.Shards,
+                Optimizer = optimizer,
+                LearningRate = request.LearningRate == 0 ? d.LearningRate : request.LearningRate,
                 WeightDecay = request.WeightDecay,
                 Initializer = request.Initializer switch
                 {
-                    V1.Initializer.Normal or V1.Initializer.Unspecified => InitializerKind.Normal,
+                    V1.Initializer.Normal => InitializerKind.Normal,
                     V1.Initializer.Uniform => InitializerKind.Uniform,
                     V1.Initializer.Zeros => InitializerKind.Zeros,
+                    V1.Initializer.Unspecified => d.Initializer,
                     _ => throw new ArgumentException($"Table '{request.Table}': initializer {(int)request.Initializer} is not one of NORMAL, UNIFORM, ZEROS."),
                 },
-                InitScale = request.InitScale == 0 ? 0.01f : request.InitScale,
-                Seed = request.Seed == 0 ? 42 : request.Seed,
+                InitScale = request.InitScale == 0 ? d.InitScale : request.InitScale,
+                Seed = request.Seed == 0 ? d.Seed : request.Seed,
+                Epsilon = OptimizerSettings.DefaultEpsilon(optimizer),
             };
-            spec = spec with { Epsilon = spec.Optimizer == OptimizerKind.Adagrad ? 1e-10f : 1e-8f };
             await ps.CreateTableAsync(spec);
             return Describe(await ps.DescribeAsync(spec.Name));
         });

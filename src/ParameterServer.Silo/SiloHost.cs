@@ -135,19 +135,18 @@ public static class SiloHost
             builder.Logging.AddConsole(c => c.FormatterName = TerseConsoleFormatter.Name)
                 .AddConsoleFormatter<TerseConsoleFormatter, Microsoft.Extensions.Logging.Console.ConsoleFormatterOptions>();
         }
+        // HTTP/1.1 and 2 for metrics, health and the dashboard; with the API, a second listener, HTTP/2 only (gRPC).
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Listen(IPAddress.Parse(o.HttpAddress), o.HttpPort);
+            if (o.Api.Enabled)
+            {
+                k.Listen(IPAddress.Parse(o.Api.Address), o.Api.Port, l => l.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2);
+            }
+        });
         if (o.Api.Enabled)
         {
-            // Two listeners: HTTP/1.1 and 2 for metrics, health and the dashboard; HTTP/2 only (gRPC) for the API.
-            builder.WebHost.ConfigureKestrel(k =>
-            {
-                k.Listen(IPAddress.Parse(o.HttpAddress), o.HttpPort);
-                k.Listen(IPAddress.Parse(o.Api.Address), o.Api.Port, l => l.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2);
-            });
             builder.Services.AddParameterServerApi(o.Api);
-        }
-        else
-        {
-            builder.WebHost.UseUrls($"http://{FormatHost(o.HttpAddress)}:{o.HttpPort}");
         }
 
         var advertised = o.ResolveAdvertisedAddress();

@@ -35,6 +35,15 @@ public sealed class RowsTests(ApiSilo silo)
     }
 
     [Fact]
+    public async Task CreateTable_fields_left_at_zero_take_the_tables_own_defaults()
+    {
+        string name = $"api.defaults-{Guid.NewGuid():N}"[..24];
+        var table = await silo.Client.CreateTableAsync(new V1.CreateTableRequest { Table = name, Dim = Dim });
+        var d = new ParameterServer.Abstractions.TableSpec { Name = name, Dim = Dim };
+        Assert.Equal((d.Shards, V1.Optimizer.Adam, d.LearningRate, 0f), (table.Shards, table.Optimizer, table.LearningRate, table.WeightDecay));
+    }
+
+    [Fact]
     public async Task ListTables_describes_every_table_with_its_rows()
     {
         string a = await Create(), b = await Create(V1.Optimizer.Sgd);

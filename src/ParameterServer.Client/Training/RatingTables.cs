@@ -64,7 +64,7 @@ public sealed class RatingTables
             Optimizer = o.Optimizer,
             LearningRate = o.LearningRate,
             WeightDecay = o.WeightDecay,
-            Epsilon = o.Optimizer == OptimizerKind.Adagrad ? 1e-10f : 1e-8f,
+            Epsilon = OptimizerSettings.DefaultEpsilon(o.Optimizer),
         };
 
         string itemTable = ItemTable(o.TablePrefix);

@@ -113,7 +113,7 @@ public sealed class TabularTables
             Optimizer = o.Optimizer,
             LearningRate = o.LearningRate,
             WeightDecay = weightDecay,
-            Epsilon = o.Optimizer == OptimizerKind.Adagrad ? 1e-10f : 1e-8f,
+            Epsilon = OptimizerSettings.DefaultEpsilon(o.Optimizer),
         };
 
         var schema = model.Schema;

@@ -43,6 +43,13 @@ public sealed record OptimizerSettings(
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown optimizer."),
     };
 
+    /// <summary>
+    /// The denominator epsilon a table of <paramref name="kind"/> gets unless told otherwise: 1e-10 for Adagrad, whose
+    /// accumulated squares stay small for rarely seen rows (a larger epsilon would damp exactly their steps), 1e-8
+    /// (Adam's customary value) otherwise.
+    /// </summary>
+    public static float DefaultEpsilon(OptimizerKind kind) => kind == OptimizerKind.Adagrad ? 1e-10f : 1e-8f;
+
     /// <summary>Parses an optimizer name; an unknown name gets an error that lists the valid ones.</summary>
     public static OptimizerKind ParseKind(string name) => name?.Trim().ToLowerInvariant() switch
     {

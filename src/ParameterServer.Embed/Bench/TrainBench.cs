@@ -106,7 +106,7 @@ internal static class TrainBench
 
         var (mean, min, max) = train.Summary();
         var model = new RatingModel(RatingModelKind.Mf, min, max, mean);
-        var optimizer = new OptimizerSettings(s.Optimizer, s.LearningRate, Epsilon: s.Optimizer == OptimizerKind.Adagrad ? 1e-10f : 1e-8f); // as RatingTables sets it
+        var optimizer = new OptimizerSettings(s.Optimizer, s.LearningRate, Epsilon: OptimizerSettings.DefaultEpsilon(s.Optimizer)); // as RatingTables sets it
         var init = new RowInitializer(InitializerKind.Normal, 0.1f, s.Seed);
         int[] order = [.. Enumerable.Range(0, train.Count)];
         new Random(s.Seed).Shuffle(order);
@@ -170,16 +170,15 @@ internal static class TrainBench
         double trainSeconds = job.Epochs.Sum(e => e.Seconds);
         double samples = (double)train.Count * job.Epochs.Count;
         progress($"parameter server: {job.SamplesPerSecond:N0} samples/s, validation RMSE {job.ValidationRmse:F4}");
-        bool steady = atEpochEnd.Count >= 2;
-        double steadySamples = (double)train.Count * (atEpochEnd.Count - 1);
-        double? SteadyOf(ProcessSample? first, ProcessSample? last) =>
-            steady && first is { } f && last is { } l ? (l.CpuSeconds - f.CpuSeconds) / steadySamples * 1e6 : null;
+        // CPU per million samples between the end of the first epoch and the end of the last, of the process that
+        // `at` picks out of an epoch's snapshot (null with one epoch, or a process not seen at both ends).
+        double? SteadyOf(Func<(ProcessSample Self, Dictionary<int, ProcessSample> Silos), ProcessSample?> at) =>
+            atEpochEnd.Count >= 2 && at(atEpochEnd[0]) is { } first && at(atEpochEnd[^1]) is { } last
+                ? (last.CpuSeconds - first.CpuSeconds) / ((double)train.Count * (atEpochEnd.Count - 1)) * 1e6
+                : null;
         var processes = new List<ProcessCost>
         {
-            Cost(embedded ? "worker+silo" : "worker", selfBefore, selfAfter, samples) with
-            {
-                SteadyCpuSecondsPerMillionSamples = steady ? SteadyOf(atEpochEnd[0].Self, atEpochEnd[^1].Self) : null,
-            },
+            Cost(embedded ? "worker+silo" : "worker", selfBefore, selfAfter, samples) with { SteadyCpuSecondsPerMillionSamples = SteadyOf(e => e.Self) },
         };
         foreach (var (pid, after) in silosAfter.OrderBy(p => p.Key))
         {
@@ -187,7 +186,7 @@ internal static class TrainBench
             {
                 processes.Add(Cost("silo", before, after, samples) with
                 {
-                    SteadyCpuSecondsPerMillionSamples = steady && atEpochEnd[0].Silos.TryGetValue(pid, out var f) && atEpochEnd[^1].Silos.TryGetValue(pid, out var l) ? SteadyOf(f, l) : null,
+                    SteadyCpuSecondsPerMillionSamples = SteadyOf(e => e.Silos.TryGetValue(pid, out var p) ? p : null),
                 });
             }
         }
