@@ -11,6 +11,9 @@ public static class ParameterServerSilo
     /// <summary>Name of the grain storage that holds table metadata.</summary>
     public const string MetadataStorage = "ps-metadata";
 
+    /// <summary>How often a silo's stream pulling agents read the training-events queues (Orleans' default: 100 ms).</summary>
+    public static readonly TimeSpan EventPollPeriod = TimeSpan.FromSeconds(1);
+
     /// <summary>
     /// Adds what the grains need: the metadata storage (memory unless one named <see cref="MetadataStorage"/> is
     /// already registered), the training-events memory stream, checkpoints (off unless <paramref name="checkpoints"/>
@@ -62,7 +65,11 @@ public static class ParameterServerSilo
 #pragma warning restore ORLEANSEXP003
 
         builder.AddMemoryGrainStorage(TrainingEvents.PubSubStorage);
-        builder.AddMemoryStreams(TrainingEvents.StreamProvider);
+        // Training events are a few per epoch, but each silo's pulling agents poll their stream queues every 100 ms
+        // by Orleans' default: about 80 wake-ups a second that kept an idle silo's thread pool spinning, half of its
+        // CPU (measured: 0.034 -> 0.017 CPU seconds per second with a 1 s period), paid by every silo of a cluster.
+        // An event then reaches `embed watch` within a second, which an epoch's progress does not notice.
+        builder.AddMemoryStreams(TrainingEvents.StreamProvider, streams => streams.ConfigurePullingAgent(agent => agent.Configure(o => o.GetQueueMsgsTimerPeriod = EventPollPeriod)));
         builder.Services.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = ClusterDefaults.ResponseTimeout);
         Networking.LargeBlockTransport.Apply(builder.Services, transportBlockSize);
         return builder;
