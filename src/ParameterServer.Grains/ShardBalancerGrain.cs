@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using ParameterServer.Abstractions;
 using static ParameterServer.Abstractions.Telemetry.ParameterServerTelemetry;
@@ -9,8 +10,13 @@ namespace ParameterServer.Grains;
 /// cluster, so two balances never plan against each other; it remembers silos that said they are leaving, so a balance
 /// asked for by another silo does not send shards back to one that is moving them away.
 /// </summary>
-public sealed partial class ShardBalancerGrain(IClusterMembershipService membership, IClusterManifestProvider manifests, ILogger<ShardBalancerGrain> logger) : Grain, IShardBalancerGrain
+public sealed partial class ShardBalancerGrain(IClusterMembershipService membership, IClusterManifestProvider manifests, BalancingOptions options, ILogger<ShardBalancerGrain> logger) : Grain, IShardBalancerGrain
 {
+    // The last balance that found nothing to move: when, over which silos and which tables (see Balance).
+    private long _settledAt;
+    private string[] _settledSilos = [];
+    private string[] _settledTables = [];
+
     /// <summary>How long a silo that said it is leaving is kept out of balances (it is out of the membership by then).</summary>
     private static readonly TimeSpan LeavingFor = TimeSpan.FromMinutes(5);
 
@@ -47,8 +53,17 @@ public sealed partial class ShardBalancerGrain(IClusterMembershipService members
         }
 
         var names = silos.Select(s => s.ToString()).ToArray();
+        string[] tables = [.. await GrainFactory.GetGrain<ITableCatalogGrain>(0).List()];
+        // Every silo asks once per interval, so N silos asked N times; each balance describes every shard of every
+        // table. A periodic ask that comes within half an interval of a balance that moved nothing, over the same
+        // silos and tables, is answered from it: about one balance per interval for the whole cluster, not one per silo.
+        if (leaving is null && Stopwatch.GetElapsedTime(_settledAt) < options.Interval / 2 && names.SequenceEqual(_settledSilos) && tables.SequenceEqual(_settledTables))
+        {
+            return 0;
+        }
+
         int moves = 0;
-        foreach (string table in await GrainFactory.GetGrain<ITableCatalogGrain>(0).List())
+        foreach (string table in tables)
         {
             TableInfo info;
             try
@@ -90,6 +105,7 @@ public sealed partial class ShardBalancerGrain(IClusterMembershipService members
             LogBalanced(moves, silos.Length, leaving?.ToString() ?? "none");
         }
 
+        (_settledAt, _settledSilos, _settledTables) = moves == 0 ? (Stopwatch.GetTimestamp(), names, tables) : (0, [], []);
         return moves;
     }
 
