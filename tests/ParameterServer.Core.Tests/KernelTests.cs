@@ -161,6 +161,9 @@ public class KernelTests
     [InlineData(31)]
     [InlineData(33)]
     [InlineData(100)]
+    [InlineData(64)]
+    [InlineData(129)]
+    [InlineData(300)]
     public void FiniteCheckFindsEveryNonFiniteAtEveryPosition(int n)
     {
         var rng = new Random(n);

@@ -55,6 +55,27 @@ public class PairGradientTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Lengths))]
+    public void AStartedGradientIgnoresWhatItHeld(int n)
+    {
+        var rng = new Random(2000 + n);
+        float[] u = Uniform(rng, n), v = Uniform(rng, n), old = Uniform(rng, n);
+        const float d = 0.61f;
+        foreach (var (startU, startV) in new[] { (true, true), (true, false), (false, true), (false, false) })
+        {
+            // Started sums held NaN (another batch's leftovers): they must not leak into the result.
+            float[] gu = startU ? Enumerable.Repeat(float.NaN, n).ToArray() : (float[])old.Clone();
+            float[] gv = startV ? Enumerable.Repeat(float.NaN, n).ToArray() : (float[])old.Clone();
+            PairGradient.Accumulate(u, v, d, gu, gv, startU, startV);
+            for (int i = 0; i < n; i++)
+            {
+                Assert.Equal((startU ? 0 : (double)old[i]) + (d * (double)v[i]), gu[i], 1e-6);
+                Assert.Equal((startV ? 0 : (double)old[i]) + (d * (double)u[i]), gv[i], 1e-6);
+            }
+        }
+    }
+
     [Fact]
     public void NonFiniteValuesPropagate()
     {

@@ -18,6 +18,22 @@ public class ShardStoreTests
 
     public static TheoryData<OptimizerKind> Kinds => new(OptimizerKind.Sgd, OptimizerKind.Adagrad, OptimizerKind.Adam);
 
+    // Rows of one value (biases) take the store's one-value loops for pulls and for SGD and Adagrad pushes.
+    public static TheoryData<OptimizerKind, int> KindsAndDims
+    {
+        get
+        {
+            var data = new TheoryData<OptimizerKind, int>();
+            foreach (var kind in Enum.GetValues<OptimizerKind>())
+            {
+                data.Add(kind, 1);
+                data.Add(kind, 5);
+            }
+
+            return data;
+        }
+    }
+
     private static OptimizerSettings Settings(OptimizerKind kind) =>
         new(kind, LearningRate: 0.05f, WeightDecay: 0.01f, Epsilon: kind == OptimizerKind.Adagrad ? 1e-10f : 1e-8f);
 
@@ -53,32 +69,32 @@ public class ShardStoreTests
     }
 
     [Theory]
-    [MemberData(nameof(Kinds))]
-    public void PositionedPullAndPushReadAndWriteTheRowsAtTheirPositionsAsThePlainOnesDo(OptimizerKind kind)
+    [MemberData(nameof(KindsAndDims))]
+    public void PositionedPullAndPushReadAndWriteTheRowsAtTheirPositionsAsThePlainOnesDo(OptimizerKind kind, int dim)
     {
         // A worker's batch interleaves the rows of every shard: this shard's rows sit at scattered positions of a
         // larger buffer, some positions belong to other shards (filled with NaN here: never read).
         var rng = new Random(8);
         long[] ids = [.. Enumerable.Range(0, 200).Select(i => (long)(i * 104729) - 77)];
         int[] positions = [.. Enumerable.Range(0, 500).OrderBy(_ => rng.Next()).Take(ids.Length)];
-        var plain = new ShardStore(5, Normal, Settings(kind));
-        var positioned = new ShardStore(5, Normal, Settings(kind));
+        var plain = new ShardStore(dim, Normal, Settings(kind));
+        var positioned = new ShardStore(dim, Normal, Settings(kind));
         var slots = new int[ids.Length];
         for (int round = 0; round < 3; round++)
         {
-            var buffer = new float[500 * 5];
+            var buffer = new float[500 * dim];
             Array.Fill(buffer, float.NaN);
             positioned.Pull(ids, positions, buffer, slots);
             float[] expected = PullAll(plain, ids);
             for (int i = 0; i < ids.Length; i++)
             {
-                Assert.Equal(expected.AsSpan(i * 5, 5).ToArray(), buffer.AsSpan(positions[i] * 5, 5).ToArray());
+                Assert.Equal(expected.AsSpan(i * dim, dim).ToArray(), buffer.AsSpan(positions[i] * dim, dim).ToArray());
             }
 
-            float[] g = Gradients(rng, ids.Length * 5);
+            float[] g = Gradients(rng, ids.Length * dim);
             for (int i = 0; i < ids.Length; i++)
             {
-                g.AsSpan(i * 5, 5).CopyTo(buffer.AsSpan(positions[i] * 5, 5));
+                g.AsSpan(i * dim, dim).CopyTo(buffer.AsSpan(positions[i] * dim, dim));
             }
 
             plain.Push(ids, g);
@@ -267,10 +283,14 @@ public class ShardStoreTests
     }
 
     [Theory]
-    [MemberData(nameof(Kinds))]
-    public void PushMatchesScalarReferenceWithLazyPerRowSteps(OptimizerKind kind)
+    [InlineData(OptimizerKind.Sgd, 11)]
+    [InlineData(OptimizerKind.Adagrad, 11)]
+    [InlineData(OptimizerKind.Adam, 11)]
+    [InlineData(OptimizerKind.Sgd, 1)]
+    [InlineData(OptimizerKind.Adagrad, 1)]
+    [InlineData(OptimizerKind.Adam, 1)]
+    public void PushMatchesScalarReferenceWithLazyPerRowSteps(OptimizerKind kind, int dim)
     {
-        const int dim = 11;
         var settings = Settings(kind);
         var store = new ShardStore(dim, Normal, settings);
         var reference = new ReferenceTable(dim, Normal, settings);

@@ -123,12 +123,4 @@ internal sealed class BatchBuffers
         Count = order.Length;
     }
 
-    /// <summary>Zeroes the gradient sums of the current batch.</summary>
-    public void ClearGradients()
-    {
-        Users.ClearGradients();
-        Items.ClearGradients();
-        UserBiasGrad.AsSpan(0, Users.Count).Clear();
-        ItemBiasGrad.AsSpan(0, Items.Count).Clear();
-    }
 }

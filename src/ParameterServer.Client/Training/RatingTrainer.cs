@@ -259,7 +259,6 @@ public sealed partial class RatingTrainer : Trainer
 
         public double Compute()
         {
-            b.ClearGradients();
             // Loss of a batch: ½ Σ (pred − y)² (per-sample semantics, as in Funk-SVD): the server's weight decay and
             // the learning rate then mean the same at any batch size.
             const float scale = 0.5f;
@@ -267,12 +266,23 @@ public sealed partial class RatingTrainer : Trainer
             var users = b.Users;
             var items = b.Items;
             double batchError = 0;
+            // No clearing pass over the gradient sums: Load numbered the distinct rows in order of first use, so the
+            // sample that brings row `next` is its first use in this same order, and starts its sum instead of adding.
+            int nextUser = 0, nextItem = 0;
             for (int k = 0; k < b.Count; k++)
             {
                 int ju = b.UserIndex[k], ji = b.ItemIndex[k];
+                bool startU = ju == nextUser, startV = ji == nextItem;
+                nextUser += startU ? 1 : 0;
+                nextItem += startV ? 1 : 0;
                 batchError += model.Backward(
                     users.Row(ju), items.Row(ji), b.UserBias[ju], b.ItemBias[ji], b.Targets[k], scale,
-                    users.Gradient(ju), items.Gradient(ji), ref b.UserBiasGrad[ju], ref b.ItemBiasGrad[ji]);
+                    users.Gradient(ju), items.Gradient(ji), ref b.UserBiasGrad[ju], ref b.ItemBiasGrad[ji], startU, startV);
+            }
+
+            if (nextUser != users.Count || nextItem != items.Count)
+            {
+                throw new InvalidOperationException($"The batch's rows were not numbered in order of first use ({nextUser} of {users.Count} users, {nextItem} of {items.Count} items started).");
             }
 
             if (t.Users.Spec.Optimizer == Core.Optimizers.OptimizerKind.Sgd)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
@@ -38,9 +39,19 @@ public static class AdagradStep
 
         for (; i < w.Length; i++)
         {
-            float gi = g[i] + (wd * w[i]);
-            h[i] += gi * gi;
-            w[i] -= lr * gi / (MathF.Sqrt(h[i]) + eps);
+            One(ref w[i], ref h[i], g[i], lr, wd, eps);
         }
+    }
+
+    /// <summary>
+    /// The step of one value: effectively <c>g' = g + wd * w; h += g'^2; w -= lr * g' / (sqrt(h) + eps)</c> (a row of one
+    /// value, such as a bias, skips the row call).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void One(ref float w, ref float h, float g, float lr, float wd, float eps)
+    {
+        float gi = g + (wd * w);
+        h += gi * gi;
+        w -= lr * gi / (MathF.Sqrt(h) + eps);
     }
 }

@@ -6,7 +6,7 @@ namespace ParameterServer.Core.Kernels;
 
 /// <summary>
 /// The two halves of a factorization model's per-sample backward pass, over a pair of rows that fit in registers:
-/// <see cref="Dot"/> (effectively <c>Σ u[i] · v[i]</c>) and <see cref="Accumulate"/> (effectively
+/// <see cref="Dot"/> (effectively <c>Σ u[i] · v[i]</c>) and <see cref="Accumulate(ReadOnlySpan{float}, ReadOnlySpan{float}, float, Span{float}, Span{float})"/> (effectively
 /// <c>gu[i] += d · v[i]; gv[i] += d · u[i]</c> in one pass). For rows of 64 floats, <c>TensorPrimitives.Dot</c>
 /// and two <c>MultiplyAdd</c> calls spend more on their length checks and size dispatch than on arithmetic and
 /// load both rows three times; these kernels load them once per half, FMA in Vector256 registers.
@@ -59,7 +59,17 @@ public static class PairGradient
     /// vectorized, so a lane may differ from the separately rounded scalar formula in its last bit).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Accumulate(ReadOnlySpan<float> u, ReadOnlySpan<float> v, float d, Span<float> gu, Span<float> gv)
+    public static void Accumulate(ReadOnlySpan<float> u, ReadOnlySpan<float> v, float d, Span<float> gu, Span<float> gv) =>
+        Accumulate(u, v, d, gu, gv, startU: false, startV: false);
+
+    /// <summary>
+    /// <see cref="Accumulate(ReadOnlySpan{float}, ReadOnlySpan{float}, float, Span{float}, Span{float})"/> that starts
+    /// a gradient instead of adding to it where asked: effectively <c>gu[i] = (startU ? 0 : gu[i]) + d · v[i]</c> and
+    /// <c>gv[i] = (startV ? 0 : gv[i]) + d · u[i]</c>. A batch's first use of a row starts its gradient sum, so the
+    /// sums need no clearing pass before the batch; whatever a started gradient held before (even NaN) is ignored.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Accumulate(ReadOnlySpan<float> u, ReadOnlySpan<float> v, float d, Span<float> gu, Span<float> gv, bool startU, bool startV)
     {
         int n = u.Length;
         if (v.Length != n || gu.Length != n || gv.Length != n)
@@ -75,20 +85,24 @@ public static class PairGradient
         if (Vector256.IsHardwareAccelerated)
         {
             var vd = Vector256.Create(d);
+            // The old sums pass through an all-ones mask, or become +0 through an all-zeros one (bits, so a NaN left
+            // over from another batch is dropped too): no branch in the loop.
+            var keepU = startU ? Vector256<float>.Zero : Vector256<float>.AllBitsSet;
+            var keepV = startV ? Vector256<float>.Zero : Vector256<float>.AllBitsSet;
             for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
             {
                 var uj = Vector256.LoadUnsafe(ref ur, (nuint)i);
                 var vj = Vector256.LoadUnsafe(ref vr, (nuint)i);
-                Vector256.FusedMultiplyAdd(vd, vj, Vector256.LoadUnsafe(ref gur, (nuint)i)).StoreUnsafe(ref gur, (nuint)i);
-                Vector256.FusedMultiplyAdd(vd, uj, Vector256.LoadUnsafe(ref gvr, (nuint)i)).StoreUnsafe(ref gvr, (nuint)i);
+                Vector256.FusedMultiplyAdd(vd, vj, Vector256.LoadUnsafe(ref gur, (nuint)i) & keepU).StoreUnsafe(ref gur, (nuint)i);
+                Vector256.FusedMultiplyAdd(vd, uj, Vector256.LoadUnsafe(ref gvr, (nuint)i) & keepV).StoreUnsafe(ref gvr, (nuint)i);
             }
         }
 
         for (; i < n; i++)
         {
             float ui = Unsafe.Add(ref ur, i), vi = Unsafe.Add(ref vr, i);
-            Unsafe.Add(ref gur, i) += d * vi;
-            Unsafe.Add(ref gvr, i) += d * ui;
+            Unsafe.Add(ref gur, i) = (startU ? 0f : Unsafe.Add(ref gur, i)) + (d * vi);
+            Unsafe.Add(ref gvr, i) = (startV ? 0f : Unsafe.Add(ref gvr, i)) + (d * ui);
         }
     }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
@@ -34,8 +35,11 @@ public static class SgdStep
 
         for (; i < w.Length; i++)
         {
-            float gi = g[i] + (wd * w[i]);
-            w[i] -= lr * gi;
+            One(ref w[i], g[i], lr, wd);
         }
     }
+
+    /// <summary>The step of one value: effectively <c>w -= lr * (g + wd * w)</c> (a row of one value, such as a bias, skips the row call).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void One(ref float w, float g, float lr, float wd) => w -= lr * (g + (wd * w));
 }

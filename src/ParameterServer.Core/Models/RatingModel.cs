@@ -86,7 +86,16 @@ public readonly record struct RatingModel(RatingModelKind Kind, float Min, float
     /// <c>(pred − y)²</c> to <paramref name="gu"/>, <paramref name="gv"/>, <paramref name="gbu"/> and <paramref name="gbi"/>.
     /// Returns the squared error.
     /// </summary>
-    public float Backward(ReadOnlySpan<float> u, ReadOnlySpan<float> v, float bu, float bi, float y, float scale, Span<float> gu, Span<float> gv, ref float gbu, ref float gbi)
+    public float Backward(ReadOnlySpan<float> u, ReadOnlySpan<float> v, float bu, float bi, float y, float scale, Span<float> gu, Span<float> gv, ref float gbu, ref float gbi) =>
+        Backward(u, v, bu, bi, y, scale, gu, gv, ref gbu, ref gbi, startU: false, startV: false);
+
+    /// <summary>
+    /// <see cref="Backward(ReadOnlySpan{float}, ReadOnlySpan{float}, float, float, float, float, Span{float}, Span{float}, ref float, ref float)"/>
+    /// that starts the user's gradients (<paramref name="gu"/> and <paramref name="gbu"/>) instead of adding to them when
+    /// <paramref name="startU"/>, and the item's when <paramref name="startV"/>: a batch's first use of a row
+    /// (see <see cref="PairGradient.Accumulate(ReadOnlySpan{float}, ReadOnlySpan{float}, float, Span{float}, Span{float}, bool, bool)"/>).
+    /// </summary>
+    public float Backward(ReadOnlySpan<float> u, ReadOnlySpan<float> v, float bu, float bi, float y, float scale, Span<float> gu, Span<float> gv, ref float gbu, ref float gbi, bool startU, bool startV)
     {
         if (!PredictsRatings)
         {
@@ -117,11 +126,11 @@ public readonly record struct RatingModel(RatingModelKind Kind, float Min, float
         float d = 2f * err * dPredDs * scale;
 
         // gu += d * v ; gv += d * u
-        PairGradient.Accumulate(u, v, d, gu, gv);
+        PairGradient.Accumulate(u, v, d, gu, gv, startU, startV);
         if (HasBiases)
         {
-            gbu += d;
-            gbi += d;
+            gbu = (startU ? 0f : gbu) + d;
+            gbi = (startV ? 0f : gbi) + d;
         }
 
         return err * err;
