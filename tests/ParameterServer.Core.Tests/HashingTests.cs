@@ -50,7 +50,7 @@ public class HashingTests
     public void ShardOfIsDeterministicAndInRange()
     {
         long[] ids = [0, 1, -1, 42, long.MinValue, long.MaxValue, 1L << 40, -123456789];
-        foreach (int shards in new[] { 1, 2, 5, 64, 1000, int.MaxValue })
+        foreach (int shards in new[] { 1, 2, 4, 5, 8, 64, 1000, 1 << 30, int.MaxValue })
         {
             foreach (long id in ids)
             {

@@ -1,4 +1,4 @@
-using ParameterServer.Core.Storage;
+using ParameterServer.Core.Hashing;
 
 namespace ParameterServer.Client.Training;
 
@@ -9,13 +9,24 @@ namespace ParameterServer.Client.Training;
 /// </summary>
 internal sealed class DistinctRows
 {
-    // The batch's ids by position: the same open-addressing index a shard uses, over Ids as its id arena.
-    private readonly RowIndex _index;
+    // The batch's ids by position, in an open-addressing table (linear probing, load at most one half) whose entries
+    // hold the id and its position side by side: a probe is one load, not a slot then the id it points at. An entry
+    // belongs to the current batch only when it carries the batch's stamp, so Clear is a counter, not a pass.
+    private readonly Entry[] _table;
+    private readonly int _shift;
+    private int _stamp = 1;
 
     public DistinctRows(int capacity, int dim)
     {
         Dim = dim;
-        _index = new RowIndex(capacity);
+        int size = 16;
+        while (size < 2L * capacity)
+        {
+            size <<= 1;
+        }
+
+        _table = new Entry[size];
+        _shift = 64 - System.Numerics.BitOperations.Log2((uint)size);
         Ids = new long[capacity];
         Counts = new int[capacity];
         Values = new float[capacity * dim];
@@ -41,29 +52,42 @@ internal sealed class DistinctRows
     /// <summary>Forgets the rows of the previous batch.</summary>
     public void Clear()
     {
-        _index.Clear();
         Count = 0;
+        if (++_stamp == int.MaxValue)
+        {
+            // Two billion batches later the stamps would come round again: start them afresh.
+            Array.Clear(_table);
+            _stamp = 1;
+        }
     }
 
     /// <summary>The position of row <paramref name="id"/>, added when it is new.</summary>
     public int Add(long id)
     {
-        var known = Ids.AsSpan(0, Count);
-        if (Count == Ids.Length && _index.Find(id, known) < 0)
+        var table = _table;
+        int mask = table.Length - 1;
+        for (int p = (int)(Mix64.Mix((ulong)id) >> _shift); ; p = (p + 1) & mask)
         {
-            throw new InvalidOperationException($"A batch holds at most {Ids.Length} distinct rows.");
-        }
+            ref Entry e = ref table[p];
+            if (e.Stamp != _stamp)
+            {
+                if (Count == Ids.Length)
+                {
+                    throw new InvalidOperationException($"A batch holds at most {Ids.Length} distinct rows.");
+                }
 
-        int at = _index.GetOrAdd(id, known, out bool added);
-        if (added)
-        {
-            Ids[at] = id;
-            Counts[at] = 0;
-            Count++;
-        }
+                e = new Entry(id, Count, _stamp);
+                Ids[Count] = id;
+                Counts[Count] = 1;
+                return Count++;
+            }
 
-        Counts[at]++;
-        return at;
+            if (e.Id == id)
+            {
+                Counts[e.At]++;
+                return e.At;
+            }
+        }
     }
 
     /// <summary>The pulled values of the row at <paramref name="at"/>.</summary>
@@ -113,4 +137,6 @@ internal sealed class DistinctRows
 
     /// <summary>Pushes the gradient sums of the current rows to <paramref name="table"/>.</summary>
     public Task PushAsync(TableClient table) => table.PushAsync(Ids.AsMemory(0, Count), Gradients.AsMemory(0, Count * Dim));
+
+    private readonly record struct Entry(long Id, int At, int Stamp);
 }
