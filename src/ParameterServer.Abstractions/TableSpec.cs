@@ -1,3 +1,5 @@
+using System.Runtime.Serialization;
+using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using ParameterServer.Core.Optimizers;
 using ParameterServer.Core.Storage;
@@ -59,10 +61,16 @@ public sealed partial record TableSpec
     /// <summary>Denominator epsilon of Adagrad and Adam. Default 1e-8.</summary>
     [Id(11)] public float Epsilon { get; init; } = 1e-8f;
 
+    // The two views below are computed from the fields above and are never stored: grain storage writes a table's
+    // state as JSON with type names, and a silo that had not written such a view itself refused the type name of a
+    // Core type when it read the record (a table's grain that moved to a silo that joined later could not start).
+
     /// <summary>The optimizer settings of this table.</summary>
+    [IgnoreDataMember, JsonIgnore]
     public OptimizerSettings OptimizerSettings => new(Optimizer, LearningRate, WeightDecay, Beta1, Beta2, Epsilon);
 
     /// <summary>The row initializer of this table.</summary>
+    [IgnoreDataMember, JsonIgnore]
     public RowInitializer RowInitializer => new(Initializer, InitScale, Seed);
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first field out of range.</summary>
