@@ -2,9 +2,10 @@
 # System test: tables outlive their metadata store. Each table keeps a record (spec and metadata, table.json) beside
 # its shards' checkpoints. (1) A silo with development clustering keeps metadata in memory: after a restart on the
 # same checkpoint directory, `embed tables list` lists the trained tables and queries return the same neighbours and
-# scores. (2) With Redis clustering, Redis itself restarts empty (no persistence) while the silo is down: after both
-# are back, the same. (3) A shard whose checkpoint directory was deleted refuses to start empty. Bounded: every wait
-# has a deadline, every process is stopped by PID at the end. Needs redis-server, redis-cli, jq, curl.
+# scores. (2) With Redis clustering, the silo restarts while Redis keeps the metadata, and then Redis itself restarts
+# empty (no persistence) while the silo is down: after each, the same. (3) A shard whose checkpoint directory was
+# deleted refuses to start empty. Bounded: every wait has a deadline, every process is stopped by PID at the end.
+# Needs redis-server, redis-cli, jq, curl.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
@@ -88,6 +89,13 @@ start_silo redis-first "${redis_args[@]}"
 embed train --ratings "$work/ratings.csv" --model mf --dim 8 --epochs 2 --shards 2 --table-prefix d >/dev/null
 queries before-redis
 stop_silo
+# The silo alone restarts first: its tables' state comes back from Redis itself (read by a fresh process).
+start_silo redis-kept "${redis_args[@]}"
+listed
+queries after-redis
+same
+echo "ok: after a restart with Redis keeping the metadata the silo lists the tables and answers the same queries"
+stop_silo
 kill "$redis_pid"; wait "$redis_pid" 2>/dev/null || true
 start_redis $redis_port
 echo "Redis restarted with $(redis-cli -p $redis_port dbsize) keys"
@@ -96,4 +104,4 @@ listed
 queries after-redis
 same
 echo "ok: after Redis restarted empty the silo lists the tables and answers the same queries"
-echo "durable-catalog system test: 3 passed, 0 failed"
+echo "durable-catalog system test: 4 passed, 0 failed"
