@@ -12,7 +12,7 @@ public static class ParameterServerSilo
     public const string MetadataStorage = "ps-metadata";
 
     /// <summary>How often a silo's stream pulling agents read the training-events queues (Orleans' default: 100 ms).</summary>
-    public static readonly TimeSpan EventPollPeriod = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan EventPollPeriod = TimeSpan.FromSeconds(1);
 
     /// <summary>
     /// Adds what the grains need: the metadata storage (memory unless one named <see cref="MetadataStorage"/> is

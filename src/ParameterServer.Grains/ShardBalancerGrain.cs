@@ -13,9 +13,7 @@ namespace ParameterServer.Grains;
 public sealed partial class ShardBalancerGrain(IClusterMembershipService membership, IClusterManifestProvider manifests, BalancingOptions options, ILogger<ShardBalancerGrain> logger) : Grain, IShardBalancerGrain
 {
     // The last balance that found nothing to move: when, over which silos and which tables (see Balance).
-    private long _settledAt;
-    private string[] _settledSilos = [];
-    private string[] _settledTables = [];
+    private (long At, string[] Silos, string[] Tables)? _settled;
 
     /// <summary>How long a silo that said it is leaving is kept out of balances (it is out of the membership by then).</summary>
     private static readonly TimeSpan LeavingFor = TimeSpan.FromMinutes(5);
@@ -57,7 +55,7 @@ public sealed partial class ShardBalancerGrain(IClusterMembershipService members
         // Every silo asks once per interval, so N silos asked N times; each balance describes every shard of every
         // table. A periodic ask that comes within half an interval of a balance that moved nothing, over the same
         // silos and tables, is answered from it: about one balance per interval for the whole cluster, not one per silo.
-        if (leaving is null && Stopwatch.GetElapsedTime(_settledAt) < options.Interval / 2 && names.SequenceEqual(_settledSilos) && tables.SequenceEqual(_settledTables))
+        if (leaving is null && _settled is { } settled && Stopwatch.GetElapsedTime(settled.At) < options.Interval / 2 && names.SequenceEqual(settled.Silos) && tables.SequenceEqual(settled.Tables))
         {
             return 0;
         }
@@ -105,7 +103,7 @@ public sealed partial class ShardBalancerGrain(IClusterMembershipService members
             LogBalanced(moves, silos.Length, leaving?.ToString() ?? "none");
         }
 
-        (_settledAt, _settledSilos, _settledTables) = moves == 0 ? (Stopwatch.GetTimestamp(), names, tables) : (0, [], []);
+        _settled = moves == 0 ? (Stopwatch.GetTimestamp(), names, tables) : null;
         return moves;
     }
 

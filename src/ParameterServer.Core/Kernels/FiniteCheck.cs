@@ -10,9 +10,9 @@ public static class FiniteCheck
     /// <summary>
     /// The index of the first NaN or infinite value in <paramref name="values"/>, or -1 when all are finite.
     /// Uses the fact that <c>x - x</c> is 0 for every finite x and NaN otherwise. Every push passes here whole before
-    /// any row changes, so the common all-finite case is what is fast: a block of four Vector512 (where the CPU has them;
-    /// one Vector256 at a time otherwise) is tested with one compare of their differences' sum (NaN when any lane is not finite), and only a block
-    /// that fails is searched element by element for the first offender.
+    /// any row changes, so the common all-finite case is what is fast: a block of four Vector512 (where the CPU has
+    /// them; one Vector256 at a time otherwise) is tested with one compare of their differences' sum (NaN when any lane
+    /// is not finite), and only a block that fails is searched element by element for the first offender.
     /// </summary>
     public static int IndexOfNonFinite(ReadOnlySpan<float> values)
     {

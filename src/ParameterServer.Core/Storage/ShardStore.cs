@@ -462,21 +462,10 @@ public sealed class ShardStore
             if (Dim == 1 && Optimizer.Kind is OptimizerKind.Sgd or OptimizerKind.Adagrad)
             {
                 ApplyScalars(positions, gradients, resolved);
-                return;
             }
-
-            PrefetchRows(resolved[..Math.Min(PrefetchAhead, resolved.Length)], withState: true);
-            for (int i = 0; i < ids.Length; i++)
+            else
             {
-                if (i + PrefetchAhead < resolved.Length)
-                {
-                    PrefetchRow(resolved[i + PrefetchAhead], withState: true);
-                }
-
-                int slot = resolved[i];
-                long step = _steps[slot] = _steps[slot] == int.MaxValue ? int.MaxValue : _steps[slot] + 1;
-                int row = positions.IsEmpty ? i : positions[i];
-                Optimizer.Apply(MutableRow(slot), StateOf(slot), gradients.Slice(row * Dim, Dim), step);
+                ApplyRows(positions, gradients, resolved);
             }
 
             _normsStale = true;
@@ -488,6 +477,23 @@ public sealed class ShardStore
         }
     }
 
+    /// <summary>The optimizer loop of <see cref="Apply"/>: one kernel call per row, each row prefetched <see cref="PrefetchAhead"/> rows ahead.</summary>
+    private void ApplyRows(ReadOnlySpan<int> positions, ReadOnlySpan<float> gradients, ReadOnlySpan<int> slots)
+    {
+        PrefetchRows(slots[..Math.Min(PrefetchAhead, slots.Length)], withState: true);
+        for (int i = 0; i < slots.Length; i++)
+        {
+            if (i + PrefetchAhead < slots.Length)
+            {
+                PrefetchRow(slots[i + PrefetchAhead], withState: true);
+            }
+
+            int slot = slots[i];
+            int row = positions.IsEmpty ? i : positions[i];
+            Optimizer.Apply(MutableRow(slot), StateOf(slot), gradients.Slice(row * Dim, Dim), CountStep(slot));
+        }
+    }
+
     /// <summary>
     /// The optimizer loop of <see cref="Apply"/> for rows of one value under SGD or Adagrad (a rating model's biases):
     /// each value's step is computed in place by the kernel's own one-value formula (<see cref="SgdStep.One"/>,
@@ -496,7 +502,6 @@ public sealed class ShardStore
     private void ApplyScalars(ReadOnlySpan<int> positions, ReadOnlySpan<float> gradients, ReadOnlySpan<int> slots)
     {
         float[][] values = _valueChunks, states = _stateChunks;
-        int[] steps = _steps;
         var (lr, wd, eps) = (Optimizer.LearningRate, Optimizer.WeightDecay, Optimizer.Epsilon);
         bool sgd = Optimizer.Kind == OptimizerKind.Sgd;
         for (int i = 0; i < slots.Length; i++)
@@ -505,7 +510,7 @@ public sealed class ShardStore
             {
                 int ahead = slots[i + PrefetchAhead];
                 Prefetch.Line(in values[ahead >> ChunkShift][ahead & ChunkMask]);
-                Prefetch.Line(in steps[ahead]);
+                Prefetch.Line(in _steps[ahead]);
                 if (!sgd)
                 {
                     Prefetch.Line(in states[ahead >> ChunkShift][ahead & ChunkMask]);
@@ -513,7 +518,7 @@ public sealed class ShardStore
             }
 
             int slot = slots[i];
-            steps[slot] = steps[slot] == int.MaxValue ? int.MaxValue : steps[slot] + 1;
+            CountStep(slot);
             float g = gradients[positions.IsEmpty ? i : positions[i]];
             ref float w = ref values[slot >> ChunkShift][slot & ChunkMask];
             if (sgd)
@@ -525,10 +530,10 @@ public sealed class ShardStore
                 AdagradStep.One(ref w, ref states[slot >> ChunkShift][slot & ChunkMask], g, lr, wd, eps);
             }
         }
-
-        _normsStale = true;
-        TotalSteps += slots.Length;
     }
+
+    /// <summary>Counts one more step of the row in <paramref name="slot"/> (saturating at <see cref="int.MaxValue"/>) and returns its new count.</summary>
+    private int CountStep(int slot) => _steps[slot] = _steps[slot] == int.MaxValue ? int.MaxValue : _steps[slot] + 1;
 
     /// <summary>
     /// Sets the rows of <paramref name="ids"/> to <paramref name="values"/> (row-major), creating missing rows; their
