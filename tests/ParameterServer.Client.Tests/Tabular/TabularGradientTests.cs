@@ -119,7 +119,7 @@ public sealed class TabularGradientTests(ClusterFixture fixture)
         var targets = Enumerable.Range(0, n).Select(i => binary ? i % 2 : (float)(rng.NextDouble() * 4)).ToArray();
         var data = new TabularData(schema, [a, b], numeric, targets, [new Dictionary<long, string>(), new Dictionary<long, string>()]);
 
-        var options = new TrainingOptions { TablePrefix = ClusterFixture.UniqueName("tabgrad"), Shards = 3, InitScale = 0.5f, Seed = 3 };
+        var options = new TrainingOptions { TablePrefix = ClusterFixture.UniqueName("tabgrad"), Shards = 3, InitScale = 0.5f, Seed = 4 };
         var tabular = new TabularOptions { Hidden = [6, 4] };
         var model = new TabularModel(schema, tabular.Hidden, binary ? 0.2f : 2f);
         var tables = await TabularTables.CreateAsync(fixture.Client, options, tabular, model, new NumericScaling([0, 0], [1, 1]), 0, 4);
@@ -149,6 +149,7 @@ public sealed class TabularGradientTests(ClusterFixture fixture)
                 var row = rows[c][distinct.Ids[j]];
                 var numericGrad = Enumerable.Range(0, row.Length).Select(i => TabularReference.Numeric(row, i, BatchLoss)).ToArray();
                 var analytic = distinct.Gradients.Skip(j * distinct.Dim).Take(distinct.Dim).Select(v => (double)v).ToArray();
+                Assert.True(numericGrad.Any(g => g != 0), $"column {c} row {distinct.Ids[j]} does not change the loss (every unit it feeds is off for its samples); pick another seed");
                 double error = TabularReference.RelativeError(analytic, numericGrad);
                 Assert.True(error < Tolerance, $"column {c} row {distinct.Ids[j]}: relative error {error:E2}");
             }
