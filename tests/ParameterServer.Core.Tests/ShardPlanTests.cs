@@ -33,10 +33,12 @@ public class ShardPlanTests
         }
     }
 
-    [Fact]
-    public void Gather_then_scatter_puts_every_row_back_where_it_was()
+    [Theory]
+    [InlineData(1)] // rows of one value take their own loop
+    [InlineData(3)]
+    [InlineData(64)]
+    public void Gather_then_scatter_puts_every_row_back_where_it_was(int dim)
     {
-        const int dim = 3;
         var rng = new Random(7);
         long[] ids = [.. Enumerable.Range(0, 500).Select(_ => rng.NextInt64())];
         float[] values = [.. Enumerable.Range(0, ids.Length * dim).Select(_ => rng.NextSingle())];

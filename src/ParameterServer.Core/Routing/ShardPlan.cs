@@ -80,18 +80,43 @@ public readonly record struct ShardPlan(List<ShardCall> Calls, int[] Positions) 
     /// </summary>
     public void Scatter<T>(ShardCall call, ReadOnlySpan<T> answer, Span<T> destination, int dim)
     {
-        for (int r = 0; r < call.Ids.Length; r++)
+        var positions = Positions.AsSpan(call.Start, call.Ids.Length);
+        if (dim == 1)
         {
-            answer.Slice(r * dim, dim).CopyTo(destination.Slice(Positions[call.Start + r] * dim, dim));
+            // Rows of one value (biases, half a rating model's rows): an element each, not a span and a copy call.
+            answer = answer[..positions.Length];
+            for (int r = 0; r < positions.Length; r++)
+            {
+                destination[positions[r]] = answer[r];
+            }
+
+            return;
+        }
+
+        for (int r = 0; r < positions.Length; r++)
+        {
+            answer.Slice(r * dim, dim).CopyTo(destination.Slice(positions[r] * dim, dim));
         }
     }
 
     /// <summary>The reverse of <see cref="Scatter{T}"/>: the rows of <paramref name="call"/> gathered from <paramref name="source"/> into <paramref name="part"/>.</summary>
     public void Gather<T>(ShardCall call, ReadOnlySpan<T> source, Span<T> part, int dim)
     {
-        for (int r = 0; r < call.Ids.Length; r++)
+        var positions = Positions.AsSpan(call.Start, call.Ids.Length);
+        if (dim == 1)
         {
-            source.Slice(Positions[call.Start + r] * dim, dim).CopyTo(part.Slice(r * dim, dim));
+            part = part[..positions.Length];
+            for (int r = 0; r < positions.Length; r++)
+            {
+                part[r] = source[positions[r]];
+            }
+
+            return;
+        }
+
+        for (int r = 0; r < positions.Length; r++)
+        {
+            source.Slice(positions[r] * dim, dim).CopyTo(part.Slice(r * dim, dim));
         }
     }
 
