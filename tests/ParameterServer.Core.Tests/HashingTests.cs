@@ -68,6 +68,11 @@ public class HashingTests
         // Known SplitMix64 output: the first value of a generator seeded with 0 is mix(0x9E3779B97F4A7C15).
         Assert.Equal(0xE220A8397B1DCDAFUL, Mix64.Mix(0x9E3779B97F4A7C15UL));
         Assert.Equal(0UL, Mix64.Mix(0));
+
+        // The stream step: a generator seeded with 0 gives that value first and has stepped by the golden ratio.
+        ulong state = 0;
+        Assert.Equal(0xE220A8397B1DCDAFUL, Mix64.Next(ref state));
+        Assert.Equal(Mix64.Golden, state);
     }
 
     [Theory]

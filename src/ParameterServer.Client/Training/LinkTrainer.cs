@@ -66,7 +66,7 @@ public sealed class LinkTrainer
         var o = _options;
         var entities = o.EntityTable is null ? await _ps.CreateTableAsync(Spec(o.EntityTableName, o.Dim, o.Seed)) : await _ps.OpenTableAsync(o.EntityTable);
         // A different seed for links: an entity and a link of the same text share a row id, not a starting point.
-        var links = await _ps.CreateTableAsync(Spec(o.LinkTableName, entities.Dim, (int)Mix64.Mix((ulong)o.Seed ^ 0x9E3779B97F4A7C15UL)));
+        var links = await _ps.CreateTableAsync(Spec(o.LinkTableName, entities.Dim, (int)Mix64.Mix((ulong)o.Seed ^ Mix64.Golden)));
         var entityLabels = new Dictionary<long, string>();
         for (int i = 0; i < pairs.EntityIds.Length; i++)
         {

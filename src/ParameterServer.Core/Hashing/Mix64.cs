@@ -5,7 +5,9 @@ namespace ParameterServer.Core.Hashing;
 /// <summary>
 /// The fixed 64-bit mixing function that routes row ids to shards (the SplitMix64 finalizer).
 /// It never changes between releases, processes or machines: a row's shard depends on its id and
-/// the shard count only. <c>GetHashCode</c> is never used for routing because it is randomized per process.
+/// the shard count only. <c>GetHashCode</c> is never used for routing because it is randomized per process. The
+/// same finalizer over a counter stepped by <see cref="Golden"/> is the SplitMix64 stream (<see cref="Next"/>) that
+/// draws new rows and shuffles epochs.
 /// </summary>
 public static class Mix64
 {
@@ -22,6 +24,13 @@ public static class Mix64
         x ^= x >> 31;
         return x;
     }
+
+    /// <summary>The golden-ratio step of a SplitMix64 stream.</summary>
+    public const ulong Golden = 0x9E3779B97F4A7C15UL;
+
+    /// <summary>The next value of the SplitMix64 stream at <paramref name="state"/>: effectively <c>mix64(state += golden)</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong Next(ref ulong state) => Mix(state += Golden);
 
     /// <summary>The shard that owns row <paramref name="id"/>: <c>mix64(id) % shardCount</c>.</summary>
     /// <remarks>

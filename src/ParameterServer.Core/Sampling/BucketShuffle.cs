@@ -100,7 +100,7 @@ public static class BucketShuffle
     {
         private ulong _state = seed;
 
-        public ulong Next() => Mix64.Mix(_state += 0x9E3779B97F4A7C15UL);
+        public ulong Next() => Mix64.Next(ref _state);
 
         /// <summary>Uniform in [0, <paramref name="bound"/>): the high half of a 64×64-bit product, rejecting the few low halves that would bias it.</summary>
         public int Below(int bound)

@@ -44,7 +44,7 @@ public readonly record struct RowInitializer(InitializerKind Kind, float Scale, 
             return;
         }
 
-        ulong state = Mix64.Mix((ulong)Seed ^ Mix64.Mix((ulong)id + 0x9E3779B97F4A7C15UL));
+        ulong state = Mix64.Mix((ulong)Seed ^ Mix64.Mix((ulong)id + Mix64.Golden));
         if (Kind == InitializerKind.Uniform)
         {
             for (int i = 0; i < row.Length; i++)
@@ -77,8 +77,8 @@ public readonly record struct RowInitializer(InitializerKind Kind, float Scale, 
             int lanes = (n + BoxMuller.Width - 1) / BoxMuller.Width * BoxMuller.Width;
             for (int k = 0; k < n; k++)
             {
-                u1[k] = ((NextBits(ref state) >> 40) + 1) * (1f / (1 << 24));
-                u2[k] = (NextBits(ref state) >> 40) * (1f / (1 << 24));
+                u1[k] = ((Mix64.Next(ref state) >> 40) + 1) * (1f / (1 << 24));
+                u2[k] = (Mix64.Next(ref state) >> 40) * (1f / (1 << 24));
             }
 
             u1[n..lanes].Fill(1f);
@@ -96,15 +96,5 @@ public readonly record struct RowInitializer(InitializerKind Kind, float Scale, 
         }
     }
 
-    private static ulong NextBits(ref ulong state)
-    {
-        state += 0x9E3779B97F4A7C15UL;
-        return Mix64.Mix(state);
-    }
-
-    private static double NextUnit(ref ulong state)
-    {
-        state += 0x9E3779B97F4A7C15UL;
-        return (Mix64.Mix(state) >> 11) * (1.0 / (1UL << 53));
-    }
+    private static double NextUnit(ref ulong state) => (Mix64.Next(ref state) >> 11) * (1.0 / (1UL << 53));
 }
