@@ -9,8 +9,19 @@ namespace ParameterServer.Embed.Bench;
 /// <summary>What FAISS measured for one batch size on the benchmark's own rows and queries.</summary>
 internal sealed record PeerRun(int Batch, double P50Ms, double QueriesPerSecond, double Agreement);
 
-/// <summary>FAISS's exact flat index and its version, as the peer run reported them.</summary>
-internal sealed record PeerReport(string Name, string Version, int Threads, PeerRun[] Runs);
+/// <summary>
+/// FAISS's exact flat index, its version and the BLAS library it multiplies with (openblas, mkl, blis, reference or
+/// the library's path), as the peer run reported them.
+/// </summary>
+internal sealed record PeerReport(string Name, string Version, int Threads, PeerRun[] Runs, string Blas = "unknown")
+{
+    /// <summary>
+    /// Debian's python3-faiss runs on whichever BLAS the system's alternatives point at; with only the reference BLAS
+    /// (a plain triple loop) installed, a batch of 64 on 1M x 64 rows ran at 24 instead of 140 queries/s (measured on
+    /// a 2-core AMD EPYC), so a ratio against it flatters us.
+    /// </summary>
+    public bool OnReferenceBlas => Blas == "reference";
+}
 
 /// <summary>
 /// <c>embed bench query --peer faiss</c>: FAISS's exact flat index (<c>IndexFlatIP</c>, or <c>IndexFlatL2</c> for
@@ -121,13 +132,29 @@ internal static class FaissPeer
             runs.Add(new PeerRun(batch, run.GetProperty("p50_ms").GetDouble(), run.GetProperty("queries_per_second").GetDouble(), agree / Math.Max(1, ours.Length)));
         }
 
-        return new PeerReport(root.GetProperty("index").GetString()!, root.GetProperty("faiss").GetString()!, root.GetProperty("threads").GetInt32(), [.. runs]);
+        string blas = root.TryGetProperty("blas", out var b) && b.GetString() is { Length: > 0 } name ? name : "unknown";
+        return new PeerReport(root.GetProperty("index").GetString()!, root.GetProperty("faiss").GetString()!, root.GetProperty("threads").GetInt32(), [.. runs], blas);
     }
 
     /// <summary>The peer: loads the rows into a flat index and times the query stream as the benchmark did.</summary>
     private const string Script = """
         import json, sys, time
         import numpy as np, faiss
+
+        def blas():
+            # The library this process maps as libblas.so.3, where FAISS's matrix products run: Debian's alternatives
+            # name it by its folder (openblas-pthread, blis-openmp, ...; the reference BLAS in blas/). Other libraries
+            # (OpenBLAS's own LAPACK pulls in libopenblas.so.0 even beside the reference BLAS) say nothing.
+            try:
+                paths = sorted({l.split()[5] for l in open("/proc/self/maps") if len(l.split()) >= 6 and l.split()[5].count("/") >= 2})
+            except OSError:
+                return "unknown"
+            for p in paths:
+                folder, name = p.split("/")[-2:]
+                if name.startswith("libblas.so"):
+                    known = [n for n in ("openblas", "blis", "mkl", "atlas") if n in folder]
+                    return known[0] if known else "reference" if folder == "blas" else p
+            return "mkl" if any("libmkl" in p for p in paths) else "unknown"
 
         a = json.loads(sys.argv[1])
         faiss.omp_set_num_threads(a["threads"])
@@ -159,10 +186,15 @@ internal static class FaissPeer
             times.sort()
             runs.append(dict(batch=batch, p50_ms=times[len(times) // 2] * 1e3, queries_per_second=batch * len(times) / total,
                              first_ids=first.tolist()))
-        print(json.dumps(dict(index=type(index).__name__, faiss=faiss.__version__, threads=a["threads"], runs=runs)))
+        print(json.dumps(dict(index=type(index).__name__, faiss=faiss.__version__, threads=a["threads"], blas=blas(), runs=runs)))
         """;
 
     /// <summary>Formats a peer's version line for the text report.</summary>
     public static string Describe(PeerReport peer) =>
-        string.Create(CultureInfo.InvariantCulture, $"FAISS {peer.Version} {peer.Name}, {peer.Threads} threads, same rows and queries");
+        string.Create(CultureInfo.InvariantCulture, $"FAISS {peer.Version} {peer.Name}, {peer.Threads} threads, {peer.Blas} BLAS, same rows and queries");
+
+    /// <summary>The warning printed when the peer ran on the reference BLAS; null otherwise.</summary>
+    public static string? Warning(PeerReport peer) => peer.OnReferenceBlas
+        ? "warning: FAISS ran on the reference BLAS (a plain loop, several times slower than OpenBLAS), so the ratios flatter us; install an optimized one (Debian: apt-get install libopenblas0-pthread) for a fair comparison."
+        : null;
 }

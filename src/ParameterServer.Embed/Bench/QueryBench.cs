@@ -116,6 +116,10 @@ internal static class QueryBench
             {
                 progress($"timing FAISS ({python}) on the same rows and queries ...");
                 peerReport = await FaissPeer.RunAsync(python, rows, s.Dim, s.K, s.Metric, Environment.ProcessorCount, streams, ct);
+                if (FaissPeer.Warning(peerReport) is { } warning)
+                {
+                    progress(warning);
+                }
             }
 
             return new QueryBenchReport(s, cluster, Environment.ProcessorCount, fill, bytes, bw1, bwAll, [.. runs], peerReport, approx);

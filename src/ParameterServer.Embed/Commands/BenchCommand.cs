@@ -30,7 +30,7 @@ internal static class BenchCommand
         var table = new Option<string>("--table") { Description = "Name of the benchmark table (dropped before and after).", DefaultValueFactory = _ => "bench.query" };
         var keep = new Option<bool>("--keep") { Description = "Keep the table afterwards." };
         var json = new Option<bool>("--json") { Description = "Print one JSON line instead of text." };
-        var peer = new Option<string>("--peer") { Description = "Also time a peer on the same rows and queries in this run and print the ratios: faiss (FAISS's exact IndexFlatIP, or IndexFlatL2 for euclidean, on every core; needs Python 3 with faiss and numpy, Debian's python3-faiss)." };
+        var peer = new Option<string>("--peer") { Description = "Also time a peer on the same rows and queries in this run and print the ratios: faiss (FAISS's exact IndexFlatIP, or IndexFlatL2 for euclidean, on every core; needs Python 3 with faiss and numpy, Debian's python3-faiss, and an optimized BLAS such as libopenblas0-pthread for a fair ratio: the report names the BLAS FAISS ran on)." };
         var peerPython = new Option<string>("--peer-python") { Description = "Python interpreter of the peer (default: python3, then /usr/bin/python3, the first that imports faiss)." };
         var data = new Option<string>("--data") { Description = "Rows and queries: normal (rows from N(0, I), queries uniform in [-1, 1): no structure, the hardest case for an index) or clustered (a Gaussian mixture, one cluster per 1,000 rows, queries drawn from it, as trained embeddings group).", DefaultValueFactory = _ => "normal" };
         data.AcceptOnlyFromAmong("normal", "clustered");
@@ -103,6 +103,7 @@ internal static class BenchCommand
                         name = peerReport.Name,
                         version = peerReport.Version,
                         threads = peerReport.Threads,
+                        blas = peerReport.Blas,
                         runs = peerReport.Runs.Select(r => new
                         {
                             batch = r.Batch,
