@@ -179,7 +179,8 @@ public sealed record ShardInfo(
     [property: Id(4)] string Silo,
     [property: Id(5)] string? CheckpointError = null,
     [property: Id(6)] string? Address = null,
-    [property: Id(7)] string? Gateway = null);
+    [property: Id(7)] string? Gateway = null,
+    [property: Id(8)] string? StepSocket = null);
 
 /// <summary>A checkpoint a shard wrote.</summary>
 [GenerateSerializer, Immutable, Alias("ps.CheckpointResult")]

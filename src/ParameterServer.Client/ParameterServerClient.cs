@@ -3,6 +3,7 @@ using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
+using Orleans.Serialization;
 using Orleans.Streams;
 using ParameterServer.Abstractions;
 
@@ -20,25 +21,29 @@ public sealed class ParameterServerClient
     /// <param name="events">The training-events stream provider, or null.</param>
     /// <param name="local">The silo in this process, or null.</param>
     /// <param name="connectedGateway">Which gateways an Orleans client is connected to (see <see cref="StepClient"/>); null: all of the cluster's.</param>
-    public ParameterServerClient(IGrainFactory grains, IStreamProvider? events = null, ILocalShardAccess? local = null, Func<IPEndPoint, bool>? connectedGateway = null)
+    /// <param name="stepSerializer">With an Orleans client's serializer, steps go to the silos' step sockets where they have one (see <see cref="StepClient"/>).</param>
+    public ParameterServerClient(IGrainFactory grains, IStreamProvider? events = null, ILocalShardAccess? local = null, Func<IPEndPoint, bool>? connectedGateway = null,
+        Serializer? stepSerializer = null)
     {
         Grains = grains ?? throw new ArgumentNullException(nameof(grains));
         Events = events;
-        Steps = new StepClient(grains, local, connectedGateway);
+        Steps = new StepClient(grains, local, connectedGateway, stepSerializer);
     }
 
     /// <summary>
     /// Creates the client over an Orleans cluster client, with the training-events stream when the client was
     /// configured with it (<see cref="ParameterServerClientBuilder.AddParameterServerClient"/>). The cluster client of
     /// a silo hosted in this process (the embedded silo) also gives steps in-place access to that silo's active shards
-    /// (<see cref="ILocalShardAccess"/>).
+    /// (<see cref="ILocalShardAccess"/>); any other sends its steps to the silos' step sockets unless
+    /// <paramref name="stepSocket"/> is false (then through the gateways, as grain calls).
     /// </summary>
-    public ParameterServerClient(IClusterClient client)
+    public ParameterServerClient(IClusterClient client, bool stepSocket = true)
         : this(
             client,
             (client ?? throw new ArgumentNullException(nameof(client))).ServiceProvider.GetKeyedService<IStreamProvider>(TrainingEvents.StreamProvider),
             client.ServiceProvider.GetService<ILocalShardAccess>(),
-            ConnectedGateways(client.ServiceProvider))
+            ConnectedGateways(client.ServiceProvider),
+            stepSocket && client.ServiceProvider.GetService<ILocalShardAccess>() is null ? client.ServiceProvider.GetService<Serializer>() : null)
     {
     }
 

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
+using Orleans.Serialization;
 using ParameterServer.Abstractions;
 
 namespace ParameterServer.Client;
@@ -10,17 +11,31 @@ namespace ParameterServer.Client;
 /// the client is connected to it, so the message goes there directly, else at the silo's own address through
 /// whichever gateway (or, from inside a silo, silo to silo). A client learns of a new silo's gateway only when it
 /// next reads the gateway list; a call to a gateway it does not know yet fails, so after a failed call a silo is
-/// reached the longer way for a while before its gateway is tried again. Thread-safe.
+/// reached the longer way for a while before its gateway is tried again. With <paramref name="serializer"/> (a client in
+/// another process than the silo), a silo that advertises a step socket is reached there first
+/// (<see cref="SocketStepService"/>, two connections used in turn); after a failed call the silo is reached through
+/// Orleans for the same while. Thread-safe.
 /// </summary>
-internal sealed class SiloStepServices(IGrainFactory grains, IStepService anySilo, Func<IPEndPoint, bool>? connectedGateway)
+internal sealed class SiloStepServices(IGrainFactory grains, IStepService anySilo, Func<IPEndPoint, bool>? connectedGateway, Serializer? serializer = null)
 {
+    /// <summary>Connections a client opens to one silo's step socket, used in turn (a worker runs two step loops by default).</summary>
+    private const int SocketsPerSilo = 2;
+
     /// <summary>How long a silo whose gateway failed a call is reached through any gateway before its own is tried again.</summary>
     private static readonly TimeSpan GatewayRetryAfter = TimeSpan.FromSeconds(10);
 
     private readonly ConcurrentDictionary<string, Silo> _silos = new(StringComparer.Ordinal);
     private int _next;
+    private long _socketCalls;
 
-    /// <summary>One of <paramref name="route"/>'s step services, in turn; any silo's router when the route is unknown or has no address.</summary>
+    /// <summary>Calls sent to step sockets so far.</summary>
+    public long SocketCalls => Interlocked.Read(ref _socketCalls);
+
+    /// <summary>
+    /// One of <paramref name="route"/>'s step services, in turn: its step socket, else its gateway, else its address
+    /// through any gateway (the last also for a while after a call to it failed); any silo's router when the route is
+    /// unknown or has no address.
+    /// </summary>
     public IStepService Of(SiloRoute? route)
     {
         if (route?.Address is null)
@@ -29,14 +44,21 @@ internal sealed class SiloStepServices(IGrainFactory grains, IStepService anySil
         }
 
         var silo = _silos.GetOrAdd(route.Silo, static (_, arg) => arg.Self.Create(arg.Route), (Self: this, Route: route));
-        var services = silo.Direct is { } direct && Stopwatch.GetTimestamp() >= Volatile.Read(ref silo.DirectAfter) ? direct : silo.Indirect;
+        bool direct = Stopwatch.GetTimestamp() >= Volatile.Read(ref silo.DirectAfter);
+        if (direct && silo.Sockets is { } sockets)
+        {
+            Interlocked.Increment(ref _socketCalls);
+            return sockets[(int)((uint)Interlocked.Increment(ref _next) % (uint)sockets.Length)];
+        }
+
+        var services = direct && silo.Direct is { } gateway ? gateway : silo.Indirect;
         return services[(int)((uint)Interlocked.Increment(ref _next) % (uint)services.Length)];
     }
 
     /// <summary>A call to <paramref name="route"/> failed with a transient error: reach it through any gateway for a while.</summary>
     public void Failed(SiloRoute? route)
     {
-        if (route is not null && _silos.TryGetValue(route.Silo, out var silo) && silo.Direct is not null)
+        if (route is not null && _silos.TryGetValue(route.Silo, out var silo) && (silo.Direct is not null || silo.Sockets is not null))
         {
             Volatile.Write(ref silo.DirectAfter, Stopwatch.GetTimestamp() + (long)(GatewayRetryAfter.TotalSeconds * Stopwatch.Frequency));
         }
@@ -48,15 +70,20 @@ internal sealed class SiloStepServices(IGrainFactory grains, IStepService anySil
         var direct = route.Gateway is { } gateway && connectedGateway is { } connected && IPEndPoint.TryParse(gateway, out var endpoint) && connected(endpoint)
             ? Services(SiloAddress.New(endpoint, 0))
             : null;
-        return new Silo(direct, indirect);
+        IStepService[]? sockets = route.StepSocket is { } socket && serializer is not null && IPEndPoint.TryParse(socket, out var at)
+            ? [.. Enumerable.Range(0, SocketsPerSilo).Select(_ => new SocketStepService(at, serializer))]
+            : null;
+        return new Silo(sockets, direct, indirect);
     }
 
     private IStepService[] Services(SiloAddress address) =>
         [.. Enumerable.Range(0, SiloStepServiceId.PerSilo).Select(n => grains.GetGrain<ISiloStepService>(SiloStepServiceId.At(n, address)))];
 
-    private sealed class Silo(IStepService[]? direct, IStepService[] indirect)
+    private sealed class Silo(IStepService[]? sockets, IStepService[]? direct, IStepService[] indirect)
     {
         public long DirectAfter;
+
+        public IStepService[]? Sockets { get; } = sockets;
 
         public IStepService[]? Direct { get; } = direct;
 

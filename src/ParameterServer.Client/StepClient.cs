@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using Orleans.Serialization;
 using ParameterServer.Abstractions;
 using ParameterServer.Core.Routing;
 
@@ -49,16 +50,23 @@ public sealed partial class StepClient
     /// to the silo's own address through any gateway. Null: every gateway of the cluster (a client that finds them in
     /// the membership table), or none when <paramref name="local"/> is given (calls go silo to silo).
     /// </param>
-    public StepClient(IGrainFactory grains, ILocalShardAccess? local = null, Func<IPEndPoint, bool>? connectedGateway = null)
+    /// <param name="socketSerializer">
+    /// The Orleans client's serializer: a silo that advertises a step socket (<see cref="StepSocketFrames"/>) gets its
+    /// steps there, with the same payload, instead of as grain calls through its gateway. Null: grain calls only.
+    /// </param>
+    public StepClient(IGrainFactory grains, ILocalShardAccess? local = null, Func<IPEndPoint, bool>? connectedGateway = null, Serializer? socketSerializer = null)
     {
         ArgumentNullException.ThrowIfNull(grains);
         _router = grains.GetGrain<IStepRouter>(0);
         _local = local;
-        _silos = new SiloStepServices(grains, _router, local is null ? connectedGateway ?? (_ => true) : null);
+        _silos = new SiloStepServices(grains, _router, local is null ? connectedGateway ?? (_ => true) : null, socketSerializer);
     }
 
     /// <summary>Step calls made (each pull or push of a step sends one per silo it has parts for).</summary>
     public long Calls => Interlocked.Read(ref _calls);
+
+    /// <summary>Step calls that went to a silo's step socket (counted in <see cref="Calls"/> too).</summary>
+    public long SocketCalls => _silos.SocketCalls;
 
     /// <summary>Parts (table and shard pairs of a pull or push) served in process by a co-hosted silo, without a call.</summary>
     public long LocalParts => Interlocked.Read(ref _localParts);

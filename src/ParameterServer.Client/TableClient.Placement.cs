@@ -34,7 +34,7 @@ public sealed partial class TableClient
         {
             if ((uint)shard.Index < (uint)silos.Length && !string.IsNullOrEmpty(shard.Silo))
             {
-                silos[shard.Index] = new SiloRoute(shard.Silo, shard.Address, shard.Gateway);
+                silos[shard.Index] = new SiloRoute(shard.Silo, shard.Address, shard.Gateway, shard.StepSocket);
             }
         }
 
@@ -83,4 +83,5 @@ public sealed partial class TableClient
 /// <param name="Silo">The silo's identity (<c>SiloAddress.ToString()</c>), as <c>tables describe</c> shows it.</param>
 /// <param name="Address">The silo's address in parsable form, or null (from a silo before this field).</param>
 /// <param name="Gateway">The endpoint of the silo's gateway (<c>ip:port</c>), or null when it has none.</param>
-internal sealed record SiloRoute(string Silo, string? Address, string? Gateway);
+/// <param name="StepSocket">The endpoint of the silo's step socket (<c>ip:port</c>), or null when it has none.</param>
+internal sealed record SiloRoute(string Silo, string? Address, string? Gateway, string? StepSocket = null);

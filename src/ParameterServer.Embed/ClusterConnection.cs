@@ -24,7 +24,9 @@ public sealed class ClusterConnection : IAsyncDisposable
         _host = host;
         Embedded = embedded;
         Description = description;
-        Client = new ParameterServerClient(host.Services.GetRequiredService<IClusterClient>());
+        // EMBED_STEP_SOCKET=off: steps as grain calls through the gateways even where silos have step sockets.
+        Client = new ParameterServerClient(host.Services.GetRequiredService<IClusterClient>(),
+            stepSocket: !string.Equals(Environment.GetEnvironmentVariable("EMBED_STEP_SOCKET"), "off", StringComparison.OrdinalIgnoreCase));
     }
 
     /// <summary>The parameter server client.</summary>

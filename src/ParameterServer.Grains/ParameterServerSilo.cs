@@ -18,10 +18,11 @@ public static class ParameterServerSilo
     /// Adds what the grains need: the metadata storage (memory unless one named <see cref="MetadataStorage"/> is
     /// already registered), the training-events memory stream, checkpoints (off unless <paramref name="checkpoints"/>
     /// names a directory), message limits, the transport's block size (<see cref="TransportBlockSize"/>, default
-    /// 64 KiB) and shard balancing (<paramref name="balancing"/>, default on). Call on every silo.
+    /// 64 KiB), shard balancing (<paramref name="balancing"/>, default on) and the step socket
+    /// (<paramref name="stepSocket"/>; default off: a standalone silo's host turns it on). Call on every silo.
     /// </summary>
     public static ISiloBuilder AddParameterServer(this ISiloBuilder builder, bool memoryMetadata = true, CheckpointOptions? checkpoints = null,
-        int transportBlockSize = TransportBlockSize.Default, BalancingOptions? balancing = null)
+        int transportBlockSize = TransportBlockSize.Default, BalancingOptions? balancing = null, StepSocketOptions? stepSocket = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
         checkpoints ??= new CheckpointOptions();
@@ -30,6 +31,11 @@ public static class ParameterServerSilo
         balancing.Validate();
         builder.Services.AddSingleton(checkpoints);
         builder.Services.AddSingleton(balancing);
+        stepSocket ??= new StepSocketOptions { Enabled = false };
+        stepSocket.Validate();
+        builder.Services.AddSingleton(stepSocket);
+        builder.Services.AddSingleton<StepSocketServer>();
+        builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<StepSocketServer>());
         builder.Services.AddSingleton<ShardBalancerService>();
         builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<ShardBalancerService>());
         builder.Services.AddSingleton<LocalShards>();

@@ -20,9 +20,10 @@ public sealed partial class ShardGrain
                 (rows, bytes, steps) = (store.Count, store.Bytes, store.TotalSteps);
             }
         }
-        // Where a client sends this silo's step calls: its gateway (directly), or its own address (through any gateway).
+        // Where a client sends this silo's step calls: its step socket, its gateway (directly), or its own address
+        // (through any gateway).
         return new ShardInfo(_index, rows, bytes, steps, RuntimeIdentity, _checkpointError, _silo.SiloAddress.ToParsableString(),
-            _silo.GatewayAddress?.Endpoint.ToString());
+            _silo.GatewayAddress?.Endpoint.ToString(), _stepSocket.Endpoint);
     }
 
     /// <inheritdoc/>

@@ -30,12 +30,13 @@ public sealed partial class ShardGrain : Grain, IShardGrain
     private readonly LocalShards _localShards;
     private readonly CheckpointHealth _health;
     private readonly ILocalSiloDetails _silo;
+    private readonly StepSocketServer _stepSocket;
 
     // Why the last checkpoint failed, until one succeeds (describe shows it; the training report warns of it).
     private string? _checkpointError;
 
     /// <summary>Creates the grain.</summary>
-    public ShardGrain(ILogger<ShardGrain> logger, CheckpointStoreHolder checkpoints, CheckpointOptions checkpointOptions, LocalShards localShards, CheckpointHealth health, ILocalSiloDetails silo)
+    public ShardGrain(ILogger<ShardGrain> logger, CheckpointStoreHolder checkpoints, CheckpointOptions checkpointOptions, LocalShards localShards, CheckpointHealth health, ILocalSiloDetails silo, StepSocketServer stepSocket)
     {
         _logger = logger;
         _checkpoints = checkpoints;
@@ -43,6 +44,7 @@ public sealed partial class ShardGrain : Grain, IShardGrain
         _localShards = localShards;
         _health = health;
         _silo = silo;
+        _stepSocket = stepSocket;
     }
 
     /// <inheritdoc/>

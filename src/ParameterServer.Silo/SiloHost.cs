@@ -64,6 +64,9 @@ public static class SiloHost
         o.Balancing.Enabled = balancing.GetValue("Enabled", o.Balancing.Enabled);
         o.Balancing.Interval = balancing.GetValue("Interval", o.Balancing.Interval);
         o.Balancing.DrainTimeout = balancing.GetValue("DrainTimeout", o.Balancing.DrainTimeout);
+        var steps = configuration.GetSection("Steps");
+        o.Steps.Enabled = steps.GetValue("Socket", o.Steps.Enabled);
+        o.Steps.Port = steps.GetValue("Port", o.Steps.Port);
         o.ShutdownTimeout = configuration.GetSection("Shutdown").GetValue("Timeout", o.ShutdownTimeout);
         var grpc = configuration.GetSection("Grpc");
         o.Api.Port = grpc.GetValue("Port", o.Api.Port);
@@ -77,7 +80,7 @@ public static class SiloHost
     }
 
     /// <summary>The sections whose keys are the silo's: a key under them that the silo does not read is a mistake.</summary>
-    public static readonly string[] Sections = ["Orleans", "Http", "Checkpoints", "Balancing", "Shutdown", "Otlp", "Grpc"];
+    public static readonly string[] Sections = ["Orleans", "Http", "Checkpoints", "Balancing", "Steps", "Shutdown", "Otlp", "Grpc"];
 
     /// <summary>
     /// What <c>--check-config</c> prints: the configuration keys the silo reads (found by running
@@ -154,6 +157,16 @@ public static class SiloHost
         PortCheck.EnsureFree("Orleans:SiloPort", listen, o.SiloPort);
         PortCheck.EnsureFree("Orleans:GatewayPort", listen, o.GatewayPort);
         PortCheck.EnsureFree("Http:Port", IPAddress.Parse(o.HttpAddress), o.HttpPort);
+        if (o.Steps.Enabled)
+        {
+            // The step socket listens where the silo does (advertised at its address when that is every interface).
+            (o.Steps.Address, o.Steps.Advertised) = (listen, listen.Equals(IPAddress.Any) ? advertised : listen);
+            if (o.Steps.Port != 0)
+            {
+                PortCheck.EnsureFree("Steps:Port", listen, o.Steps.Port);
+            }
+        }
+
         if (o.Api.Enabled)
         {
             PortCheck.EnsureFree("Grpc:Port", IPAddress.Parse(o.Api.Address), o.Api.Port);
@@ -179,13 +192,13 @@ public static class SiloHost
                         r.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(redis);
                         r.GrainStorageSerializer = new Orleans.Storage.OrleansGrainStorageSerializer(serializer);
                     }));
-                silo.AddParameterServer(memoryMetadata: false, o.Checkpoints, o.TransportBlockSize, o.Balancing);
+                silo.AddParameterServer(memoryMetadata: false, o.Checkpoints, o.TransportBlockSize, o.Balancing, o.Steps);
             }
             else
             {
                 silo.UseLocalhostClustering(o.SiloPort, o.GatewayPort, new IPEndPoint(IPAddress.Loopback, o.PrimarySiloPort ?? o.SiloPort), o.ClusterId, o.ClusterId);
                 silo.Configure<EndpointOptions>(e => e.AdvertisedIPAddress = advertised);
-                silo.AddParameterServer(checkpoints: o.Checkpoints, transportBlockSize: o.TransportBlockSize, balancing: o.Balancing);
+                silo.AddParameterServer(checkpoints: o.Checkpoints, transportBlockSize: o.TransportBlockSize, balancing: o.Balancing, stepSocket: o.Steps);
             }
 
             // How fast a dead silo is noticed (Orleans' defaults when not set), and how long calls wait for answers.

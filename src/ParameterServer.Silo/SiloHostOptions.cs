@@ -94,6 +94,9 @@ public sealed class SiloHostOptions
     /// <summary>Shard balancing: on, every 5 s, and up to 60 s for a stopping silo to move its shards away.</summary>
     public Grains.BalancingOptions Balancing { get; set; } = new();
 
+    /// <summary>The step socket (section <c>Steps</c>): on, at a port the system picks (<c>Steps:Port</c> names one).</summary>
+    public Grains.StepSocketOptions Steps { get; set; } = new();
+
     /// <summary>Whether membership and metadata live in Redis.</summary>
     public bool UsesRedis => string.Equals(ClusteringProvider, "Redis", StringComparison.OrdinalIgnoreCase);
 
@@ -231,6 +234,12 @@ public sealed class SiloHostOptions
 
         Checkpoints.Validate();
         Balancing.Validate();
+        Steps.Validate();
+        if (Steps.Enabled && Steps.Port != 0 && new[] { SiloPort, GatewayPort, HttpPort }.Contains(Steps.Port))
+        {
+            throw new ArgumentException($"Steps:Port = {Steps.Port} is already the silo's, the gateway's or the HTTP port: the step socket needs a port of its own.");
+        }
+
         Api.Validate();
         if (Api.Enabled && Api.Port == HttpPort)
         {

@@ -35,7 +35,7 @@ public sealed partial class StepRouterTests(ClusterFixture fixture)
         return [.. ids];
     }
 
-    private static float[] Initial(TableClient table, long[] ids)
+    internal static float[] Initial(TableClient table, long[] ids)
     {
         var values = new float[ids.Length * table.Dim];
         for (int i = 0; i < ids.Length; i++)

@@ -5,7 +5,7 @@ using ParameterServer.Grains;
 namespace ParameterServer.Testing;
 
 /// <summary>A real in-process Orleans cluster of two silos, shared by the tests of a collection (from the shared test-support project).</summary>
-public sealed class ClusterFixture : IAsyncLifetime
+public class ClusterFixture : IAsyncLifetime
 {
     private InProcessTestCluster? _cluster;
 
@@ -16,11 +16,14 @@ public sealed class ClusterFixture : IAsyncLifetime
     /// <summary>The cluster's grain factory, for tests that call a grain directly (the client facade does not expose it).</summary>
     public IGrainFactory Grains => Cluster.Client;
 
+    /// <summary>The silos' step sockets: off (the default of an in-process silo).</summary>
+    protected virtual StepSocketOptions StepSocket => new() { Enabled = false };
+
     public async Task InitializeAsync()
     {
         var builder = new InProcessTestClusterBuilder(2);
         // Shards stay where hash placement puts them: tests here reason about placement (balancing has its own tests).
-        builder.ConfigureSilo((_, silo) => silo.AddParameterServer(balancing: new BalancingOptions { Enabled = false }));
+        builder.ConfigureSilo((_, silo) => silo.AddParameterServer(balancing: new BalancingOptions { Enabled = false }, stepSocket: StepSocket));
         builder.ConfigureClient(client => client.AddParameterServerClient());
         _cluster = builder.Build();
         await _cluster.DeployAsync();
@@ -39,4 +42,10 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     /// <summary>A table name no other test uses.</summary>
     public static string UniqueName(string stem) => $"{stem}-{Guid.NewGuid():N}"[..Math.Min(64, stem.Length + 33)];
+}
+
+/// <summary>The two-silo cluster with each silo's step socket listening on loopback.</summary>
+public sealed class StepSocketClusterFixture : ClusterFixture
+{
+    protected override StepSocketOptions StepSocket => new();
 }

@@ -39,6 +39,15 @@ jq -e --slurpfile f32 "$work/report.json" '
   (.validation_rmse - $f32[0].validation_rmse | fabs) <= 0.01 and .payload_bytes_received < 0.6 * $f32[0].payload_bytes_received' "$work/bf16.json" >/dev/null \
   || { echo "bf16 wire: $(jq -c '{validation_rmse, payload_bytes_received}' "$work/bf16.json") against f32 $(jq -c '{validation_rmse, payload_bytes_received}' "$work/report.json")"; exit 1; }
 echo "bf16 wire: validation RMSE $(jq .validation_rmse "$work/bf16.json") (f32 $(jq .validation_rmse "$work/report.json")), bytes received $(jq .payload_bytes_received "$work/bf16.json") (f32 $(jq .payload_bytes_received "$work/report.json"))"
+# Both jobs sent their steps to the silo's step socket (not as grain calls through the gateway).
+jq -e '.socket_calls > 0' "$work/report.json" >/dev/null && jq -e '.socket_calls > 0' "$work/bf16.json" >/dev/null \
+  || { echo "no step went over the step socket: $(jq -c '{calls, socket_calls}' "$work/report.json")"; exit 1; }
+echo "ok: steps over the step socket ($(jq .socket_calls "$work/report.json") of $(jq .calls "$work/report.json") calls)"
+# A step socket port already taken (here the running silo's gateway): one line naming Steps:Port, exit 2.
+set +e; timeout 60 dotnet "$silo_dll" --Orleans:SiloPort=$((silo_port + 2)) --Orleans:GatewayPort=$((gateway + 2)) --Http:Port=8178 --Steps:Port="$gateway" >"$work/steps.log" 2>&1; rc=$?; set -e
+cat "$work/steps.log"
+(( rc == 2 )) && grep -q "Steps:Port = $gateway on 127.0.0.1 is already in use" "$work/steps.log" && (( $(wc -l <"$work/steps.log") == 1 )) \
+  || { echo "a silo with Steps:Port=$gateway: exit $rc, expected 2 with one line saying the port is in use"; exit 1; }
 timeout 60 dotnet "$embed_dll" tables list --cluster "$cluster" | tee "$work/tables.txt"
 grep -q "system.items" "$work/tables.txt"
 printf 'userId,movieId\n1,1\n1,50\n610,2\n' >"$work/pairs.csv"

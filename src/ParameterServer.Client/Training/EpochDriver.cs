@@ -238,6 +238,7 @@ internal sealed class EpochDriver(ParameterServerClient ps, JobOptions options, 
             Rows = rows,
             Calls = trafficAfter.Calls - trafficBefore.Calls,
             LocalParts = trafficAfter.LocalParts - trafficBefore.LocalParts,
+            SocketCalls = trafficAfter.SocketCalls - trafficBefore.SocketCalls,
             BytesSent = trafficAfter.Sent - trafficBefore.Sent,
             BytesReceived = trafficAfter.Received - trafficBefore.Received,
             StepP50Ms = Percentile(stepTicks, 0.50),
@@ -247,8 +248,8 @@ internal sealed class EpochDriver(ParameterServerClient ps, JobOptions options, 
     }
 
     /// <summary>Calls, parts served in process and payload bytes so far of this job's tables and of the step client (shared by the process's jobs).</summary>
-    private (long Calls, long LocalParts, long Sent, long Received) Traffic() =>
-        (ps.Steps.Calls + tables.Sum(t => t.Calls), ps.Steps.LocalParts, ps.Steps.BytesSent + tables.Sum(t => t.BytesSent), ps.Steps.BytesReceived + tables.Sum(t => t.BytesReceived));
+    private (long Calls, long LocalParts, long SocketCalls, long Sent, long Received) Traffic() =>
+        (ps.Steps.Calls + tables.Sum(t => t.Calls), ps.Steps.LocalParts, ps.Steps.SocketCalls, ps.Steps.BytesSent + tables.Sum(t => t.BytesSent), ps.Steps.BytesReceived + tables.Sum(t => t.BytesReceived));
 
     /// <summary>The <paramref name="q"/> quantile of step durations in milliseconds (nearest rank); NaN without steps.</summary>
     private static double Percentile(List<long> ticks, double q)
@@ -412,6 +413,9 @@ internal sealed record DriverResult(
     /// <summary>Step parts served in process by a co-hosted silo over the job (no call made for them).</summary>
     public long LocalParts { get; init; }
 
+    /// <summary>Step calls of the job that went to a silo's step socket (the rest of <see cref="Calls"/> were grain calls).</summary>
+    public long SocketCalls { get; init; }
+
     /// <summary>Payload bytes sent over the job: ids, and ids and gradients of pushes.</summary>
     public long BytesSent { get; init; }
 
@@ -455,6 +459,7 @@ internal sealed record DriverResult(
             Steps = Steps,
             Calls = Calls,
             LocalParts = LocalParts,
+            SocketCalls = SocketCalls,
             PayloadBytesSent = BytesSent,
             PayloadBytesReceived = BytesReceived,
             RowsPulled = Rows - Caches.Sum(c => c.Hits),

@@ -67,6 +67,7 @@ public sealed record TrainingReport
     [JsonPropertyName("rows_pushed")] public long RowsPushed { get; init; }
     [JsonPropertyName("calls")] public long Calls { get; init; }
     [JsonPropertyName("local_parts")] public long LocalParts { get; init; }
+    [JsonPropertyName("socket_calls")] public long SocketCalls { get; init; }
     [JsonPropertyName("payload_bytes_sent")] public long PayloadBytesSent { get; init; }
     [JsonPropertyName("payload_bytes_received")] public long PayloadBytesReceived { get; init; }
     [JsonPropertyName("cache_rows")] public int CacheRows { get; init; }

@@ -78,6 +78,9 @@ internal sealed record TrainBenchReport(
     /// <summary>Step parts (a table's rows on one shard, pulled or pushed) served in process by the embedded silo per training step, without a call.</summary>
     public double LocalPartsPerStep => Job.Steps == 0 ? 0 : (double)Job.LocalParts / Job.Steps;
 
+    /// <summary>Step calls per training step that went to a silo's step socket rather than through a gateway.</summary>
+    public double SocketCallsPerStep => Job.Steps == 0 ? 0 : (double)Job.SocketCalls / Job.Steps;
+
     /// <summary>Payload bytes the worker sent per sample: ids, and ids and gradients of pushes.</summary>
     public double PayloadBytesSentPerSample => (double)Job.PayloadBytesSent / ((long)Job.TrainSamples * Job.Epochs.Count);
 

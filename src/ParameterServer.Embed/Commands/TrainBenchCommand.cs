@@ -94,6 +94,7 @@ internal static class TrainBenchCommand
                     allocated_bytes_per_sample = r.AllocatedBytesPerSample,
                     calls_per_step = r.CallsPerStep,
                     local_parts_per_step = r.LocalPartsPerStep,
+                    socket_calls_per_step = r.SocketCallsPerStep,
                     payload_bytes_sent_per_sample = r.PayloadBytesSentPerSample,
                     payload_bytes_received_per_sample = r.PayloadBytesReceivedPerSample,
                     loopback_bytes_per_sample = r.LoopbackBytesPerSample,
@@ -129,7 +130,7 @@ internal static class TrainBenchCommand
                 Console.WriteLine(string.Create(c, $"loopback: {loopback:F0} bytes on the wire per sample, both ways together (/proc/net/dev)"));
             }
 
-            Console.WriteLine(string.Create(c, $"{r.CallsPerStep:F2} calls and {r.LocalPartsPerStep:F1} in-process parts per step; payload {r.PayloadBytesSentPerSample:F0} bytes sent and {r.PayloadBytesReceivedPerSample:F0} received per sample; rows pulled {r.RowsPulledPerSecond:N0}/s, pushed {r.RowsPushedPerSecond:N0}/s; step p50 {r.Job.StepP50Ms:F2} ms, p99 {r.Job.StepP99Ms:F2} ms; {r.Job.MeanOutstandingPushes:F2} pushes outstanding per step"));
+            Console.WriteLine(string.Create(c, $"{r.CallsPerStep:F2} calls ({r.SocketCallsPerStep:F2} over step sockets) and {r.LocalPartsPerStep:F1} in-process parts per step; payload {r.PayloadBytesSentPerSample:F0} bytes sent and {r.PayloadBytesReceivedPerSample:F0} received per sample; rows pulled {r.RowsPulledPerSecond:N0}/s, pushed {r.RowsPushedPerSecond:N0}/s; step p50 {r.Job.StepP50Ms:F2} ms, p99 {r.Job.StepP99Ms:F2} ms; {r.Job.MeanOutstandingPushes:F2} pushes outstanding per step"));
             if (r.Job.CacheHitRate is { } hitRate)
             {
                 Console.WriteLine(string.Create(c, $"cache {s.CacheRows:N0} hot rows per table, staleness {s.CacheStaleness}: hit rate {hitRate:P1}, {(double)r.Job.RowsPulled / Math.Max(1, r.Job.Steps):F0} rows pulled per step"));

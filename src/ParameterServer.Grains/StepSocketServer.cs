@@ -1,0 +1,215 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Orleans.Serialization;
+using ParameterServer.Abstractions;
+
+namespace ParameterServer.Grains;
+
+/// <summary>
+/// This silo's step socket (<see cref="StepSocketOptions"/>): accepts workers' connections and serves each one's step
+/// calls with a <see cref="StepServer"/>, the same code the silo's step services run for grain calls, so a part
+/// whose shard is here is served in process and any other becomes a shard call from here. A connection's calls are
+/// served one after another in the order they arrive (a worker opens one connection per step loop); a malformed
+/// frame closes its connection only. Listens from before the silo becomes active until after it has handed its
+/// shards over on a graceful stop.
+/// </summary>
+public sealed partial class StepSocketServer(StepSocketOptions options, LocalShards shards, IGrainFactory grains, Serializer serializer, ILogger<StepSocketServer> logger)
+    : ILifecycleParticipant<ISiloLifecycle>, IDisposable
+{
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly List<Socket> _connections = [];
+    private Socket? _listener;
+    private Task _accepting = Task.CompletedTask;
+
+    /// <summary>Where workers connect (<c>ip:port</c>), or null while the socket is not listening.</summary>
+    public string? Endpoint { get; private set; }
+
+    /// <summary>Connections accepted since the silo started.</summary>
+    public long Accepted => Interlocked.Read(ref _accepted);
+
+    private long _accepted;
+
+    /// <inheritdoc/>
+    public void Participate(ISiloLifecycle lifecycle)
+    {
+        ArgumentNullException.ThrowIfNull(lifecycle);
+        lifecycle.Subscribe(nameof(StepSocketServer), ServiceLifecycleStage.ApplicationServices, Start, Stop);
+    }
+
+    private Task Start(CancellationToken cancellationToken)
+    {
+        if (!options.Enabled)
+        {
+            return Task.CompletedTask;
+        }
+
+        var listener = new Socket(options.Address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            listener.Bind(new IPEndPoint(options.Address, options.Port));
+            listener.Listen(128);
+        }
+        catch (SocketException e)
+        {
+            listener.Dispose();
+            throw new InvalidOperationException($"Steps:Port = {options.Port} on {options.Address} cannot be listened on: {e.Message}.", e);
+        }
+
+        _listener = listener;
+        int port = ((IPEndPoint)listener.LocalEndPoint!).Port;
+        Endpoint = new IPEndPoint(options.Advertised, port).ToString();
+        LogListening(Endpoint);
+        _accepting = Task.Run(AcceptAsync, CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    private Task Stop(CancellationToken cancellationToken) => CloseAsync();
+
+    /// <summary>
+    /// Stops listening and closes every open connection (the silo does so when it stops): workers' calls in flight on
+    /// them fail and go again as grain calls, and later steps reach this silo through its gateway.
+    /// </summary>
+    public async Task CloseAsync()
+    {
+        Endpoint = null;
+        await _stopping.CancelAsync();
+        _listener?.Dispose();
+        lock (_connections)
+        {
+            foreach (var c in _connections)
+            {
+                c.Dispose();
+            }
+        }
+
+        await _accepting;
+    }
+
+    private async Task AcceptAsync()
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            Socket connection;
+            try
+            {
+                connection = await _listener!.AcceptAsync(_stopping.Token);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+            {
+                return;
+            }
+
+            connection.NoDelay = true;
+            Interlocked.Increment(ref _accepted);
+            lock (_connections)
+            {
+                _connections.Add(connection);
+            }
+
+            _ = Task.Run(() => ServeAsync(connection), CancellationToken.None);
+        }
+    }
+
+    private async Task ServeAsync(Socket connection)
+    {
+        var remote = connection.RemoteEndPoint?.ToString() ?? "?";
+        var server = new StepServer(shards, grains);
+        var output = new ArrayBufferWriter<byte>(1 << 16);
+        var requests = new List<(int Call, StepSocketRequest Request)>();
+        var reader = PipeReader.Create(new NetworkStream(connection, ownsSocket: false), new StreamPipeReaderOptions(bufferSize: 1 << 16, minimumReadSize: 1 << 14));
+        try
+        {
+            while (true)
+            {
+                var read = await reader.ReadAsync(_stopping.Token);
+                var buffer = read.Buffer;
+                while (StepSocketFrames.TryRead(ref buffer, out int call, out var payload))
+                {
+                    // Decoded before the pipe's buffer is released: ids and values are copied out into their own arrays.
+                    requests.Add((call, serializer.Deserialize<StepSocketRequest>(payload) ?? throw new InvalidDataException("an empty request")));
+                }
+
+                reader.AdvanceTo(buffer.Start, buffer.End);
+                foreach (var (call, request) in requests)
+                {
+                    var answer = await ServeAsync(server, request);
+                    output.ResetWrittenCount();
+                    StepSocketFrames.Write(output, serializer, call, answer);
+                    await connection.SendAsync(output.WrittenMemory, SocketFlags.None, _stopping.Token);
+                }
+
+                requests.Clear();
+                if (read.IsCompleted)
+                {
+                    return;
+                }
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException or IOException)
+        {
+            // The worker went away, or this silo is stopping.
+        }
+        catch (Exception e)
+        {
+            // A frame that does not decode: this connection only is closed; the worker falls back to grain calls.
+            LogMalformed(remote, e.Message);
+        }
+        finally
+        {
+            await reader.CompleteAsync();
+            lock (_connections)
+            {
+                _connections.Remove(connection);
+            }
+
+            connection.Dispose();
+        }
+    }
+
+    private static async Task<StepSocketAnswer> ServeAsync(StepServer server, StepSocketRequest request)
+    {
+        try
+        {
+            switch (request.Call)
+            {
+                case StepSocketCall.Pull when request.Pull is { } pull:
+                    return new StepSocketAnswer(await server.Pull(pull));
+                case StepSocketCall.Push when request.Push is { } push:
+                    await server.Push(push);
+                    return new StepSocketAnswer(null);
+                case StepSocketCall.PushPull when request.Push is { } push && request.Pull is { } pull:
+                    return new StepSocketAnswer(await server.PushPull(push, pull));
+                default:
+                    return new StepSocketAnswer(null, StepSocketError.Refused, $"Step call refused: a {request.Call} call without its push or pull.");
+            }
+        }
+        catch (ArgumentException e)
+        {
+            return new StepSocketAnswer(null, StepSocketError.Refused, e.Message);
+        }
+        catch (KeyNotFoundException e)
+        {
+            return new StepSocketAnswer(null, StepSocketError.NotFound, e.Message);
+        }
+        catch (Exception e)
+        {
+            return new StepSocketAnswer(null, StepSocketError.Failed, $"{e.GetType().Name}: {e.Message}");
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        _stopping.Dispose();
+        _listener?.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Step socket listening on {Endpoint}")]
+    private partial void LogListening(string endpoint);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Step socket connection from {Remote} closed: {Reason}")]
+    private partial void LogMalformed(string remote, string reason);
+}
