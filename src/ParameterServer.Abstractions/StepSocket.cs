@@ -86,6 +86,18 @@ public static class StepSocketFrames
         BinaryPrimitives.WriteInt32LittleEndian(header[4..], call);
     }
 
+    /// <summary>The payload length a frame's header announces; throws <see cref="InvalidDataException"/> for one no frame may have.</summary>
+    public static int PayloadLength(ReadOnlySpan<byte> header)
+    {
+        int length = BinaryPrimitives.ReadInt32LittleEndian(header);
+        return length is < 0 or > MaxPayloadBytes
+            ? throw new InvalidDataException($"a frame announces {length:N0} bytes (at most {MaxPayloadBytes:N0})")
+            : length;
+    }
+
+    /// <summary>The call number in a frame's header.</summary>
+    public static int CallNumber(ReadOnlySpan<byte> header) => BinaryPrimitives.ReadInt32LittleEndian(header[4..]);
+
     /// <summary>
     /// Takes one whole frame off the front of <paramref name="buffer"/>: false when it does not hold one yet.
     /// Throws <see cref="InvalidDataException"/> for a length that no frame may have.
@@ -100,18 +112,13 @@ public static class StepSocketFrames
 
         Span<byte> header = stackalloc byte[HeaderBytes];
         buffer.Slice(0, HeaderBytes).CopyTo(header);
-        int length = BinaryPrimitives.ReadInt32LittleEndian(header);
-        if (length is < 0 or > MaxPayloadBytes)
-        {
-            throw new InvalidDataException($"a frame announces {length:N0} bytes (at most {MaxPayloadBytes:N0})");
-        }
-
+        int length = PayloadLength(header);
         if (buffer.Length < HeaderBytes + (long)length)
         {
             return false;
         }
 
-        call = BinaryPrimitives.ReadInt32LittleEndian(header[4..]);
+        call = CallNumber(header);
         payload = buffer.Slice(HeaderBytes, length);
         buffer = buffer.Slice(HeaderBytes + (long)length);
         return true;
