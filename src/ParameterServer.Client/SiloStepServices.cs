@@ -55,10 +55,24 @@ internal sealed class SiloStepServices(IGrainFactory grains, IStepService anySil
         return services[(int)((uint)Interlocked.Increment(ref _next) % (uint)services.Length)];
     }
 
-    /// <summary>A call to <paramref name="route"/> failed with a transient error: reach it through any gateway for a while.</summary>
-    public void Failed(SiloRoute? route)
+    /// <summary>
+    /// A call to <paramref name="route"/> failed with a transient error (<paramref name="error"/>): reach it through any
+    /// gateway for a while. A step socket that accepted no connection (a firewall, an address this client cannot
+    /// reach) is not tried again for this silo: each try would cost a step the connect timeout.
+    /// </summary>
+    public void Failed(SiloRoute? route, Exception? error = null)
     {
-        if (route is not null && _silos.TryGetValue(route.Silo, out var silo) && (silo.Direct is not null || silo.Sockets is not null))
+        if (route is null || !_silos.TryGetValue(route.Silo, out var silo))
+        {
+            return;
+        }
+
+        if (error is StepSocketUnreachableException || error?.InnerException is StepSocketUnreachableException)
+        {
+            silo.Sockets = null;
+        }
+
+        if (silo.Direct is not null || silo.Sockets is not null)
         {
             Volatile.Write(ref silo.DirectAfter, Stopwatch.GetTimestamp() + (long)(GatewayRetryAfter.TotalSeconds * Stopwatch.Frequency));
         }
@@ -83,7 +97,8 @@ internal sealed class SiloStepServices(IGrainFactory grains, IStepService anySil
     {
         public long DirectAfter;
 
-        public IStepService[]? Sockets { get; } = sockets;
+        // Set to null, for good, when the socket accepted no connection.
+        public volatile IStepService[]? Sockets = sockets;
 
         public IStepService[]? Direct { get; } = direct;
 

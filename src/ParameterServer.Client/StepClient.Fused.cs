@@ -126,7 +126,7 @@ public sealed partial class StepClient
         catch (Exception e) when (RetryPolicy.IsTransient(e) && owners[0].Retry.MaxAttempts > 0)
         {
             var firstFailure = DateTimeOffset.UtcNow;
-            _silos.Failed(silo);
+            _silos.Failed(silo, e);
             ArgumentException? refused = null;
             try
             {

@@ -252,7 +252,7 @@ public sealed partial class StepClient
         catch (Exception e) when (RetryPolicy.IsTransient(e) && pulls[0].Table.Retry.MaxAttempts > 0)
         {
             var firstFailure = DateTimeOffset.UtcNow;
-            _silos.Failed(silo);
+            _silos.Failed(silo, e);
             var answers = await PerShardAsync(pulls, remote);
             foreach (var (t, call, _) in remote)
             {
@@ -540,7 +540,7 @@ public sealed partial class StepClient
             // As with a shard call retried: a part applied before the failure may be applied twice, the usual trade
             // of asynchronous SGD against losing the step.
             var firstFailure = DateTimeOffset.UtcNow;
-            _silos.Failed(silo);
+            _silos.Failed(silo, e);
             await PushPerShardAsync(parts, owners);
             for (int i = 0; i < parts.Length; i++)
             {

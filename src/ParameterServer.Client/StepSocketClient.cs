@@ -68,7 +68,7 @@ internal sealed class SocketStepService(IPEndPoint endpoint, Serializer serializ
             catch (Exception e)
             {
                 socket.Dispose();
-                throw new IOException($"Step socket {endpoint} did not accept a connection: {(e is OperationCanceledException ? $"no answer within {ConnectTimeout.TotalSeconds:0} s" : e.Message)}", e);
+                throw new StepSocketUnreachableException($"Step socket {endpoint} did not accept a connection: {(e is OperationCanceledException ? $"no answer within {ConnectTimeout.TotalSeconds:0} s" : e.Message)}", e);
             }
 
             return _connection = new StepSocketConnection(socket, endpoint, serializer);
@@ -216,3 +216,6 @@ internal sealed class StepSocketConnection
         }
     }
 }
+
+/// <summary>A silo's step socket accepted no connection: its silo is reached through Orleans from then on.</summary>
+internal sealed class StepSocketUnreachableException(string message, Exception inner) : IOException(message, inner);

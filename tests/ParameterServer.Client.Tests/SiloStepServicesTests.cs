@@ -43,4 +43,30 @@ public sealed class SiloStepServicesTests(ClusterFixture fixture)
         Assert.Same(router, services.Of(new SiloRoute(shard.Silo, null, null)));
         Assert.Same(router, services.Of(null));
     }
+
+    [Fact]
+    public async Task A_step_socket_that_accepts_no_connection_is_not_tried_again_and_the_silo_is_reached_through_orleans()
+    {
+        var client = fixture.Client;
+        var table = await client.CreateTableAsync(new TableSpec { Name = ClusterFixture.UniqueName("step-sock"), Dim = 3, Shards = 1, Seed = 5 });
+        var shard = (await client.DescribeAsync(table.Spec.Name)).Shards[0];
+        var parts = new[] { new ShardPull(table.Spec.Name, 0, new PullRequest([1, 2, 3])) };
+        var serializer = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Orleans.Serialization.Serializer>(fixture.Cluster.Client.ServiceProvider);
+        var services = new SiloStepServices(fixture.Grains, fixture.Grains.GetGrain<IStepRouter>(0), _ => true, serializer);
+        // A step socket where nothing listens (port 1 on loopback: refused at once).
+        var route = new SiloRoute(shard.Silo, shard.Address, shard.Gateway, "127.0.0.1:1");
+        var socket = services.Of(route);
+        Assert.IsType<SocketStepService>(socket);
+        var failed = await Record.ExceptionAsync(() => socket.Pull(new StepPull(parts)));
+        Assert.IsType<StepSocketUnreachableException>(failed);
+        Assert.True(RetryPolicy.IsTransient(failed!), failed!.ToString()); // so the step goes again as shard calls
+
+        services.Failed(route, failed);
+        // Not the socket again for this silo (dropped for good, not paused as a gateway is); the grain call answers.
+        var service = services.Of(route);
+        Assert.IsNotType<SocketStepService>(service);
+        var rows = await service.Pull(new StepPull(parts));
+        Assert.Equal(9, rows.Parts[0].Rows.Values.Length);
+        rows.Parts[0].Rows.Return();
+    }
 }
