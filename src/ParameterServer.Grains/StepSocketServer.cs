@@ -11,13 +11,16 @@ namespace ParameterServer.Grains;
 /// This silo's step socket (<see cref="StepSocketOptions"/>): accepts workers' connections and serves each one's step
 /// calls with a <see cref="StepServer"/>, the same code the silo's step services run for grain calls, so a part
 /// whose shard is here is served in process and any other becomes a shard call from here. A connection's calls are
-/// served one after another in the order they arrive (a worker opens one connection per step loop); a malformed
-/// frame closes its connection only. Listens from before the silo becomes active until after it has handed its
-/// shards over on a graceful stop.
+/// served one after another in the order they arrive, on a thread of the connection's own (a worker opens two
+/// connections per silo, so a silo serves two of its steps at once); a malformed frame closes its connection only.
+/// Listens from before the silo becomes active until after it has handed its shards over on a graceful stop.
 /// </summary>
 public sealed partial class StepSocketServer(StepSocketOptions options, LocalShards shards, IGrainFactory grains, Serializer serializer, ILogger<StepSocketServer> logger)
     : ILifecycleParticipant<ISiloLifecycle>, IDisposable
 {
+    /// <summary>Most connections open at once (a worker process opens two per silo).</summary>
+    public const int MaxConnections = 512;
+
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<Socket> _connections = [];
     private Socket? _listener;
@@ -102,11 +105,20 @@ public sealed partial class StepSocketServer(StepSocketOptions options, LocalSha
             }
 
             connection.NoDelay = true;
-            Interlocked.Increment(ref _accepted);
             lock (_connections)
             {
+                if (_connections.Count >= MaxConnections)
+                {
+                    // Each connection has a thread: a peer that opens too many is told no (its workers use grain calls).
+                    LogTooMany(connection.RemoteEndPoint?.ToString() ?? "?", MaxConnections);
+                    connection.Dispose();
+                    continue;
+                }
+
                 _connections.Add(connection);
             }
+
+            Interlocked.Increment(ref _accepted);
 
             new Thread(() => Serve(connection)) { IsBackground = true, Name = "ps step socket" }.Start();
         }
@@ -225,6 +237,9 @@ public sealed partial class StepSocketServer(StepSocketOptions options, LocalSha
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Step socket listening on {Endpoint}")]
     private partial void LogListening(string endpoint);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Step socket connection from {Remote} refused: {Max} connections are open")]
+    private partial void LogTooMany(string remote, int max);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Step socket connection from {Remote} closed: {Reason}")]
     private partial void LogMalformed(string remote, string reason);
