@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json.Serialization;
 
 namespace ParameterServer.Grains;
 
@@ -19,10 +20,12 @@ public sealed class StepSocketOptions
     /// </summary>
     public int Port { get; set; }
 
-    /// <summary>Address to listen on (the silo's own listening address). Default loopback.</summary>
+    /// <summary>Address to listen on (the silo's own listening address, set by its host, not configured). Default loopback.</summary>
+    [JsonIgnore]
     public IPAddress Address { get; set; } = IPAddress.Loopback;
 
-    /// <summary>Address workers are told to connect to (the silo's advertised address). Default loopback.</summary>
+    /// <summary>Address workers are told to connect to (the silo's advertised address, set by its host). Default loopback.</summary>
+    [JsonIgnore]
     public IPAddress Advertised { get; set; } = IPAddress.Loopback;
 
     /// <summary>Throws an <see cref="ArgumentException"/> naming the first bad setting.</summary>
