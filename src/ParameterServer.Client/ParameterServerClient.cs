@@ -63,6 +63,12 @@ public sealed class ParameterServerClient
         return endpoint => endpoints.Contains(endpoint);
     }
 
+    /// <summary>
+    /// How the table calls that are safe to repeat (create-or-find, reads, metadata, checkpoints, snapshots) ride out a
+    /// silo that leaves or dies: a table's grain on a stopping silo answers "silo stopping" until it has moved.
+    /// </summary>
+    internal static RetryPolicy Admin => RetryPolicy.Default;
+
     // The grain factory stays inside this assembly: callers reach tables, shards and queries through this facade and
     // TableClient, so routing (shard of a row, silo of a step) is decided in one place.
     private IGrainFactory Grains { get; }
@@ -86,7 +92,7 @@ public sealed class ParameterServerClient
     {
         ArgumentNullException.ThrowIfNull(spec);
         spec.Validate();
-        var created = await TableGrain(spec.Name).Create(spec);
+        var created = await Admin.RunAsync(() => TableGrain(spec.Name).Create(spec));
         return new TableClient(Grains, created);
     }
 
@@ -94,7 +100,7 @@ public sealed class ParameterServerClient
     public async Task<TableClient> OpenTableAsync(string name)
     {
         TableSpec.ValidateName(name);
-        var spec = await TableGrain(name).Get();
+        var spec = await Admin.RunAsync(() => TableGrain(name).Get());
         if (spec is null)
         {
             string existing = string.Join(", ", await ListTablesAsync());
@@ -108,17 +114,17 @@ public sealed class ParameterServerClient
     public Task<CheckpointResult[]> CheckpointAsync(string name)
     {
         TableSpec.ValidateName(name);
-        return TableGrain(name).Checkpoint();
+        return Admin.RunAsync(() => TableGrain(name).Checkpoint());
     }
 
     /// <summary>Every table name.</summary>
-    public Task<string[]> ListTablesAsync() => Grains.GetGrain<ITableCatalogGrain>(0).List();
+    public Task<string[]> ListTablesAsync() => Admin.RunAsync(() => Grains.GetGrain<ITableCatalogGrain>(0).List());
 
     /// <summary>What a table holds.</summary>
     public Task<TableInfo> DescribeAsync(string name)
     {
         TableSpec.ValidateName(name);
-        return TableGrain(name).Describe();
+        return Admin.RunAsync(() => TableGrain(name).Describe());
     }
 
     /// <summary>Drops a table; false when it did not exist.</summary>
@@ -195,17 +201,17 @@ public sealed class ParameterServerClient
     public Task SetTextAsync(string table, string key, string value)
     {
         TableSpec.ValidateName(table);
-        return TableGrain(table).SetMetadata(key, value);
+        return Admin.RunAsync(() => TableGrain(table).SetMetadata(key, value));
     }
 
     /// <summary>Stores a number with a table.</summary>
     public Task SetNumberAsync(string table, string key, double value) =>
-        TableGrain(table).SetMetadata(key, value.ToString("R", CultureInfo.InvariantCulture));
+        Admin.RunAsync(() => TableGrain(table).SetMetadata(key, value.ToString("R", CultureInfo.InvariantCulture)));
 
     /// <summary>A number stored with a table, or null.</summary>
     public async Task<double?> GetNumberAsync(string table, string key)
     {
-        var meta = await TableGrain(table).GetMetadata();
+        var meta = await Admin.RunAsync(() => TableGrain(table).GetMetadata());
         return meta.TryGetValue(key, out var s) && double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v : null;
     }
 }

@@ -47,6 +47,17 @@ public sealed record RetryPolicy
         }
     }
 
+    /// <summary>Runs <paramref name="call"/> (which must be safe to repeat) and answers its result, retrying transient failures as this policy says.</summary>
+    public async Task<T> RunAsync<T>(Func<Task<T>> call)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        T result = default!;
+        // Typed as Func<Task>: an async lambda that assigns would otherwise bind to this overload again.
+        Func<Task> run = async () => result = await call();
+        await RunAsync(run);
+        return result;
+    }
+
     /// <summary>Whether <paramref name="e"/> is worth another try: the silo or connection went away, or the call timed out.</summary>
     public static bool IsTransient(Exception e) => e switch
     {

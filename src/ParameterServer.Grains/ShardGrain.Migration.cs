@@ -13,6 +13,7 @@ namespace ParameterServer.Grains;
 /// step router and writes its checkpoint (when checkpoints are on) in <see cref="OnDeactivateAsync"/>, then puts its
 /// rows, optimizer state and step counts into the migration context in checkpoint format (checksummed); the new
 /// activation reads them back before it activates and starts its store from them, so no acknowledged update is lost.
+/// A training job's snapshot of the shard (its best epoch so far) travels with them.
 /// A shard too big for one message travels through its checkpoint instead (and without checkpoints does not move).
 /// </summary>
 public sealed partial class ShardGrain : IGrainMigrationParticipant
@@ -22,8 +23,13 @@ public sealed partial class ShardGrain : IGrainMigrationParticipant
 
     private const string MigrationKey = "ps.shard.rows";
 
+    private const string SnapshotKey = "ps.shard.snapshot";
+
     // Rows that came with this activation by migration, until the store starts from them.
     private ShardCheckpoint? _arrived;
+
+    // The job's snapshot (see Snapshot) that came with them, if any.
+    private Core.Storage.ShardStore.Snapshot? _arrivedSnapshot;
 
     /// <inheritdoc/>
     public Task<bool> MoveTo(SiloAddress silo)
@@ -72,7 +78,20 @@ public sealed partial class ShardGrain : IGrainMigrationParticipant
         using var bytes = new MemoryStream();
         CheckpointFormat.Write(checkpoint, bytes);
         dehydrationContext.AddBytes(MigrationKey, bytes.GetBuffer().AsSpan(0, (int)bytes.Length));
+
+        // The copy a training job took at its best epoch goes along, so that the job's rollback still finds it; in the
+        // same format, under its own key. Left behind only when both would not fit one message (then a rollback of
+        // this shard keeps the last epoch's rows, as after a crash).
+        if (_snapshot is { } snapshot && store.Bytes + SnapshotBytes(snapshot) <= MaxMigrationBytes)
+        {
+            bytes.SetLength(0);
+            CheckpointFormat.Write(checkpoint with { Rows = snapshot }, bytes);
+            dehydrationContext.AddBytes(SnapshotKey, bytes.GetBuffer().AsSpan(0, (int)bytes.Length));
+        }
     }
+
+    private static long SnapshotBytes(Core.Storage.ShardStore.Snapshot s) =>
+        ((s.Values.LongLength + s.State.LongLength) * sizeof(float)) + ((s.Ids.LongLength + s.Steps.LongLength) * sizeof(long));
 
     /// <inheritdoc/>
     void IGrainMigrationParticipant.OnRehydrate(IRehydrationContext rehydrationContext)
@@ -85,10 +104,15 @@ public sealed partial class ShardGrain : IGrainMigrationParticipant
         try
         {
             _arrived = CheckpointFormat.Read(bytes.IsSingleSegment ? bytes.FirstSpan : bytes.ToArray());
+            if (rehydrationContext.TryGetBytes(SnapshotKey, out var snapshot))
+            {
+                _arrivedSnapshot = CheckpointFormat.Read(snapshot.IsSingleSegment ? snapshot.FirstSpan : snapshot.ToArray()).Rows;
+            }
         }
         catch (InvalidDataException e)
         {
             // Nothing to start from but the checkpoint, as after a crash; say so rather than start empty unannounced.
+            _arrived = null;
             LogArrivalUnreadable(e, this.GetPrimaryKeyString());
         }
     }
@@ -108,6 +132,7 @@ public sealed partial class ShardGrain : IGrainMigrationParticipant
         }
 
         store.Restore(arrived.Rows);
+        (_snapshot, _arrivedSnapshot) = (_arrivedSnapshot, null);
         ShardsArrived.Add(1, _tableTag);
         LogArrived(_table, _index, store.Count, store.TotalSteps);
         return true;

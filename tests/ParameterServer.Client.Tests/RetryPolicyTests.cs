@@ -24,4 +24,18 @@ public sealed class RetryPolicyTests
         await Assert.ThrowsAsync<ArgumentException>(() => Quick.RunAsync(() => { calls++; throw new ArgumentException("bad row"); }));
         Assert.Equal(1, calls);
     }
+
+    [Fact]
+    public async Task A_call_with_a_result_answers_the_result_of_the_try_that_succeeded()
+    {
+        int calls = 0;
+        // A silo that is stopping or gone fails calls to its grains until they have moved: transient.
+        int answer = await Quick.RunAsync(() => ++calls < 3 ? throw new SiloUnavailableException("Silo stopping") : Task.FromResult(calls * 10));
+        Assert.Equal(30, answer);
+        Assert.Equal(3, calls);
+
+        calls = 0;
+        await Assert.ThrowsAsync<KeyNotFoundException>(() => Quick.RunAsync<int>(() => { calls++; throw new KeyNotFoundException("Unknown table 'x'"); }));
+        Assert.Equal(1, calls);
+    }
 }

@@ -10,12 +10,14 @@ namespace ParameterServer.Grains.Tests;
 /// Shards that follow the silos, on a real in-process cluster: silos that join get their share of every table
 /// (⌊S/N⌋ or ⌈S/N⌉ shards each) from one balance, and a silo stopped gracefully moves its shards to the others
 /// first; either way every row, its optimizer state and its step count arrive intact (compared with what was read
-/// before the move). The periodic balance is set to an hour, so the test drives each balance itself and reads the
-/// placement it produced (a call to a moving shard waits for it at its new silo). The balance plan itself is checked
-/// against its definition on random placements.
+/// before the move), and so does a training job's snapshot of them. The periodic balance is set to an hour, so the
+/// test drives each balance itself and reads the placement it produced (a call to a moving shard waits for it at its
+/// new silo). The balance plan itself is checked against its definition on random placements.
 /// </summary>
 public sealed class ShardBalancingTests : IAsyncLifetime
 {
+    private readonly string _checkpoints = Directory.CreateTempSubdirectory("ps-balancing-").FullName;
+
     private InProcessTestCluster? _cluster;
 
     private InProcessTestCluster Cluster => _cluster!;
@@ -25,7 +27,12 @@ public sealed class ShardBalancingTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var builder = new InProcessTestClusterBuilder(1);
-        builder.ConfigureSilo((_, silo) => silo.AddParameterServer(balancing: new BalancingOptions { Interval = TimeSpan.FromHours(1), DrainTimeout = TimeSpan.FromSeconds(30) }));
+        // Checkpoints on, as a cluster of several silos runs: table metadata kept in memory (Orleans' memory storage)
+        // lives on whichever silo holds its storage grain, and the table's record beside the checkpoints brings it back
+        // when that silo leaves.
+        builder.ConfigureSilo((_, silo) => silo.AddParameterServer(
+            checkpoints: new CheckpointOptions { Directory = _checkpoints, Interval = TimeSpan.FromHours(1) },
+            balancing: new BalancingOptions { Interval = TimeSpan.FromHours(1), DrainTimeout = TimeSpan.FromSeconds(30) }));
         _cluster = builder.Build();
         await _cluster.DeployAsync();
     }
@@ -36,6 +43,8 @@ public sealed class ShardBalancingTests : IAsyncLifetime
         {
             await _cluster.DisposeAsync();
         }
+
+        Directory.Delete(_checkpoints, recursive: true);
     }
 
     private async Task<(TableClient Table, long[] Ids)> Trained(string name, int shards)
@@ -118,6 +127,8 @@ public sealed class ShardBalancingTests : IAsyncLifetime
         var before = await Read(a, ids, Client);
         var beforeB = await Read(b, ids, Client);
         Assert.Equal(ids.Length * 4, before.Steps);
+        // A training job's snapshot (its best epoch) of table a: it must travel with the shards through every move.
+        await Cluster.Client.GetGrain<ITableGrain>("balance-a").Snapshot();
 
         await Cluster.StartAdditionalSiloAsync();
         await Cluster.StartAdditionalSiloAsync();
@@ -155,6 +166,50 @@ public sealed class ShardBalancingTests : IAsyncLifetime
         Assert.Equal(0, await Balance());
         AssertSame(pushed, await Read(a, ids, Client));
         AssertSame(beforeB, await Read(b, ids, Client));
+
+        // The job's rollback after two moves finds the snapshot taken before them: the rows and steps of then.
+        await Cluster.Client.GetGrain<ITableGrain>("balance-a").RestoreSnapshot();
+        AssertSame(before, await Read(a, ids, Client));
+    }
+
+    [Fact]
+    public async Task Table_calls_safe_to_repeat_ride_out_a_graceful_leave()
+    {
+        await Cluster.StartAdditionalSiloAsync();
+        await Cluster.StartAdditionalSiloAsync();
+        await Cluster.WaitForLivenessToStabilizeAsync();
+        await AwaitManifests();
+        string[] names = [.. Enumerable.Range(0, 6).Select(i => $"leave-{i}")];
+        foreach (var name in names)
+        {
+            await Trained(name, 6);
+        }
+
+        await Balance();
+
+        // While a silo holding shards and table grains leaves, a worker keeps describing, opening and writing and
+        // reading metadata of every table, as a job does between epochs: none of these calls may fail ("silo stopping").
+        var leaving = Cluster.GetActiveSilos().First(s => !s.SiloAddress.Equals(Cluster.Silos[0].SiloAddress));
+        using var stopped = new CancellationTokenSource();
+        int rounds = 0;
+        var calls = Task.Run(async () =>
+        {
+            while (!stopped.IsCancellationRequested || rounds < 3)
+            {
+                await Task.WhenAll(names.Select(async name =>
+                {
+                    await Client.DescribeAsync(name);
+                    await Client.SetNumberAsync(name, "round", rounds);
+                    Assert.Equal(rounds, await Client.GetNumberAsync(name, "round"));
+                    await Client.OpenTableAsync(name);
+                }));
+                rounds++;
+            }
+        });
+        await Cluster.StopSiloAsync(leaving);
+        await stopped.CancelAsync();
+        await calls.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.All(names, name => Assert.DoesNotContain(leaving.SiloAddress.ToString(), Placement(name).Result));
     }
 
     [Fact]

@@ -88,13 +88,16 @@ internal sealed class EpochDriver(ParameterServerClient ps, JobOptions options, 
         }
     }
 
-    /// <summary>Every table copies its rows aside.</summary>
+    /// <summary>
+    /// Every table copies its rows aside. Retried within each table's <see cref="TableClient.Retry"/>: a shard whose
+    /// silo is leaving answers "silo stopping" until it has moved, and taking the copy again changes nothing.
+    /// </summary>
     public static Task SnapshotAsync(ParameterServerClient ps, IEnumerable<TableClient> tables) =>
-        Task.WhenAll(tables.Select(t => ps.TableGrain(t.Spec.Name).Snapshot()));
+        Task.WhenAll(tables.Select(t => t.Retry.RunAsync(() => ps.TableGrain(t.Spec.Name).Snapshot())));
 
-    /// <summary>Every table goes back to its snapshot.</summary>
+    /// <summary>Every table goes back to its snapshot; retried as <see cref="SnapshotAsync"/> is (going back twice is going back once).</summary>
     public static Task RestoreAsync(ParameterServerClient ps, IEnumerable<TableClient> tables) =>
-        Task.WhenAll(tables.Select(t => ps.TableGrain(t.Spec.Name).RestoreSnapshot()));
+        Task.WhenAll(tables.Select(t => t.Retry.RunAsync(() => ps.TableGrain(t.Spec.Name).RestoreSnapshot())));
 
     /// <summary>
     /// Trains <paramref name="trainCount"/> samples with one step per worker loop; <paramref name="validate"/> gets
