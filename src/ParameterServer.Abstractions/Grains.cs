@@ -60,10 +60,13 @@ public interface ITableGrain : IGrainWithStringKey
     [ResponseTimeout(AdminTimeout.Value)]
     Task<CheckpointResult[]> Checkpoint();
 
-    /// <summary>Every shard goes back to its last snapshot.</summary>
+    /// <summary>
+    /// Every shard goes back to its last snapshot; answers the shards that had none to go back to (they restarted
+    /// from a checkpoint after a crash, or moved when too big to carry it) and so keep their rows.
+    /// </summary>
     [Alias("RestoreSnapshot")]
     [ResponseTimeout(AdminTimeout.Value)]
-    Task RestoreSnapshot();
+    Task<int[]> RestoreSnapshot();
 }
 
 /// <summary>
@@ -147,10 +150,10 @@ public interface IShardGrain : IGrainWithStringKey, IShardRows
     [ResponseTimeout(AdminTimeout.Value)]
     Task<CheckpointResult> Checkpoint();
 
-    /// <summary>Goes back to the last snapshot (no-op without one).</summary>
+    /// <summary>Goes back to the last snapshot; false (and nothing changed) without one.</summary>
     [Alias("RestoreSnapshot")]
     [ResponseTimeout(AdminTimeout.Value)]
-    Task RestoreSnapshot();
+    Task<bool> RestoreSnapshot();
 }
 
 /// <summary>

@@ -71,18 +71,19 @@ public sealed partial class ShardGrain
     }
 
     /// <inheritdoc/>
-    public Task RestoreSnapshot()
+    public Task<bool> RestoreSnapshot()
     {
-        if (_store is { } store && _snapshot is not null)
+        if (_store is not { } store || _snapshot is null)
         {
-            lock (store)
-            {
-                store.Restore(_snapshot);
-            }
-
-            _dirty = true;
+            return Task.FromResult(false);
         }
 
-        return Task.CompletedTask;
+        lock (store)
+        {
+            store.Restore(_snapshot);
+        }
+
+        _dirty = true;
+        return Task.FromResult(true);
     }
 }

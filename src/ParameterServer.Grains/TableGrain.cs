@@ -217,7 +217,11 @@ public sealed partial class TableGrain : Grain, ITableGrain
     public Task<CheckpointResult[]> Checkpoint() => Task.WhenAll(Shards(RequireSpec()).Select(s => s.Checkpoint()));
 
     /// <inheritdoc/>
-    public Task RestoreSnapshot() => Task.WhenAll(Shards(RequireSpec()).Select(s => s.RestoreSnapshot()));
+    public async Task<int[]> RestoreSnapshot()
+    {
+        var restored = await Task.WhenAll(Shards(RequireSpec()).Select(s => s.RestoreSnapshot()));
+        return [.. Enumerable.Range(0, restored.Length).Where(i => !restored[i])];
+    }
 
     private TableSpec RequireSpec() => _state.State.Spec ?? throw new KeyNotFoundException($"Unknown table '{Name}'.");
 

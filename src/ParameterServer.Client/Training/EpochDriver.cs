@@ -95,9 +95,17 @@ internal sealed class EpochDriver(ParameterServerClient ps, JobOptions options, 
     public static Task SnapshotAsync(ParameterServerClient ps, IEnumerable<TableClient> tables) =>
         Task.WhenAll(tables.Select(t => t.Retry.RunAsync(() => ps.TableGrain(t.Spec.Name).Snapshot())));
 
-    /// <summary>Every table goes back to its snapshot; retried as <see cref="SnapshotAsync"/> is (going back twice is going back once).</summary>
-    public static Task RestoreAsync(ParameterServerClient ps, IEnumerable<TableClient> tables) =>
-        Task.WhenAll(tables.Select(t => t.Retry.RunAsync(() => ps.TableGrain(t.Spec.Name).RestoreSnapshot())));
+    /// <summary>
+    /// Every table goes back to its snapshot; retried as <see cref="SnapshotAsync"/> is (going back twice is going
+    /// back once). Answers one line per table with shards that had no snapshot and so keep their last rows.
+    /// </summary>
+    public static async Task<string[]> RestoreAsync(ParameterServerClient ps, IEnumerable<TableClient> tables)
+    {
+        var names = tables.Select(t => t.Spec.Name).ToArray();
+        var missing = await Task.WhenAll(tables.Select(t => t.Retry.RunAsync(() => ps.TableGrain(t.Spec.Name).RestoreSnapshot())));
+        return [.. names.Zip(missing).Where(m => m.Second.Length > 0).Select(m =>
+            $"table '{m.First}' shard{(m.Second.Length > 1 ? "s" : "")} {string.Join(", ", m.Second)} had no snapshot of the best epoch (restarted from a checkpoint after a crash, or moved without it) and keep the last epoch's rows")];
+    }
 
     /// <summary>
     /// Trains <paramref name="trainCount"/> samples with one step per worker loop; <paramref name="validate"/> gets
@@ -214,6 +222,7 @@ internal sealed class EpochDriver(ParameterServerClient ps, JobOptions options, 
         // Updates lost: rows whose pushes shards acknowledged but whose steps they no longer hold (a silo died
         // after the shard's last checkpoint). Read before restoring the best epoch, which rewinds step counts.
         var stepsAfter = await StepsPerShardAsync();
+        string[] rollbackGaps = [];
         long lost = 0;
         foreach (var t in tables)
         {
@@ -225,7 +234,7 @@ internal sealed class EpochDriver(ParameterServerClient ps, JobOptions options, 
 
         if (bestEpoch != epochs.Count && rollback)
         {
-            await RestoreAsync(ps, tables);
+            rollbackGaps = await RestoreAsync(ps, tables);
         }
 
         // Without a rollback the tables hold the last epoch's rows (and other processes' updates): report that one.
@@ -238,6 +247,7 @@ internal sealed class EpochDriver(ParameterServerClient ps, JobOptions options, 
         return new DriverResult(epochs, bestEpoch, trainSamples / trainSeconds, stepCount == 0 ? 0 : (double)outstanding / stepCount, stepCount, phases.ToSeconds(), lost, tables)
         {
             CheckpointErrors = [.. _checkpointErrors],
+            RollbackGaps = rollbackGaps,
             Rows = rows,
             Calls = trafficAfter.Calls - trafficBefore.Calls,
             LocalParts = trafficAfter.LocalParts - trafficBefore.LocalParts,
@@ -410,6 +420,9 @@ internal sealed record DriverResult(
     /// <summary>Shards whose last checkpoint failed when the job ended, with the error.</summary>
     public IReadOnlyList<string> CheckpointErrors { get; init; } = [];
 
+    /// <summary>Tables whose shards could not go back to the best epoch (no snapshot), one line each; empty when all did.</summary>
+    public IReadOnlyList<string> RollbackGaps { get; init; } = [];
+
     /// <summary>Calls made over the job (step calls and shard calls, validation included).</summary>
     public long Calls { get; init; }
 
@@ -477,6 +490,7 @@ internal sealed record DriverResult(
             Retries = Tables.Sum(t => t.RetryCount),
             UpdatesLost = UpdatesLost,
             CheckpointErrors = CheckpointErrors,
+            RollbackGaps = RollbackGaps,
             Recoveries = RecoveryReport.Of(Tables),
         };
     }

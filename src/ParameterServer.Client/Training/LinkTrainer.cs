@@ -170,6 +170,7 @@ public sealed class LinkTrainer
             Calls = result.Calls,
             UpdatesLost = result.UpdatesLost,
             CheckpointErrors = result.CheckpointErrors,
+            RollbackGaps = result.RollbackGaps,
             Retries = tables.Sum(t => t.RetryCount),
             Recoveries = RecoveryReport.Of(tables),
             Epochs = [.. result.Epochs.Select(LinkEpoch)],

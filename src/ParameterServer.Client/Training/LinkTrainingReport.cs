@@ -43,6 +43,7 @@ public sealed record LinkTrainingReport
     [JsonPropertyName("calls")] public long Calls { get; init; }
     [JsonPropertyName("updates_lost")] public long UpdatesLost { get; init; }
     [JsonPropertyName("checkpoint_errors")] public IReadOnlyList<string> CheckpointErrors { get; init; } = [];
+    [JsonPropertyName("rollback_gaps")] public IReadOnlyList<string> RollbackGaps { get; init; } = [];
     [JsonPropertyName("cluster")] public string? Cluster { get; init; }
     [JsonPropertyName("retries")] public long Retries { get; init; }
     [JsonPropertyName("recoveries")] public IReadOnlyList<RecoveryReport> Recoveries { get; init; } = [];

@@ -80,6 +80,7 @@ public sealed record TrainingReport
     [JsonPropertyName("retries")] public long Retries { get; init; }
     [JsonPropertyName("updates_lost")] public long UpdatesLost { get; init; }
     [JsonPropertyName("checkpoint_errors")] public IReadOnlyList<string> CheckpointErrors { get; init; } = [];
+    [JsonPropertyName("rollback_gaps")] public IReadOnlyList<string> RollbackGaps { get; init; } = [];
     [JsonPropertyName("recoveries")] public IReadOnlyList<RecoveryReport> Recoveries { get; init; } = [];
     [JsonPropertyName("epochs")] public required IReadOnlyList<EpochReport> Epochs { get; init; }
 }

@@ -280,6 +280,12 @@ internal static class TrainCommand
                 // Not fatal (the rows are trained and in memory), but a crash now would lose them: say so on stderr.
                 Console.Error.WriteLine($"warning: checkpoint failing: {error}");
             }
+
+            foreach (string gap in result.RollbackGaps)
+            {
+                // The report's best epoch and its RMSE then describe rows these shards no longer hold.
+                Console.Error.WriteLine($"warning: rollback to epoch {result.BestEpoch} incomplete: {gap}");
+            }
             if (titles is not null)
             {
                 // A label goes on a row the model trained, never creates one: a title nobody rated in training would
