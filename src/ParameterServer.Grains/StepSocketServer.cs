@@ -141,12 +141,7 @@ public sealed partial class StepSocketServer(StepSocketOptions options, LocalSha
             while (ReadExactly(connection, header))
             {
                 int length = StepSocketFrames.PayloadLength(header);
-                if (payload.Length < length)
-                {
-                    payload = new byte[Math.Max(length, Math.Min(StepSocketFrames.MaxPayloadBytes, payload.Length * 2))];
-                }
-
-                if (!ReadExactly(connection, payload.AsSpan(0, length)))
+                if (!ReadPayload(connection.Receive, ref payload, length))
                 {
                     return;
                 }
@@ -179,6 +174,39 @@ public sealed partial class StepSocketServer(StepSocketOptions options, LocalSha
             connection.Dispose();
         }
     }
+
+    /// <summary>
+    /// Reads a payload of <paramref name="length"/> bytes into <paramref name="buffer"/> (reused across frames) with
+    /// <paramref name="receive"/>; false when the peer closed first. The buffer grows with the bytes that arrive, at
+    /// most doubling, never to the announced length at once: a header announcing the largest payload allowed
+    /// (64 MiB) and then sending little costs little memory, on each of up to 512 connections.
+    /// </summary>
+    public static bool ReadPayload(Func<Span<byte>, int> receive, ref byte[] buffer, int length)
+    {
+        int have = 0;
+        while (have < length)
+        {
+            if (buffer.Length == have)
+            {
+                var grown = new byte[Math.Min(length, Math.Max(have * 2, InitialPayloadBytes))];
+                buffer.AsSpan(0, have).CopyTo(grown);
+                buffer = grown;
+            }
+
+            int n = receive(buffer.AsSpan(have, Math.Min(buffer.Length, length) - have));
+            if (n == 0)
+            {
+                return false;
+            }
+
+            have += n;
+        }
+
+        return true;
+    }
+
+    /// <summary>The first payload buffer of a connection, before it grows with larger frames.</summary>
+    public const int InitialPayloadBytes = 1 << 16;
 
     /// <summary>Fills <paramref name="buffer"/> from <paramref name="connection"/>; false when the peer closed it first.</summary>
     private static bool ReadExactly(Socket connection, Span<byte> buffer)

@@ -165,4 +165,44 @@ public sealed class StepSocketFallbackTests(StepSocketClusterFixture fixture) : 
             Assert.Equal(initial[j] - (0.1f * 0.5f), after[j], 1e-5);
         }
     }
+
+    [Fact]
+    public void A_payload_buffer_grows_with_the_bytes_that_arrive_not_with_the_announced_length()
+    {
+        // A header announcing the largest payload, then 10 bytes and a close: the buffer stays at its first size.
+        byte[] buffer = [];
+        int sent = 0;
+        Assert.False(StepSocketServer.ReadPayload(span => Take(span, ref sent, 10), ref buffer, StepSocketFrames.MaxPayloadBytes));
+        Assert.Equal(StepSocketServer.InitialPayloadBytes, buffer.Length);
+
+        // A real frame of 300,000 bytes arriving 7,000 at a time: read whole and in order, the buffer doubling to it.
+        var expected = Enumerable.Range(0, 300_000).Select(i => (byte)(i * 31)).ToArray();
+        int offset = 0;
+        Assert.True(StepSocketServer.ReadPayload(
+            span =>
+            {
+                int n = Math.Min(Math.Min(span.Length, 7_000), expected.Length - offset);
+                expected.AsSpan(offset, n).CopyTo(span);
+                offset += n;
+                return n;
+            },
+            ref buffer,
+            expected.Length));
+        Assert.Equal(expected, buffer.AsSpan(0, expected.Length).ToArray());
+        Assert.True(buffer.Length <= 2 * expected.Length);
+
+        // The next, smaller frame reuses the buffer.
+        var kept = buffer;
+        offset = 0;
+        Assert.True(StepSocketServer.ReadPayload(span => { int n = Math.Min(span.Length, 1_000); expected.AsSpan(offset, n).CopyTo(span); offset += n; return n; }, ref buffer, 1_000));
+        Assert.Same(kept, buffer);
+    }
+
+    private static int Take(Span<byte> span, ref int sent, int total)
+    {
+        int n = Math.Min(span.Length, total - sent);
+        span[..n].Fill(1);
+        sent += n;
+        return n;
+    }
 }
