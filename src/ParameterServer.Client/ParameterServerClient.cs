@@ -64,7 +64,7 @@ public sealed class ParameterServerClient
     }
 
     /// <summary>
-    /// How the table calls that are safe to repeat (create-or-find, reads, metadata, checkpoints, snapshots) ride out a
+    /// How the table calls that are safe to repeat (create-or-find, reads, metadata, checkpoints, snapshots, histories) ride out a
     /// silo that leaves or dies: a table's grain on a stopping silo answers "silo stopping" until it has moved.
     /// </summary>
     internal static RetryPolicy Admin => RetryPolicy.Default;
@@ -180,14 +180,15 @@ public sealed class ParameterServerClient
     public Task<long[]> HistoryAsync(string prefix, long user)
     {
         TableSpec.ValidateName(prefix);
-        return Grains.GetGrain<IUserHistoryGrain>(UserHistory.Key(prefix, UserHistory.BucketOf(user))).Items(user);
+        var bucket = Grains.GetGrain<IUserHistoryGrain>(UserHistory.Key(prefix, UserHistory.BucketOf(user)));
+        return Admin.RunAsync(() => bucket.Items(user));
     }
 
     /// <summary>Forgets every user history of job <paramref name="prefix"/>.</summary>
     public Task ClearHistoryAsync(string prefix)
     {
         TableSpec.ValidateName(prefix);
-        return Task.WhenAll(Enumerable.Range(0, UserHistory.Buckets).Select(b => Grains.GetGrain<IUserHistoryGrain>(UserHistory.Key(prefix, b)).Clear()));
+        return Task.WhenAll(Enumerable.Range(0, UserHistory.Buckets).Select(b => Admin.RunAsync(() => Grains.GetGrain<IUserHistoryGrain>(UserHistory.Key(prefix, b)).Clear())));
     }
 
     /// <summary>Sets labels of rows (routed to their shards, one call per shard); see <see cref="TableClient.SetLabelsAsync"/>.</summary>

@@ -73,13 +73,20 @@ public sealed partial class TableClient
         }
     }
 
-    /// <summary>Sets the labels of rows <paramref name="labels"/> (id to label), routed to their shards, one call per shard.</summary>
+    /// <summary>
+    /// Sets the labels of rows <paramref name="labels"/> (id to label), routed to their shards, one call per shard;
+    /// setting a label again changes nothing, so a failed call is retried within <see cref="Retry"/>.
+    /// </summary>
     public async Task SetLabelsAsync(IReadOnlyDictionary<long, string> labels)
     {
         ArgumentNullException.ThrowIfNull(labels);
         long[] ids = [.. labels.Keys];
         using var plan = ShardPlan.Of(ids, _shards.Length);
-        await Task.WhenAll(plan.Calls.Select(call => _shards[call.Shard].SetLabels(new LabelBatch(call.Ids, [.. call.Ids.Select(id => labels[id])]))));
+        await Task.WhenAll(plan.Calls.Select(call =>
+        {
+            var batch = new LabelBatch(call.Ids, [.. call.Ids.Select(id => labels[id])]);
+            return Retry.RunAsync(() => _shards[call.Shard].SetLabels(batch));
+        }));
     }
 
     /// <summary>

@@ -201,7 +201,8 @@ public sealed class ShardBalancingTests : IAsyncLifetime
                     await Client.DescribeAsync(name);
                     await Client.SetNumberAsync(name, "round", rounds);
                     Assert.Equal(rounds, await Client.GetNumberAsync(name, "round"));
-                    await Client.OpenTableAsync(name);
+                    var table = await Client.OpenTableAsync(name);
+                    await table.SetLabelsAsync(new Dictionary<long, string> { [7919] = $"round {rounds}", [2 * 7919] = "two" });
                 }));
                 rounds++;
             }
