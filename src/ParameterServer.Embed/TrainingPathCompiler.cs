@@ -14,46 +14,38 @@ namespace ParameterServer.Embed;
 internal static class TrainingPathCompiler
 {
     /// <summary>The types whose methods (and those of their nested types: async state machines, closures) run in every step.</summary>
-    internal static readonly (Type Anchor, string Name)[] Types =
+    internal static readonly Type[] PublicTypes =
     [
-        (typeof(Client.StepClient), "ParameterServer.Client.StepClient"),
-        (typeof(Client.StepClient), "ParameterServer.Client.StepTicket"),
-        (typeof(Client.StepClient), "ParameterServer.Client.PushWindow"),
-        (typeof(Client.StepClient), "ParameterServer.Client.TableClient"),
+        typeof(Client.StepClient), typeof(Client.StepTicket), typeof(Client.PushWindow), typeof(Client.TableClient),
+        typeof(Client.Training.RatingTrainer), typeof(Grains.LocalShards),
+        typeof(Core.Storage.ShardStore), typeof(Core.Storage.RowIndex), typeof(Core.Storage.RowInitializer),
+        typeof(Core.Routing.ShardPlan), typeof(Core.Models.RatingModel), typeof(Core.Optimizers.OptimizerSettings),
+        typeof(Core.Kernels.AdamStep), typeof(Core.Kernels.AdagradStep), typeof(Core.Kernels.SgdStep),
+        typeof(Core.Kernels.FiniteCheck), typeof(Core.Kernels.BoxMuller),
+    ];
+
+    /// <summary>The internal ones, by name in the assembly of a public type beside them.</summary>
+    internal static readonly (Type Beside, string Name)[] InternalTypes =
+    [
         (typeof(Client.StepClient), "ParameterServer.Client.Training.EpochDriver"),
-        (typeof(Client.StepClient), "ParameterServer.Client.Training.RatingTrainer"),
         (typeof(Client.StepClient), "ParameterServer.Client.Training.PulledTicket"),
         (typeof(Client.StepClient), "ParameterServer.Client.Training.DistinctRows"),
         (typeof(Client.StepClient), "ParameterServer.Client.Training.BatchBuffers"),
-        (typeof(Core.Storage.ShardStore), "ParameterServer.Core.Storage.ShardStore"),
-        (typeof(Core.Storage.ShardStore), "ParameterServer.Core.Storage.RowIndex"),
-        (typeof(Core.Storage.ShardStore), "ParameterServer.Core.Storage.RowInitializer"),
-        (typeof(Core.Storage.ShardStore), "ParameterServer.Core.Routing.ShardPlan"),
-        (typeof(Core.Storage.ShardStore), "ParameterServer.Core.Models.RatingModel"),
-        (typeof(Core.Storage.ShardStore), "ParameterServer.Core.Optimizers.OptimizerSettings"),
-        (typeof(Core.Storage.ShardStore), "ParameterServer.Core.Kernels.AdamStep"),
-        (typeof(Core.Storage.ShardStore), "ParameterServer.Core.Kernels.AdagradStep"),
-        (typeof(Core.Storage.ShardStore), "ParameterServer.Core.Kernels.SgdStep"),
-        (typeof(Core.Storage.ShardStore), "ParameterServer.Core.Kernels.FiniteCheck"),
-        (typeof(Core.Storage.ShardStore), "ParameterServer.Core.Kernels.BoxMuller"),
-        (typeof(Grains.ShardGrain), "ParameterServer.Grains.LocalShard"),
-        (typeof(Grains.ShardGrain), "ParameterServer.Grains.LocalShards"),
+        (typeof(Grains.LocalShards), "ParameterServer.Grains.LocalShard"),
     ];
 
-    /// <summary>Starts compiling on a background thread (unless turned off); answers the thread's work.</summary>
-    public static Task Start()
+    /// <summary>Starts compiling on a background thread, unless turned off; never waited for (a method it has not reached compiles when called).</summary>
+    public static void Start()
     {
-        if (string.Equals(Environment.GetEnvironmentVariable("EMBED_PRECOMPILE"), "off", StringComparison.OrdinalIgnoreCase))
+        if (!string.Equals(Environment.GetEnvironmentVariable("EMBED_PRECOMPILE"), "off", StringComparison.OrdinalIgnoreCase))
         {
-            return Task.CompletedTask;
+            new Thread(() => Compile(Resolve())) { IsBackground = true, Name = "training path compiler" }.Start();
         }
-
-        return Task.Factory.StartNew(() => Compile(Resolve()), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
-    /// <summary>The listed types; a name that no longer resolves throws (a test keeps the list true).</summary>
+    /// <summary>Every listed type; an internal name that no longer resolves throws (a test keeps the list true).</summary>
     internal static Type[] Resolve() =>
-        [.. Types.Select(t => t.Anchor.Assembly.GetType(t.Name) ?? throw new InvalidOperationException($"Training path type '{t.Name}' not found in {t.Anchor.Assembly.GetName().Name}."))];
+        [.. PublicTypes, .. InternalTypes.Select(t => t.Beside.Assembly.GetType(t.Name) ?? throw new InvalidOperationException($"Training path type '{t.Name}' not found in {t.Beside.Assembly.GetName().Name}."))];
 
     /// <summary>Compiles every non-generic method with a body of <paramref name="types"/> and their nested types; answers how many.</summary>
     internal static int Compile(IEnumerable<Type> types)

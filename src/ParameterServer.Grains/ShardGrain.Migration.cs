@@ -82,16 +82,13 @@ public sealed partial class ShardGrain : IGrainMigrationParticipant
         // The copy a training job took at its best epoch goes along, so that the job's rollback still finds it; in the
         // same format, under its own key. Left behind only when both would not fit one message (then a rollback of
         // this shard keeps the last epoch's rows, as after a crash).
-        if (_snapshot is { } snapshot && store.Bytes + SnapshotBytes(snapshot) <= MaxMigrationBytes)
+        if (_snapshot is { } snapshot && store.Bytes + snapshot.Bytes <= MaxMigrationBytes)
         {
             bytes.SetLength(0);
             CheckpointFormat.Write(checkpoint with { Rows = snapshot }, bytes);
             dehydrationContext.AddBytes(SnapshotKey, bytes.GetBuffer().AsSpan(0, (int)bytes.Length));
         }
     }
-
-    private static long SnapshotBytes(Core.Storage.ShardStore.Snapshot s) =>
-        ((s.Values.LongLength + s.State.LongLength) * sizeof(float)) + ((s.Ids.LongLength + s.Steps.LongLength) * sizeof(long));
 
     /// <inheritdoc/>
     void IGrainMigrationParticipant.OnRehydrate(IRehydrationContext rehydrationContext)
@@ -104,16 +101,25 @@ public sealed partial class ShardGrain : IGrainMigrationParticipant
         try
         {
             _arrived = CheckpointFormat.Read(bytes.IsSingleSegment ? bytes.FirstSpan : bytes.ToArray());
-            if (rehydrationContext.TryGetBytes(SnapshotKey, out var snapshot))
-            {
-                _arrivedSnapshot = CheckpointFormat.Read(snapshot.IsSingleSegment ? snapshot.FirstSpan : snapshot.ToArray()).Rows;
-            }
         }
         catch (InvalidDataException e)
         {
             // Nothing to start from but the checkpoint, as after a crash; say so rather than start empty unannounced.
-            _arrived = null;
             LogArrivalUnreadable(e, this.GetPrimaryKeyString());
+            return;
+        }
+
+        if (rehydrationContext.TryGetBytes(SnapshotKey, out var snapshot))
+        {
+            try
+            {
+                _arrivedSnapshot = CheckpointFormat.Read(snapshot.IsSingleSegment ? snapshot.FirstSpan : snapshot.ToArray()).Rows;
+            }
+            catch (InvalidDataException e)
+            {
+                // The rows stand; only a rollback to the job's best epoch misses this shard (and the job says so).
+                LogSnapshotUnreadable(e, this.GetPrimaryKeyString());
+            }
         }
     }
 
@@ -152,4 +158,7 @@ public sealed partial class ShardGrain : IGrainMigrationParticipant
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Shard {Key} arrived by migration with rows that cannot be read; it starts from its checkpoint, if any")]
     private partial void LogArrivalUnreadable(Exception e, string key);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Shard {Key} arrived by migration with a job's snapshot that cannot be read; its rows arrived, and a rollback to that snapshot will name this shard")]
+    private partial void LogSnapshotUnreadable(Exception e, string key);
 }

@@ -136,12 +136,13 @@ public sealed partial class StepSocketServer(StepSocketOptions options, LocalSha
         var output = new ArrayBufferWriter<byte>(1 << 16);
         var header = new byte[StepSocketFrames.HeaderBytes];
         byte[] payload = [];
+        Func<Span<byte>, int> receive = connection.Receive;
         try
         {
             while (ReadExactly(connection, header))
             {
                 int length = StepSocketFrames.PayloadLength(header);
-                if (!ReadPayload(connection.Receive, ref payload, length))
+                if (!ReadPayload(receive, ref payload, length))
                 {
                     return;
                 }

@@ -101,10 +101,13 @@ internal sealed class EpochDriver(ParameterServerClient ps, JobOptions options, 
     /// </summary>
     public static async Task<string[]> RestoreAsync(ParameterServerClient ps, IEnumerable<TableClient> tables)
     {
-        var names = tables.Select(t => t.Spec.Name).ToArray();
-        var missing = await Task.WhenAll(tables.Select(t => t.Retry.RunAsync(() => ps.TableGrain(t.Spec.Name).RestoreSnapshot())));
-        return [.. names.Zip(missing).Where(m => m.Second.Length > 0).Select(m =>
-            $"table '{m.First}' shard{(m.Second.Length > 1 ? "s" : "")} {string.Join(", ", m.Second)} had no snapshot of the best epoch (restarted from a checkpoint after a crash, or moved without it) and keep the last epoch's rows")];
+        var gaps = await Task.WhenAll(tables.Select(async t =>
+        {
+            var missing = await t.Retry.RunAsync(() => ps.TableGrain(t.Spec.Name).RestoreSnapshot());
+            return missing.Length == 0 ? null
+                : $"table '{t.Spec.Name}' shard{(missing.Length > 1 ? "s" : "")} {string.Join(", ", missing)} had no snapshot of the best epoch (restarted from a checkpoint after a crash, or moved without it) and keep the last epoch's rows";
+        }));
+        return [.. gaps.OfType<string>()];
     }
 
     /// <summary>

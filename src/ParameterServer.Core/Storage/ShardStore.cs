@@ -853,5 +853,9 @@ public sealed class ShardStore
     }
 
     /// <summary>A copy of a store's rows.</summary>
-    public sealed record Snapshot(long[] Ids, float[] Values, float[] State, long[] Steps, string?[]? Labels, long TotalSteps);
+    public sealed record Snapshot(long[] Ids, float[] Values, float[] State, long[] Steps, string?[]? Labels, long TotalSteps)
+    {
+        /// <summary>Bytes of its ids, values, state and step counts (labels left out).</summary>
+        public long Bytes => ((Values.LongLength + State.LongLength) * sizeof(float)) + ((Ids.LongLength + Steps.LongLength) * sizeof(long));
+    }
 }

@@ -37,7 +37,7 @@ internal static class DemoCommand
         command.SetAction(async (p, ct) =>
         {
             var wall = Stopwatch.StartNew();
-            _ = TrainingPathCompiler.Start(); // while the data is generated and the silo starts
+            TrainingPathCompiler.Start(); // while the data is generated and the silo starts
             await using var exporters = await telemetry.Start(p);
             var settings = new SyntheticSettings(p.GetValue(users), p.GetValue(items), p.GetValue(count), LatentDim: 8, Noise: p.GetValue(noise), Clusters: 8, Seed: p.GetValue(seed));
             var data = SyntheticRatings.Generate(settings);

@@ -123,8 +123,7 @@ internal static class TrainCommand
         var telemetry = shared.Telemetry;
         command.SetAction(async (p, ct) =>
         {
-            // While the data loads and the silo starts; never awaited (a method it has not reached compiles when called).
-            _ = TrainingPathCompiler.Start();
+            TrainingPathCompiler.Start(); // while the data loads and the silo starts
             string modelName = p.GetValue(model)!.Trim().ToLowerInvariant();
             var wireValues = CommonOptions.ParseWire(p.GetValue(wire)!);
             if (wireValues != Abstractions.WireValues.Float32 && (modelName == "link" || TabularTrainOptions.Handles(modelName)))
