@@ -59,6 +59,7 @@ start_silo() {  # start_silo N: silo N of the cluster named $cluster_id
 run_job() {
   local name=$1 kill=$2
   cluster_id="kill-test-$name"
+  ensure_s3rver
   for n in 1 2 3; do start_silo $n; done
   for n in 1 2 3; do
     wait_for "silo $n ready" 90 curl -sf "http://127.0.0.1:$((8410 + n))/ready" \

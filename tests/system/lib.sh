@@ -53,14 +53,30 @@ start_azurite() {
   azurite_connection="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:$1/devstoreaccount1;"
 }
 
-# start_s3rver PORT: an S3 API server on 127.0.0.1:PORT (credentials S3RVER/S3RVER), data in the work directory.
+# start_s3rver PORT: an S3 API server on 127.0.0.1:PORT (credentials S3RVER/S3RVER), data in the work directory;
+# ready once it answers HTTP (not only TCP). Its PID is kept in s3rver_pid for ensure_s3rver.
 start_s3rver() {
   local bin
   bin="$(bash tests/system/install-emulators.sh)"
+  s3rver_port="$1"
   # s3rver signs listing continuation tokens with a cipher that OpenSSL 3 keeps in its legacy provider; an unhandled
   # rejection (a request its client gave up on) must not end the server, as Node 15+ would by default.
   NODE_OPTIONS="--openssl-legacy-provider --unhandled-rejections=warn" "$bin/s3rver" --address 127.0.0.1 --port "$1" --directory "$work/s3rver" --silent \
-    >"$work/s3rver.log" 2>&1 &
-  pids+=($!)
-  wait_for "s3rver" 60 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1"
+    >>"$work/s3rver.log" 2>&1 &
+  s3rver_pid=$!
+  pids+=($s3rver_pid)
+  wait_for "s3rver" 60 curl -s -o /dev/null "http://127.0.0.1:$1/"
+}
+
+# ensure_s3rver: the emulator is test infrastructure, not what is tested: CI once saw it gone (connection refused,
+# nothing in its log) between its start and the silos' first checkpoint. Says so, with its exit status and log, and
+# starts it once more; the silos then meet a working store, as they would in production.
+ensure_s3rver() {
+  [[ -n "${s3rver_pid:-}" ]] || return 0
+  kill -0 "$s3rver_pid" 2>/dev/null && return 0
+  local status=0
+  wait "$s3rver_pid" 2>/dev/null || status=$?
+  echo "note: s3rver (pid $s3rver_pid) had exited with status $status; its log:"
+  tail -20 "$work/s3rver.log"
+  start_s3rver "$s3rver_port"
 }
